@@ -1,0 +1,44 @@
+"""``archsim list``: registered hardware models and the example hardware descriptions."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("list", help="registered hardware models and example hardware configs")
+    p.set_defaults(func=run)
+
+
+def config_dirs() -> list[Path]:
+    import archsim
+
+    here = Path(archsim.__file__).resolve().parents[1] / "hw_configs"
+    cwd = Path.cwd() / "hw_configs"
+    return [d for d in dict.fromkeys([cwd, here]) if d.is_dir()]
+
+
+def run(args) -> int:
+    import importlib
+
+    import yaml
+
+    from archsim.arch.registry import available
+
+    print("hardware models (architecture: ...):")
+    for name, target in sorted(available().items()):
+        module, _, attr = target.partition(":")
+        try:
+            desc = getattr(importlib.import_module(module), attr).description
+        except Exception as exc:  # a broken plug-in must not hide the others
+            desc = f"(cannot load: {exc})"
+        print(f"  {name:<14} {desc}")
+    for d in config_dirs():
+        print(f"example hardware descriptions in {d}:")
+        for path in sorted(d.glob("*.yaml")):
+            try:
+                data = yaml.safe_load(path.read_text()) or {}
+            except yaml.YAMLError:
+                continue
+            if isinstance(data, dict) and "architecture" in data:
+                print(f"  {path.name:<34} {data.get('architecture'):<12} {data.get('description', '')}")
+    return 0

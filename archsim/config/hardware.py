@@ -1,0 +1,113 @@
+"""Hardware descriptions: YAML files that name a registered hardware model and set it up.
+
+    architecture: mac_array          # a registered model (``archsim list``)
+    name: example-mac-array
+    clock_mhz: 500
+    technology_nm: 45
+    energy:
+      tables: [energy/example_45nm.yaml]   # relative to this file
+      variables: {}                        # overrides of the tables' variables
+    variables: {ROWS: 16}
+    params:                                # validated by the model's own schema
+      rows: ${ROWS}
+      cols: 16
+
+See ``docs/hardware-config.md``.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import pydantic
+
+from archsim.config.validation import Strict, validate
+from archsim.config.yaml_loader import Document, load_yaml, resolve_document
+from archsim.errors import ConfigError
+
+
+class EnergyRef(Strict):
+    tables: list[str] = pydantic.Field(min_length=1)   # table files, relative to the hardware file
+    variables: dict[str, Any] = pydantic.Field(default_factory=dict)
+
+
+class HardwareConfig(Strict):
+    architecture: str = pydantic.Field(min_length=1)
+    name: str = pydantic.Field(min_length=1)
+    description: str = ""
+    citation: str = ""
+    clock_mhz: float = pydantic.Field(gt=0)
+    technology_nm: float | None = pydantic.Field(default=None, gt=0)
+    energy: EnergyRef
+    variables: dict[str, Any] = pydantic.Field(default_factory=dict)
+    params: dict[str, Any] = pydantic.Field(default_factory=dict)
+
+
+@dataclass
+class Hardware:
+    """A validated hardware description: the config, the model's params, the priced tables."""
+
+    config: HardwareConfig
+    params: Any                  # instance of the model's Params class
+    model_cls: type
+    table: Any                   # archsim.energy.table.EnergyTable
+    path: Path | None = None
+    raw: dict | None = None      # the resolved YAML data (for reports and sweeps)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def create_model(self):
+        return self.model_cls(self)
+
+
+def set_dotted(data: dict, dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in nested dicts (lists indexed by integers), creating mappings as needed."""
+    parts = dotted.split(".")
+    node: Any = data
+    for part in parts[:-1]:
+        if isinstance(node, list):
+            node = node[int(part)]
+            continue
+        if part not in node or not isinstance(node[part], (dict, list)):
+            node[part] = {}
+        node = node[part]
+    if isinstance(node, list):
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value
+
+
+def load_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Hardware:
+    """Load, resolve and validate a hardware YAML. ``overrides`` maps dotted key paths (e.g.
+    ``params.rows`` or ``variables.ROWS``) to values applied before variables are resolved."""
+    from archsim.arch.registry import get_model_class
+    from archsim.energy.table import load_tables
+
+    path = Path(path)
+    doc = load_yaml(path, resolve=False)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    data = copy.deepcopy(doc.data)
+    for dotted, value in (overrides or {}).items():
+        set_dotted(data, dotted, value)
+    doc = Document(data=data, path=path, where=doc.where)
+    resolve_document(doc)
+    config = validate(HardwareConfig, doc.data, doc)
+    try:
+        model_cls = get_model_class(config.architecture)
+    except KeyError as exc:
+        raise ConfigError(f"{doc.locate(('architecture',))}: architecture: {exc.args[0]}") from None
+    params = validate(model_cls.Params, config.params, doc, prefix=("params",))
+    table_paths = [path.parent / t for t in config.energy.tables]
+    for i, table_path in enumerate(table_paths):
+        if not table_path.exists():
+            raise ConfigError(f"{doc.locate(('energy', 'tables', i))}: energy.tables[{i}]: "
+                              f"file not found: {table_path}")
+    table = load_tables(table_paths, config.energy.variables)
+    hw = Hardware(config=config, params=params, model_cls=model_cls, table=table, path=path, raw=doc.data)
+    model_cls.check(hw)  # cross-field checks that need the table too
+    return hw

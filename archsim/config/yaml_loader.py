@@ -1,0 +1,174 @@
+"""Safe YAML loading that remembers where every key came from.
+
+``load_yaml(path)`` returns a :class:`Document`: the data (plain dicts, lists and scalars) and a
+map from key path to ``file:line`` used in error messages. It supports
+
+* ``!include other.yaml``: the included file's data replaces the tagged value;
+* ``extends: base.yaml`` at the top of a mapping document: the base is loaded first and this
+  file's keys are merged over it (mappings merge recursively, everything else is replaced);
+* ``variables:`` (see :mod:`archsim.config.expressions`), substituted into ``${...}`` values.
+
+Duplicate keys are errors. Only ``yaml.SafeLoader`` constructs values, so no tag can run code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archsim.config.expressions import ExpressionError, resolve_variables, substitute
+from archsim.errors import ConfigError
+
+KeyPath = tuple[Any, ...]
+
+
+@dataclass
+class Document:
+    """Loaded YAML data plus where each key path was written (``"file:line"``)."""
+
+    data: Any
+    path: Path
+    where: dict[KeyPath, str] = field(default_factory=dict)
+
+    def locate(self, key_path: KeyPath) -> str:
+        """The ``file:line`` of the deepest known prefix of ``key_path``."""
+        for n in range(len(key_path), -1, -1):
+            hit = self.where.get(tuple(key_path[:n]))
+            if hit:
+                return hit
+        return str(self.path)
+
+
+def format_key_path(key_path: KeyPath) -> str:
+    out = ""
+    for part in key_path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top>"
+
+
+def load_yaml(path: str | Path, *, resolve: bool = True, _seen: tuple[Path, ...] = ()) -> Document:
+    """Load ``path`` (a YAML file) with includes, ``extends`` and, if ``resolve``, variables."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found")
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a file")
+    real = path.resolve()
+    if real in _seen:
+        chain = " -> ".join(str(p) for p in (*_seen, real))
+        raise ConfigError(f"{path}: include/extends cycle: {chain}")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{line}: malformed YAML: {problem}") from exc
+    doc = Document(data=None, path=path)
+    builder = _Builder(doc, (*_seen, real))
+    doc.data = {} if node is None else builder.build(node, ())
+    if isinstance(doc.data, dict) and "extends" in doc.data:
+        doc = _apply_extends(doc, (*_seen, real))
+    if resolve:
+        resolve_document(doc)
+    return doc
+
+
+class _Builder:
+    def __init__(self, doc: Document, seen: tuple[Path, ...]):
+        self.doc, self.seen = doc, seen
+        self.constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, key_path: KeyPath) -> Any:
+        self.doc.where[key_path] = f"{self.doc.path}:{node.start_mark.line + 1}"
+        if node.tag == "!include":
+            if not isinstance(node, yaml.ScalarNode):
+                raise ConfigError(f"{self.doc.where[key_path]}: {format_key_path(key_path)}: "
+                                  "!include takes a file name")
+            target = self.doc.path.parent / str(node.value)
+            if not target.exists():
+                raise ConfigError(f"{self.doc.where[key_path]}: {format_key_path(key_path)}: "
+                                  f"included file not found: {target}")
+            inc = load_yaml(target, resolve=False, _seen=self.seen)
+            for sub, loc in inc.where.items():
+                self.doc.where[key_path + sub] = loc
+            return inc.data
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.constructor.construct_object(key_node, deep=True)
+                if key == "<<":
+                    raise ConfigError(f"{self.doc.path}:{key_node.start_mark.line + 1}: YAML merge keys "
+                                      "('<<') are not supported; use 'extends:' or '!include'")
+                if key in out:
+                    raise ConfigError(f"{self.doc.path}:{key_node.start_mark.line + 1}: "
+                                      f"{format_key_path(key_path + (key,))}: duplicate key")
+                out[key] = self.build(value_node, key_path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, key_path + (i,)) for i, item in enumerate(node.value)]
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{self.doc.where[key_path]}: {format_key_path(key_path)}: {exc}") from exc
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    """Mappings merge key by key (recursively); any other value in ``over`` replaces ``base``."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = deep_merge(base[key], value) if key in base else value
+        return out
+    return over
+
+
+def _apply_extends(doc: Document, seen: tuple[Path, ...]) -> Document:
+    data = dict(doc.data)
+    base_name = data.pop("extends")
+    if not isinstance(base_name, str):
+        raise ConfigError(f"{doc.locate(('extends',))}: extends: expected a file name, got {base_name!r}")
+    base_path = doc.path.parent / base_name
+    if not base_path.exists():
+        raise ConfigError(f"{doc.locate(('extends',))}: extends: base file not found: {base_path}")
+    base = load_yaml(base_path, resolve=False, _seen=seen)
+    where = dict(base.where)
+    where.update({k: v for k, v in doc.where.items() if k != ("extends",)})
+    return Document(data=deep_merge(base.data, data), path=doc.path, where=where)
+
+
+def resolve_document(doc: Document, overrides: dict[str, Any] | None = None) -> None:
+    """Evaluate ``variables:`` (with ``overrides`` replacing entries) and substitute ``${...}``
+    everywhere else in the document, in place."""
+    if not isinstance(doc.data, dict):
+        return
+    raw_vars = doc.data.get("variables") or {}
+    if not isinstance(raw_vars, dict):
+        raise ConfigError(f"{doc.locate(('variables',))}: variables: expected a mapping, "
+                          f"got {type(raw_vars).__name__}")
+    raw_vars = {**raw_vars, **(overrides or {})}
+    try:
+        names = resolve_variables(raw_vars)
+    except ExpressionError as exc:
+        raise ConfigError(f"{doc.locate(('variables',))}: variables: {exc}") from exc
+    if "variables" in doc.data or overrides:
+        doc.data["variables"] = names
+
+    def walk(value: Any, key_path: KeyPath) -> Any:
+        if isinstance(value, dict):
+            return {k: (v if key_path == () and k == "variables" else walk(v, key_path + (k,)))
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, key_path + (i,)) for i, v in enumerate(value)]
+        try:
+            return substitute(value, names)
+        except ExpressionError as exc:
+            raise ConfigError(f"{doc.locate(key_path)}: {format_key_path(key_path)}: {exc}") from exc
+
+    doc.data = walk(doc.data, ())

@@ -1,0 +1,112 @@
+"""Simulation results: per-operation rows, the summary figures, the action counts and the
+sources of every price used.
+
+Definitions (also in docs/results.md):
+
+* ``latency_s`` = total cycles / clock
+* ``energy_j`` = dynamic energy (action counts x table) + static energy (static power x latency)
+* ``macs`` = dense multiply-accumulates of all GEMM ops, times their timesteps
+* ``ops`` = 2 x ``macs`` (dense-equivalent operations, the usual TOPS convention)
+* ``tops`` = ops / latency_s / 1e12; ``tops_per_w`` = ops / energy_j / 1e12;
+  ``tops_per_mm2`` = tops / area_mm2; ``edap_j_s_mm2`` = energy_j x latency_s x area_mm2
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from archsim.errors import ArchsimError
+
+SUMMARY_FILE = "summary.json"
+OPS_FILE = "ops.csv"
+ACTIONS_FILE = "actions.csv"
+SOURCES_FILE = "sources.csv"
+
+
+def derive(summary: dict[str, Any]) -> dict[str, Any]:
+    """Add the derived figures to a summary holding cycles, clock_mhz, energy_j, area_mm2, macs."""
+    latency = summary["cycles"] / (summary["clock_mhz"] * 1e6)
+    energy, area = summary["energy_j"], summary["area_mm2"]
+    ops = 2.0 * summary["macs"]
+    summary.update(
+        latency_s=latency,
+        ops=ops,
+        power_w=energy / latency if latency > 0 else 0.0,
+        edap_j_s_mm2=energy * latency * area,
+        tops=ops / latency / 1e12 if latency > 0 else 0.0,
+        tops_per_w=ops / energy / 1e12 if energy > 0 else 0.0,
+    )
+    summary["tops_per_mm2"] = summary["tops"] / area if area > 0 else 0.0
+    return summary
+
+
+@dataclass
+class Result:
+    summary: dict[str, Any]
+    ops: pd.DataFrame
+    actions: pd.DataFrame
+    sources: pd.DataFrame
+
+    def __getitem__(self, key: str) -> Any:
+        return self.summary[key]
+
+    def save(self, out_dir: str | Path, parquet: bool | None = None) -> Path:
+        """Write ``summary.json``, ``ops.csv``, ``actions.csv``, ``sources.csv`` (and
+        ``ops.parquet`` when pyarrow is installed) into ``out_dir`` atomically: the files appear
+        together or not at all."""
+        out_dir = Path(out_dir)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        try:
+            (tmp / SUMMARY_FILE).write_text(json.dumps(self.summary, indent=2, default=float))
+            self.ops.to_csv(tmp / OPS_FILE, index=False)
+            self.actions.to_csv(tmp / ACTIONS_FILE, index=False)
+            self.sources.to_csv(tmp / SOURCES_FILE, index=False)
+            if parquet is not False and _have_pyarrow():
+                self.ops.to_parquet(tmp / "ops.parquet", index=False)
+            replace_dir(tmp, out_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out_dir
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> "Result":
+        out_dir = Path(out_dir)
+        try:
+            summary = json.loads((out_dir / SUMMARY_FILE).read_text())
+            ops = pd.read_csv(out_dir / OPS_FILE)
+            actions = pd.read_csv(out_dir / ACTIONS_FILE)
+            sources = pd.read_csv(out_dir / SOURCES_FILE)
+        except FileNotFoundError as exc:
+            raise ArchsimError(f"{out_dir}: not a result directory (missing {Path(exc.filename).name})") from None
+        except (json.JSONDecodeError, pd.errors.ParserError) as exc:
+            raise ArchsimError(f"{out_dir}: corrupt result files ({exc})") from None
+        return cls(summary=summary, ops=ops, actions=actions, sources=sources)
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Move directory ``src`` to ``dst``, replacing an existing ``dst`` as atomically as a file
+    system allows (rename the old one away first, then drop it)."""
+    old = None
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _have_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True

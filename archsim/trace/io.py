@@ -1,0 +1,237 @@
+"""Reading and writing trace files.
+
+A trace file is a zip archive holding ``manifest.json`` (the :class:`Manifest`) and one
+``tensors/<key>.npy`` per stored tensor. Files are written to a temporary name and renamed, so a
+failed write never leaves a half-written trace.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any, Iterator
+
+import networkx as nx
+import numpy as np
+import pydantic
+
+from archsim.errors import TraceError
+from archsim.trace.packing import pack_mask, pack_spikes, unpack_mask, unpack_spikes, word_dtype
+from archsim.trace.schema import (FORMAT_NAME, SCHEMA_VERSION, Header, Manifest, Operand, TensorInfo)
+
+MANIFEST = "manifest.json"
+
+
+class Trace:
+    """A loaded (or freshly built) trace: the manifest plus its tensors, read lazily."""
+
+    def __init__(self, manifest: Manifest, arrays: dict[str, np.ndarray] | None = None,
+                 path: Path | None = None):
+        self.manifest = manifest
+        self.path = path
+        self._arrays: dict[str, np.ndarray] = dict(arrays or {})
+        self._by_id = {op.id: op for op in manifest.ops}
+
+    # --- access -------------------------------------------------------------------------------
+    @property
+    def header(self) -> Header:
+        return self.manifest.header
+
+    @property
+    def ops(self) -> list:
+        return self.manifest.ops
+
+    @property
+    def name(self) -> str:
+        return self.header.model
+
+    def op(self, op_id: str):
+        try:
+            return self._by_id[op_id]
+        except KeyError:
+            raise TraceError(f"{self._where()}: no op named '{op_id}'") from None
+
+    def has_tensor(self, operand: Operand) -> bool:
+        return operand.tensor is not None
+
+    def stored_array(self, key: str) -> np.ndarray:
+        """The array as stored (packed words for spikes)."""
+        if key not in self._arrays:
+            if key not in self.manifest.tensors:
+                raise TraceError(f"{self._where()}: no tensor '{key}'")
+            self._arrays[key] = self._read_array(key)
+        return self._arrays[key]
+
+    def tensor(self, key: str) -> np.ndarray:
+        """The logical tensor: spikes unpacked to ``[T, *neurons]`` uint8, masks to bool."""
+        info = self.manifest.tensors[key]
+        raw = self.stored_array(key)
+        if info.encoding == "spikes_packed":
+            return unpack_spikes(raw, info.shape[0])
+        if info.encoding == "mask_packed":
+            return unpack_mask(raw, tuple(info.shape))
+        return raw
+
+    def graph(self) -> nx.DiGraph:
+        """The layer graph: one node per op (attribute ``op``), edges producer -> consumer."""
+        g = nx.DiGraph()
+        for op in self.ops:
+            g.add_node(op.id, op=op)
+            for src in op.inputs:
+                g.add_edge(src, op.id)
+        return g
+
+    def _where(self) -> str:
+        return str(self.path) if self.path else f"trace '{self.name}'"
+
+    # --- reading ------------------------------------------------------------------------------
+    def _read_array(self, key: str) -> np.ndarray:
+        info = self.manifest.tensors[key]
+        if self.path is None:
+            raise TraceError(f"{self._where()}: tensor '{key}' was never stored")
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                data = zf.read(f"tensors/{key}.npy")
+            arr = np.load(io.BytesIO(data), allow_pickle=False)
+        except (KeyError, zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+            raise TraceError(f"{self.path}: tensors.{key}: cannot read the stored array ({exc})") from exc
+        expected = _stored_shape(info)
+        if str(arr.dtype) != info.dtype or list(arr.shape) != list(expected):
+            raise TraceError(f"{self.path}: tensors.{key}: stored array is {arr.dtype}{list(arr.shape)}, "
+                             f"manifest says {info.dtype}{list(expected)}")
+        return arr
+
+    def check_tensors(self) -> None:
+        """Read every stored tensor once (``archsim validate`` does this)."""
+        for key in self.manifest.tensors:
+            self.stored_array(key)
+
+    # --- writing ------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        for key in self.manifest.tensors:   # make sure every array is in memory before writing
+            self.stored_array(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+                manifest = self.manifest.model_dump(mode="json", by_alias=True, exclude_none=True)
+                zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
+                for key in self.manifest.tensors:
+                    buf = io.BytesIO()
+                    np.save(buf, self._arrays[key], allow_pickle=False)
+                    zf.writestr(f"tensors/{key}.npy", buf.getvalue())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.path = path
+        return path
+
+
+def _stored_shape(info: TensorInfo) -> list[int]:
+    if info.encoding == "spikes_packed":
+        return list(info.shape[1:])
+    if info.encoding == "mask_packed":
+        return [(int(np.prod(info.shape)) + 7) // 8]
+    return list(info.shape)
+
+
+def encode_tensor(array: np.ndarray, encoding: str) -> tuple[np.ndarray, TensorInfo]:
+    """Prepare ``array`` for storage; returns the stored array and its manifest entry."""
+    array = np.asarray(array)
+    if encoding == "spikes_packed":
+        stored = pack_spikes(array)
+        assert stored.dtype == word_dtype(array.shape[0])
+    elif encoding == "mask_packed":
+        stored = pack_mask(array)
+    elif encoding == "dense":
+        stored = np.ascontiguousarray(array)
+    else:
+        raise ValueError(f"unknown tensor encoding {encoding!r}")
+    return stored, TensorInfo(encoding=encoding, shape=list(array.shape), dtype=str(stored.dtype))
+
+
+def load_trace(path: str | Path) -> Trace:
+    """Open a trace file; raise TraceError with the file and the problem if it is not a valid
+    version-1 trace."""
+    path = Path(path)
+    if not path.exists():
+        raise TraceError(f"{path}: file not found")
+    if not path.is_file():
+        raise TraceError(f"{path}: not a file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if MANIFEST not in names:
+                raise TraceError(f"{path}: not an archsim trace (no {MANIFEST} in the archive)")
+            raw = zf.read(MANIFEST)
+    except zipfile.BadZipFile as exc:
+        raise TraceError(f"{path}: not an archsim trace, or truncated (not a readable zip archive: {exc})") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise TraceError(f"{path}: corrupt trace ({exc})") from None
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TraceError(f"{path}: {MANIFEST}: not valid JSON ({exc})") from None
+    manifest = parse_manifest(data, str(path))
+    missing = [k for k in manifest.tensors if f"tensors/{k}.npy" not in names]
+    if missing:
+        raise TraceError(f"{path}: tensors.{missing[0]}: listed in the manifest but not in the archive")
+    return Trace(manifest, path=path)
+
+
+def parse_manifest(data: Any, where: str) -> Manifest:
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise TraceError(f"{where}: not an archsim trace (format is {data.get('format') if isinstance(data, dict) else None!r}, "
+                         f"expected '{FORMAT_NAME}')")
+    version = data.get("schema_version")
+    if not isinstance(version, int):
+        raise TraceError(f"{where}: schema_version: expected an integer, got {version!r}")
+    if version > SCHEMA_VERSION:
+        raise TraceError(f"{where}: schema_version {version} is newer than this archsim supports "
+                         f"({SCHEMA_VERSION}); upgrade archsim")
+    try:
+        return Manifest.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise TraceError("\n".join(_describe(err, data, where) for err in exc.errors())) from None
+
+
+def _describe(err: dict, data: dict, where: str) -> str:
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _kind_names())]
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+            if text.startswith("ops[") and text.count("[") == 1:
+                ops = data.get("ops") or []
+                if part < len(ops) and isinstance(ops[part], dict) and "id" in ops[part]:
+                    text += f" ({ops[part]['id']})"
+        else:
+            text += f".{part}" if text else str(part)
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    elif err["type"] not in ("value_error", "assertion_error"):
+        msg += f", got {err.get('input')!r}"[:80]
+    return f"{where}: {text or 'manifest'}: {msg}"
+
+
+def _kind_names() -> set[str]:
+    from archsim.trace.schema import OP_KINDS
+    return set(OP_KINDS)
+
+
+def iter_operands(trace: Trace) -> Iterator[tuple[Any, Operand]]:
+    for op in trace.ops:
+        for operand in op.operands:
+            yield op, operand
+        if op.output is not None:
+            yield op, op.output

@@ -1,0 +1,178 @@
+"""Bad hardware descriptions and tables: one line each, naming the file, line and key path."""
+import textwrap
+
+import pytest
+
+from archsim.config.hardware import load_hardware
+from archsim.energy.table import load_tables
+from archsim.errors import ConfigError, PriceError
+
+TABLE = """
+name: t
+components:
+  mac:
+    actions:
+      mac: {energy_pj: 1.0, source: test}
+      acc: {energy_pj: 0.5, source: test}
+    area_um2: {value: 100, source: test}
+  vector:
+    actions: {op: {energy_pj: 1.0, source: test}}
+    area_um2: {value: 10, source: test}
+  sram:
+    actions:
+      read_bit: {energy_pj: 0.1, source: test}
+      write_bit: {energy_pj: 0.1, source: test}
+    area_um2: {value: 0.5, source: test}
+  dram:
+    actions:
+      read_bit: {energy_pj: 10, source: test}
+      write_bit: {energy_pj: 10, source: test}
+"""
+
+HW = """
+architecture: mac_array
+name: hw
+clock_mhz: 100
+energy: {tables: [table.yaml]}
+params:
+  rows: 2
+  cols: 4
+  vector_lanes: 2
+  sram_kib: 1
+  dram_bandwidth_gbps: 1.0
+"""
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+@pytest.fixture
+def files(tmp_path):
+    write(tmp_path, "table.yaml", TABLE)
+    return tmp_path
+
+
+def errors_of(path):
+    with pytest.raises(ConfigError) as info:
+        load_hardware(path)
+    return info.value.problems
+
+
+def test_good_file_loads(files):
+    hw = load_hardware(write(files, "hw.yaml", HW))
+    assert hw.params.rows == 2 and hw.config.clock_mhz == 100
+
+
+def test_negative_size_names_file_line_key(files):
+    p = write(files, "hw.yaml", HW.replace("rows: 2", "rows: -4"))
+    (line,) = errors_of(p)
+    assert line.startswith(f"{p}:7: params.rows: input should be greater than or equal to 1, got -4")
+
+
+def test_zero_size(files):
+    p = write(files, "hw.yaml", HW.replace("clock_mhz: 100", "clock_mhz: 0"))
+    (line,) = errors_of(p)
+    assert f"{p}:4: clock_mhz: input should be greater than 0, got 0" == line
+
+
+def test_unknown_key_did_you_mean(files):
+    p = write(files, "hw.yaml", HW.replace("cols: 4", "colums: 4"))
+    problems = errors_of(p)
+    assert any("params.colums: unknown key (did you mean 'cols'?)" in line for line in problems)
+    assert any("params.cols: required key is missing" in line for line in problems)   # all errors at once
+
+
+def test_unknown_top_level_key(files):
+    p = write(files, "hw.yaml", HW + "clock_mhx: 3\n")
+    (line,) = errors_of(p)
+    assert "clock_mhx: unknown key (did you mean 'clock_mhz'?)" in line
+
+
+def test_wrong_type(files):
+    p = write(files, "hw.yaml", HW.replace("rows: 2", "rows: many"))
+    (line,) = errors_of(p)
+    assert "params.rows: input should be a valid integer" in line and "'many'" in line
+
+
+def test_malformed_yaml(files):
+    p = write(files, "hw.yaml", "architecture: mac_array\nparams: {rows: [1, 2\n")
+    (line,) = errors_of(p)
+    assert line.startswith(f"{p}:") and "malformed YAML" in line
+
+
+def test_duplicate_key(files):
+    p = write(files, "hw.yaml", HW + "name: again\n")
+    (line,) = errors_of(p)
+    assert "name: duplicate key" in line
+
+
+def test_unknown_architecture(files):
+    p = write(files, "hw.yaml", HW.replace("mac_array", "mac_aray"))
+    (line,) = errors_of(p)
+    assert "architecture: unknown architecture 'mac_aray' (did you mean 'mac_array'?)" in line
+
+
+def test_missing_include(files):
+    p = write(files, "hw.yaml", HW.replace("params:\n", "params: !include missing.yaml\nunused:\n"))
+    (line,) = errors_of(p)
+    assert "included file not found" in line and "missing.yaml" in line
+
+
+def test_include_and_extends(files):
+    write(files, "params.yaml", "rows: 8\ncols: 8\nvector_lanes: 4\nsram_kib: 2\ndram_bandwidth_gbps: 2\n")
+    base = write(files, "base.yaml", HW.split("params:")[0] + "params: !include params.yaml\n")
+    assert load_hardware(base).params.rows == 8
+    child = write(files, "child.yaml", "extends: base.yaml\nname: child\nparams: {cols: 16}\n")
+    hw = load_hardware(child)
+    assert (hw.name, hw.params.rows, hw.params.cols) == ("child", 8, 16)
+
+
+def test_extends_missing_and_cycle(files):
+    p = write(files, "a.yaml", "extends: b.yaml\n")
+    (line,) = errors_of(p)
+    assert "base file not found" in line
+    write(files, "b.yaml", "extends: a.yaml\n")
+    (line,) = errors_of(p)
+    assert "cycle" in line
+
+
+def test_variables_arithmetic(files):
+    text = HW.replace("params:", "variables: {X: 4, COLS: X * 2, KIB: ceil(COLS / 3)}\nparams:")
+    text = text.replace("cols: 4", "cols: ${COLS}").replace("sram_kib: 1", "sram_kib: ${KIB}")
+    hw = load_hardware(write(files, "hw.yaml", text))
+    assert (hw.params.cols, hw.params.sram_kib) == (8, 3)
+
+
+def test_variables_never_eval(files):
+    text = HW.replace("params:", "variables: {X: __import__('os').getcwd()}\nparams:")
+    (line,) = errors_of(write(files, "hw.yaml", text))
+    assert "variables:" in line and "unsupported" in line
+
+
+def test_overrides(files):
+    hw = load_hardware(write(files, "hw.yaml", HW), overrides={"params.rows": 16})
+    assert hw.params.rows == 16
+
+
+def test_missing_table_file(files):
+    p = write(files, "hw.yaml", HW.replace("table.yaml", "nope.yaml"))
+    (line,) = errors_of(p)
+    assert "energy.tables[0]: file not found" in line
+
+
+def test_table_entry_without_source(tmp_path):
+    p = write(tmp_path, "t.yaml", "name: t\ncomponents:\n  mac:\n    actions:\n      mac: {energy_pj: 1.0}\n")
+    with pytest.raises(ConfigError, match=r"t.yaml:5: components.mac.actions.mac.source: required key is missing"):
+        load_tables([p])
+
+
+def test_missing_price_is_an_error(files):
+    table = load_tables([files / "table.yaml"])
+    with pytest.raises(PriceError, match="no price for action 'multiply'"):
+        table.action("mac", "multiply")
+    with pytest.raises(PriceError, match="has no component 'adc'"):
+        table.action("adc", "convert")
+    assert table.action("mac", "mac").energy_pj == 1.0
