@@ -31,6 +31,7 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
                 f"{hw.path or hw.name}: architecture '{hw.config.architecture}' does not model op kind "
                 f"'{op.kind}' (op '{op.id}' of {trace.path or trace.name}); it models: {', '.join(model.kinds)}")
 
+    model.prepare(trace, ctx)
     ops = trace.ops
     if progress:
         from tqdm.auto import tqdm

@@ -96,13 +96,18 @@ class HardwareModel(ABC):
     def supports(self, op) -> bool:
         return op.kind in self.kinds
 
+    def prepare(self, trace: "Trace", ctx: OpContext) -> None:
+        """Called once before the ops run: a model that maps the whole network first (e.g.
+        crossbars per layer, which sets its area) does it here. Default: nothing."""
+
     @abstractmethod
     def run_op(self, op, ctx: OpContext) -> OpCost:
         """Cost of one operation (all of its timesteps)."""
 
     @abstractmethod
     def instances(self) -> dict[str, float]:
-        """component -> number of instances (in the unit its table entry's area is given for)."""
+        """component -> number of instances (in the unit its table entry's area is given for).
+        Called after every op has run, so it may depend on the workload mapped."""
 
     def total_cycles(self, trace: "Trace", costs: dict[str, OpCost]) -> float:
         """Latency of the whole trace in cycles. Default: ops run one after another. Models that
