@@ -10,6 +10,20 @@ PYTHON=${PYTHON:-python3}
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "setup.sh: archsim needs Python >= 3.11 (set PYTHON=...)" >&2; exit 1; }
 
+# Real image data: Fashion-MNIST from Debian's dataset-fashion-mnist package. As root (or with
+# sudo) it is installed; otherwise the .deb is downloaded and unpacked into data/ (no root needed).
+FMNIST=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+if [ ! -f "$FMNIST" ] && [ ! -f "data/$FMNIST" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -q dataset-fashion-mnist >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null; }
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo apt-get install -y -q dataset-fashion-mnist >/dev/null
+  else
+    mkdir -p data && (cd data && apt-get download dataset-fashion-mnist >/dev/null && dpkg -x dataset-fashion-mnist_*.deb .)
+  fi
+  [ -f "$FMNIST" ] || [ -f "data/$FMNIST" ] || { echo "setup.sh: could not install Fashion-MNIST (Debian package dataset-fashion-mnist)" >&2; exit 1; }
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
