@@ -74,7 +74,7 @@ def _mix_reference(z):
     return z ^ (z >> _S31)
 
 
-@kernel(reference=_mix_reference)
+@kernel(reference=_mix_reference, inline="always")
 def _mix(z):
     z = (z ^ (z >> _S30)) * _MIX1
     z = (z ^ (z >> _S27)) * _MIX2
@@ -190,18 +190,6 @@ def adc_quantize_reference(v, lo, inv_step, step, max_code):
     return lo + np.clip(code, 0.0, max_code) * step
 
 
-@kernel(reference=adc_quantize_reference)
-def _adc_quantize(v, lo, inv_step, step, max_code):
-    if step <= 0.0:
-        return v
-    code = math.floor((v - lo) * inv_step + 0.5)
-    if code < 0.0:
-        code = 0.0
-    elif code > max_code:
-        code = max_code
-    return lo + code * step
-
-
 def _adc_range(v_min, v_max, mode, bits, full_scale):
     """(lo, 1/step, step, max_code) of the ADC for one partial-sum tensor."""
     max_code = float(2 ** bits - 1)
@@ -241,13 +229,18 @@ def crossbar_mvm_reference(digits, G, G2, starts, plane_weights, gmin_int, inv_u
 def _mvm_chunk(digits, G, G2, p, r0, r1, j0, width, gmin_int, inv_unit, inv_unit2, read_sigma, key, counter0,
                w, lo, inv_step, step, max_code, fused, out, scratch):
     """Columns ``j0 .. j0 + width`` of one (row group, plane) for every input vector: the part
-    of ``_crossbar_mvm`` one thread runs (serial, so LLVM vectorises the column loops)."""
+    of ``_crossbar_mvm`` one thread runs. Serial and branch-free in the column loops, so LLVM
+    vectorises them; the ziggurat's fast path is evaluated for the whole chunk first and the
+    rare slow draws are redone by ``_normal``."""
     M = digits.shape[1]
     NC = G.shape[1]
     noisy = read_sigma > 0.0
     s = np.empty(width, dtype=G.dtype)
     s2 = np.zeros(width, dtype=G2.dtype)
     z = np.zeros(width)
+    fast = np.zeros(width, dtype=np.bool_)
+    v = np.empty(width)
+    key0 = _mix(key)
     for m in range(M):
         s[:] = 0
         if noisy:
@@ -258,30 +251,46 @@ def _mvm_chunk(digits, G, G2, p, r0, r1, j0, width, gmin_int, inv_unit, inv_unit
             if d == 0:
                 continue
             n_on += d
-            if d == 1 and noisy:
+            gi = G[i, j0:j0 + width]       # a slice: its loop indices are known non-negative,
+            if d == 1:                     # which lets LLVM vectorise the adds
                 for jj in range(width):
-                    s[jj] += G[i, j0 + jj]
-                    s2[jj] += G2[i, j0 + jj]
-            elif d == 1:
-                for jj in range(width):
-                    s[jj] += G[i, j0 + jj]
+                    s[jj] += gi[jj]
             else:
                 for jj in range(width):
-                    s[jj] += d * G[i, j0 + jj]
-                    s2[jj] += d * d * G2[i, j0 + jj]
+                    s[jj] += d * gi[jj]
+            if noisy:
+                g2i = G2[i, j0:j0 + width]
+                dd = d * d
+                for jj in range(width):
+                    s2[jj] += dd * g2i[jj]
+        off = gmin_int * n_on
         if noisy:
             base = counter0 + np.uint64(m * NC + j0)
+            for jj in range(width):          # ziggurat fast path (see _normal)
+                h = _mix(key0 + (base + np.uint64(jj)) * _GOLDEN)
+                li = np.int64(h & _L255)
+                x = np.float64(h >> _S11) * _INV_2_53 * ZIG_X[li]
+                fast[jj] = x < ZIG_X[li + 1]
+                z[jj] = -x if (h >> _S8) & _L1 else x
             for jj in range(width):
-                z[jj] = _normal(key, base + np.uint64(jj))
-        off = gmin_int * n_on
-        for jj in range(width):
-            v = np.float64(np.int64(s[jj]) - off) * inv_unit
-            if noisy:
-                v = v + read_sigma * math.sqrt(np.float64(s2[jj])) * inv_unit2 * z[jj]
-            if fused:
-                out[m, j0 + jj] += w * _adc_quantize(v, lo, inv_step, step, max_code)
-            else:
-                scratch[m, j0 + jj] = v
+                if not fast[jj]:
+                    z[jj] = _normal(key, base + np.uint64(jj))
+            for jj in range(width):
+                v[jj] = np.float64(np.int64(s[jj]) - off) * inv_unit \
+                    + read_sigma * math.sqrt(np.float64(s2[jj])) * inv_unit2 * z[jj]
+        else:
+            for jj in range(width):
+                v[jj] = np.float64(np.int64(s[jj]) - off) * inv_unit
+        if not fused:
+            for jj in range(width):
+                scratch[m, j0 + jj] = v[jj]
+        elif step > 0.0:
+            for jj in range(width):
+                code = min(max(np.floor((v[jj] - lo) * inv_step + 0.5), 0.0), max_code)
+                out[m, j0 + jj] += w * (lo + code * step)
+        else:
+            for jj in range(width):
+                out[m, j0 + jj] += w * v[jj]
 
 
 @kernel(reference=crossbar_mvm_reference, parallel=True)
@@ -312,8 +321,13 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
                 inv_step = 1.0 / step if step > 0.0 else 0.0
                 w = plane_weights[p]
                 for m in prange(M):
-                    for j in range(NC):
-                        out[m, j] += w * _adc_quantize(scratch[m, j], lo, inv_step, step, max_code)
+                    if step > 0.0:
+                        for j in range(NC):
+                            code = min(max(np.floor((scratch[m, j] - lo) * inv_step + 0.5), 0.0), max_code)
+                            out[m, j] += w * (lo + code * step)
+                    else:
+                        for j in range(NC):
+                            out[m, j] += w * scratch[m, j]
     return out
 
 

@@ -86,6 +86,23 @@ def _default_groups(k: int, rows: int) -> list[list[np.ndarray]]:
     return [[np.arange(s, min(s + rows, k))] for s in range(0, k, rows)]
 
 
+def conv_row_groups(channels: int, positions: int, spec: CrossbarSpec) -> list[list[np.ndarray]]:
+    """Row groups of a convolution's im2col operand (PyTorch order: row = c * positions + kernel
+    position). ``kernel_positions`` mapping: each crossbar holds up to ``rows`` channels of one
+    position; with ``adc_sharing: pe`` the positions of a PE (``pe_crossbars`` of them) are summed
+    on shared bit lines, so one conversion covers them all. ``unrolled``: consecutive blocks."""
+    k = channels * positions
+    if spec.conv_mapping == "unrolled" or positions == 1:
+        return _default_groups(k, spec.rows)
+    per_group = spec.pe_crossbars if spec.adc_sharing == "pe" else 1
+    groups = []
+    for c0 in range(0, channels, spec.rows):
+        chans = np.arange(c0, min(c0 + spec.rows, channels))
+        for p0 in range(0, positions, per_group):
+            groups.append([chans * positions + pos for pos in range(p0, min(p0 + per_group, positions))])
+    return groups
+
+
 def _normalise_groups(row_groups, k: int, rows: int) -> list[list[np.ndarray]]:
     """Each group is a list of physical crossbars (index arrays); a bare array is one crossbar."""
     if row_groups is None:

@@ -25,8 +25,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from archsim.arch.imc.params import ImcParams
 from archsim.errors import ConfigError
 from archsim.trace.schema import GEMM_KINDS, Role
@@ -225,25 +223,3 @@ def map_network(ops, params: ImcParams) -> ChipMapping:
         tiles = sum(math.ceil(lay.pes / per_tile) for lay in layouts.values())
     return ChipMapping(layouts=layouts, tiles=tiles)
 
-
-def row_groups(k_rows: int, params: ImcParams, *, positions: int = 1) -> list[np.ndarray]:
-    """Rows of a GEMM's stationary operand that one ADC conversion sums, for the noise engine.
-
-    ``k_rows`` rows are laid out as ``positions`` kernel positions of ``k_rows // positions``
-    channels in PyTorch's im2col order (channel-major: row = c * positions + position). Each
-    crossbar holds up to ``crossbar.rows`` channels of one position; with ``adc.sharing: pe`` the
-    positions of a PE (``pe.crossbars`` of them) are summed on the same bit lines."""
-    if k_rows % positions:
-        raise ValueError(f"{k_rows} rows do not split into {positions} kernel positions")
-    channels = k_rows // positions
-    rows = params.crossbar.rows
-    if positions == 1:
-        return [np.arange(s, min(s + rows, k_rows)) for s in range(0, k_rows, rows)]
-    per_pe = params.pe.crossbars if params.adc.sharing == "pe" else 1
-    groups = []
-    for c0 in range(0, channels, rows):
-        chans = np.arange(c0, min(c0 + rows, channels))
-        for p0 in range(0, positions, per_pe):
-            pos = np.arange(p0, min(p0 + per_pe, positions))
-            groups.append((chans[:, None] * positions + pos[None, :]).T.reshape(-1))
-    return groups
