@@ -10,7 +10,8 @@ Every op ``j`` with duration ``d_j`` (its cycles) gets a start ``s_j`` and an en
   ``s_j = max_i s_i``, so a LIF layer that is slower than its crossbars sets the pace of the
   stage. A matmul whose stationary operand is written at run time waits for the whole operand
   (f = 1): K^T and V can only be written once they are complete.
-* **layer_by_layer**: ``s_j = max_i e_i``.
+* **layer_by_layer**: a crossbar layer starts when its producers have finished,
+  ``s_j = max_i e_i``; streaming ops still run alongside their producer.
 
 The latency is ``max_j e_j``.
 """
@@ -28,10 +29,8 @@ def schedule(ops, cycles: dict[str, float], mode: str, start_fraction: float) ->
         prods = [times[i] for i in op.inputs]
         if not prods:
             start = 0.0
-        elif mode == "layer_by_layer":
-            start = max(e for _, e in prods)
         elif op.kind in GEMM_KINDS:
-            f = 1.0 if is_dynamic(op) else start_fraction
+            f = 1.0 if (mode == "layer_by_layer" or is_dynamic(op)) else start_fraction
             start = max(s + f * (e - s) for s, e in prods)
         else:
             start = max(s for s, _ in prods)
