@@ -16,7 +16,11 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
+# like-for-like single-thread comparison: numpy's BLAS (used by the reference's sums) on one thread
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +31,7 @@ def main(argv=None) -> int:
     p.add_argument("--tokens", type=int, default=197)
     p.add_argument("--k", type=int, default=384)
     p.add_argument("--n", type=int, default=1536)
-    p.add_argument("--threads", type=int, default=None, help="Numba threads (default: all)")
+    p.add_argument("--threads", type=int, default=None, help="Numba threads of the all-threads run (default: all)")
     p.add_argument("--repeat", type=int, default=3, help="kernel timings (the median is used)")
     p.add_argument("--reference-repeat", type=int, default=1)
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -37,8 +41,6 @@ def main(argv=None) -> int:
 
     from archsim.noise import CrossbarSpec, matmul, program
 
-    if args.threads:
-        numba.set_num_threads(args.threads)
     spec = CrossbarSpec.from_hardware(args.hw)
     rng = np.random.default_rng(0)
     W = rng.normal(0.0, 0.05, (args.k, args.n))
@@ -50,35 +52,45 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     y = matmul(x, arr, seed=2)                       # first call: compiles or loads the Numba cache
     first_s = time.perf_counter() - t0
-    kernel_s = []
-    for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        y = matmul(x, arr, seed=2)
-        kernel_s.append(time.perf_counter() - t0)
-    ref_s = []
-    for _ in range(args.reference_repeat):
-        t0 = time.perf_counter()
-        y_ref = matmul(x, arr, seed=2, backend="reference")
-        ref_s.append(time.perf_counter() - t0)
-    same = bool(np.array_equal(y, y_ref))
+
+    def timed(backend, repeat):
+        wall, cpu = [], []
+        for _ in range(repeat):
+            w0, c0 = time.perf_counter(), time.process_time()
+            out = matmul(x, arr, seed=2, backend=backend)
+            wall.append(time.perf_counter() - w0)
+            cpu.append(time.process_time() - c0)
+        return out, float(np.median(wall)), float(np.median(cpu))
+
+    all_threads = args.threads or numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(1)
+    y, k1_wall, k1_cpu = timed("numba", args.repeat)
+    numba.set_num_threads(all_threads)
+    yn, kn_wall, _ = timed("numba", args.repeat)
+    y_ref, ref_wall, ref_cpu = timed("reference", args.reference_repeat)
+    same = bool(np.array_equal(y, y_ref) and np.array_equal(yn, y_ref))
     exact = x @ W
     figures = {
-        "shape": [args.tokens, args.k, args.n], "hardware": spec.__class__.__name__ + ":" + Path(args.hw).name,
-        "crossbar": [spec.rows, spec.cols], "weight_slices": arr.c, "input_planes": spec.input_bits,
+        "shape": [args.tokens, args.k, args.n], "hardware": Path(args.hw).name,
+        "crossbar": [spec.rows, spec.cols], "columns_per_weight": arr.c, "input_bits": spec.input_bits,
         "row_groups": arr.groups, "noisy_reads": int(arr.groups * spec.input_bits * args.tokens * arr.n * arr.c),
-        "threads": numba.get_num_threads(), "cpus": os.cpu_count(),
-        "program_s": program_s, "first_call_s": first_s,
-        "kernel_s_median": float(np.median(kernel_s)), "reference_s_median": float(np.median(ref_s)),
-        "ratio": float(np.median(ref_s) / np.median(kernel_s)), "identical": same,
+        "cpus": os.cpu_count(), "threads_all": all_threads, "program_s": program_s, "first_call_s": first_s,
+        "kernel_1thread_wall_s": k1_wall, "kernel_1thread_cpu_s": k1_cpu, "kernel_all_threads_wall_s": kn_wall,
+        "reference_wall_s": ref_wall, "reference_cpu_s": ref_cpu,
+        "ratio_1thread_wall": ref_wall / k1_wall, "ratio_1thread_cpu": ref_cpu / k1_cpu,
+        "ratio_all_threads_wall": ref_wall / kn_wall, "identical": same,
         "relative_error_vs_float": float(np.linalg.norm(y - exact) / np.linalg.norm(exact)),
     }
     print(f"noise engine, {args.tokens}x{args.k}x{args.n} on {Path(args.hw).name}: "
-          f"{figures['noisy_reads'] / 1e6:.1f} M noisy column reads, {figures['threads']} Numba thread(s)")
-    print(f"  numba kernel  {figures['kernel_s_median']:8.3f} s (median of {args.repeat}; first call "
-          f"{first_s:.2f} s)")
-    print(f"  numpy ref     {figures['reference_s_median']:8.3f} s")
-    print(f"  ratio         {figures['ratio']:8.1f} x   identical outputs: {same}")
-    print(f"  error vs float product: {figures['relative_error_vs_float']:.3f} (relative, noise + quantisation)")
+          f"{figures['noisy_reads'] / 1e6:.1f} M noisy column reads (medians; first call {first_s:.2f} s)")
+    print(f"  numba kernel, 1 thread     {k1_wall:8.3f} s wall {k1_cpu:8.3f} s cpu")
+    print(f"  numba kernel, {all_threads:2d} threads   {kn_wall:8.3f} s wall")
+    print(f"  numpy reference            {ref_wall:8.3f} s wall {ref_cpu:8.3f} s cpu (BLAS on 1 thread)")
+    print(f"  ratio: {figures['ratio_1thread_wall']:.1f}x (1 thread, wall), {figures['ratio_1thread_cpu']:.1f}x "
+          f"(1 thread, cpu), {figures['ratio_all_threads_wall']:.1f}x ({all_threads} threads, wall); "
+          f"identical outputs: {same}")
+    print(f"  error vs the float product: {figures['relative_error_vs_float']:.3f} (relative; the preset's "
+          "noise and quantisation)")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0 if same else 1

@@ -37,6 +37,8 @@ _S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 _INV_2_32 = 2.0 ** -32
 
 ADC_IDEAL, ADC_FIXED, ADC_DYNAMIC = 0, 1, 2
+_LOW_BIT = np.array([0, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0], dtype=np.int64)   # lowest set bit of 0..15
+_POPCOUNT = np.array([bin(i).count("1") for i in range(16)], dtype=np.int64)
 CHUNK = 128   # columns per work item: a chunk of G and G2 stays in cache while all vectors pass
 
 
@@ -227,7 +229,7 @@ def crossbar_mvm_reference(digits, G, G2, starts, plane_weights, gmin_int, inv_u
 
 @kernel(reference=crossbar_mvm_reference)
 def _mvm_chunk(digits, G, G2, p, r0, r1, j0, width, gmin_int, inv_unit, inv_unit2, read_sigma, key, counter0,
-               w, lo, inv_step, step, max_code, fused, out, scratch):
+               w, lo, inv_step, step, max_code, fused, binary, patterns, set0, out, scratch):
     """Columns ``j0 .. j0 + width`` of one (row group, plane) for every input vector: the part
     of ``_crossbar_mvm`` one thread runs. Serial and branch-free in the column loops, so LLVM
     vectorises them; the ziggurat's fast path is evaluated for the whole chunk first and the
@@ -241,28 +243,70 @@ def _mvm_chunk(digits, G, G2, p, r0, r1, j0, width, gmin_int, inv_unit, inv_unit
     fast = np.zeros(width, dtype=np.bool_)
     v = np.empty(width)
     key0 = _mix(key)
+    if binary:
+        # 0/1 inputs: the rows are taken four at a time through a table of the 16 partial sums of
+        # each quartet (built once per chunk), halving the additions of the sparse row loop.
+        nsets = (r1 - r0 + 3) // 4
+        lut = np.empty((nsets, 16, width), dtype=G.dtype)
+        lut2 = np.empty((nsets if noisy else 0, 16, width), dtype=G2.dtype)
+        for q in range(nsets):
+            lut[q, 0, :] = 0
+            if noisy:
+                lut2[q, 0, :] = 0
+            for pat in range(1, 16):
+                prev = pat & (pat - 1)
+                row = r0 + 4 * q + _LOW_BIT[pat]
+                if row < r1:
+                    gi = G[row, j0:j0 + width]
+                    for jj in range(width):
+                        lut[q, pat, jj] = lut[q, prev, jj] + gi[jj]
+                    if noisy:
+                        g2i = G2[row, j0:j0 + width]
+                        for jj in range(width):
+                            lut2[q, pat, jj] = lut2[q, prev, jj] + g2i[jj]
+                else:
+                    lut[q, pat, :] = lut[q, prev, :]
+                    if noisy:
+                        lut2[q, pat, :] = lut2[q, prev, :]
     for m in range(M):
         s[:] = 0
         if noisy:
             s2[:] = 0
         n_on = 0
-        for i in range(r0, r1):
-            d = digits[p, m, i]
-            if d == 0:
-                continue
-            n_on += d
-            gi = G[i, j0:j0 + width]       # a slice: its loop indices are known non-negative,
-            if d == 1:                     # which lets LLVM vectorise the adds
+        if binary:
+            for q in range(nsets):
+                pat = patterns[p, m, set0 + q]
+                if pat == 0:
+                    continue
+                n_on += _POPCOUNT[pat]
+                li = lut[q, pat]
                 for jj in range(width):
-                    s[jj] += gi[jj]
-            else:
-                for jj in range(width):
-                    s[jj] += d * gi[jj]
-            if noisy:
-                g2i = G2[i, j0:j0 + width]
-                dd = d * d
-                for jj in range(width):
-                    s2[jj] += dd * g2i[jj]
+                    s[jj] += li[jj]
+                if noisy:
+                    l2 = lut2[q, pat]
+                    for jj in range(width):
+                        s2[jj] += l2[jj]
+        else:
+            for i in range(r0, r1):
+                d = digits[p, m, i]
+                if d == 0:
+                    continue
+                n_on += d
+                gi = G[i, j0:j0 + width]       # a slice: its loop indices are known non-negative,
+                if d == 1:                     # which lets LLVM vectorise the adds
+                    for jj in range(width):
+                        s[jj] += gi[jj]
+                else:
+                    for jj in range(width):
+                        s[jj] += d * gi[jj]
+                if noisy:
+                    g2i = G2[i, j0:j0 + width]
+                    if d == 1:
+                        for jj in range(width):
+                            s2[jj] += g2i[jj]
+                    else:
+                        for jj in range(width):
+                            s2[jj] += d * d * g2i[jj]
         off = gmin_int * n_on
         if noisy:
             base = counter0 + np.uint64(m * NC + j0)
@@ -285,8 +329,8 @@ def _mvm_chunk(digits, G, G2, p, r0, r1, j0, width, gmin_int, inv_unit, inv_unit
             for jj in range(width):
                 scratch[m, j0 + jj] = v[jj]
         elif step > 0.0:
-            for jj in range(width):
-                code = min(max(np.floor((v[jj] - lo) * inv_step + 0.5), 0.0), max_code)
+            for jj in range(width):   # clamp, then truncate: = clip(floor(.), 0, max_code), vectorisable
+                code = np.float64(np.int64(min(max((v[jj] - lo) * inv_step + 0.5, 0.0), max_code)))
                 out[m, j0 + jj] += w * (lo + code * step)
         else:
             for jj in range(width):
@@ -301,6 +345,20 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
     out = np.zeros((M, NC))
     n_chunks = (NC + CHUNK - 1) // CHUNK
     fused = adc_mode != ADC_DYNAMIC
+    binary = digits.max() <= 1
+    # 0/1 inputs: each row group's rows in quartets, each quartet's bits packed once per call
+    n_groups = starts.shape[0] - 1
+    set_starts = np.zeros(n_groups + 1, dtype=np.int64)
+    for g in range(n_groups):
+        set_starts[g + 1] = set_starts[g] + ((starts[g + 1] - starts[g] + 3) // 4 if binary else 0)
+    patterns = np.zeros((P, M, set_starts[n_groups]), dtype=np.uint8)
+    if binary:
+        for p in prange(P):
+            for m in range(M):
+                for g in range(n_groups):
+                    for i in range(starts[g], starts[g + 1]):
+                        q = set_starts[g] + (i - starts[g]) // 4
+                        patterns[p, m, q] |= digits[p, m, i] << ((i - starts[g]) % 4)
     scratch = np.empty((M, NC)) if not fused else np.empty((1, 1))
     max_code = float(2 ** adc_bits - 1)
     for g in range(starts.shape[0] - 1):
@@ -314,7 +372,7 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
                 j0 = c * CHUNK
                 _mvm_chunk(digits, G, G2, p, starts[g], starts[g + 1], j0, min(CHUNK, NC - j0), gmin_int,
                            inv_unit, inv_unit2, read_sigma, key, counter0, plane_weights[p], lo, inv_step, step, max_code,
-                           fused, out, scratch)
+                           fused, binary, patterns, set_starts[g], out, scratch)
             if not fused:
                 v_min, v_max = scratch.min(), scratch.max()
                 lo, step = v_min, (v_max - v_min) / max_code
@@ -323,7 +381,7 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
                 for m in prange(M):
                     if step > 0.0:
                         for j in range(NC):
-                            code = min(max(np.floor((scratch[m, j] - lo) * inv_step + 0.5), 0.0), max_code)
+                            code = np.float64(np.int64(min(max((scratch[m, j] - lo) * inv_step + 0.5, 0.0), max_code)))
                             out[m, j] += w * (lo + code * step)
                     else:
                         for j in range(NC):
