@@ -2,12 +2,13 @@
 
 The stationary operand is already programmed: ``G`` holds every cell's conductance as an integer
 on a fixed-point grid (``inv_unit`` converts a sum of them to "levels", one level being one
-conductance step of a cell times one input step), ``G2`` its square. For every row group ``g``
+conductance step of a cell times one input step), ``G2`` its square on a coarser grid
+(``inv_unit2`` converts the square root of a sum of them). For every row group ``g``
 (the rows one ADC conversion sums), input plane ``p`` (a digit of the bit-serial input) and
 input vector ``m``, every column ``j`` reads
 
     v = (sum_i d[p,m,i] G[i,j] - gmin * sum_i d[p,m,i]) * inv_unit
-        + read_sigma * sqrt(sum_i d[p,m,i]^2 G2[i,j]) * inv_unit * z[g,p,m,j]
+        + read_sigma * sqrt(sum_i d[p,m,i]^2 G2[i,j]) * inv_unit2 * z[g,p,m,j]
 
 i.e. the column current minus the G_min reference current, in levels, plus the sum of every
 cell's proportional read noise G (1 + N(0, read_sigma^2)) (a sum of independent Gaussians is one
@@ -16,9 +17,14 @@ fixed range ``[0, full_scale[g]]``, 2: the min..max range of the (g, p) partial-
 ``2^adc_bits`` codes, and the result is shifted and added: ``out[m, j] += plane_weight[p] * q``.
 
 Sums are exact: ``G`` is integer and every partial sum stays below 2^53, so the numpy reference
-(BLAS on integer-valued floats) and the kernel (int64) agree bit for bit. The noise ``z`` is
-counter-based (SplitMix64 hashes of the key and the element's index feeding a ziggurat), so the
-draws do not depend on the order of evaluation, the backend or the number of threads.
+(BLAS on integer-valued floats) and the kernel (int32/int64) agree bit for bit. The noise ``z``
+is counter-based (SplitMix64 hashes of the key and the element's index feeding a ziggurat), so
+the draws do not depend on the order of evaluation, the backend or the number of threads.
+
+The kernel's speed: column chunks run in parallel; within a chunk the column loops are
+branch-free so LLVM vectorises them; 0/1 input planes take the rows four at a time through a
+16-entry table of partial sums; the ziggurat's fast path runs over a whole chunk and only the
+rare slow draws are redone.
 """
 from __future__ import annotations
 
@@ -192,7 +198,7 @@ def adc_quantize_reference(v, lo, inv_step, step, max_code):
     return lo + np.clip(code, 0.0, max_code) * step
 
 
-def _adc_range(v_min, v_max, mode, bits, full_scale):
+def adc_range(v_min, v_max, mode, bits, full_scale):
     """(lo, 1/step, step, max_code) of the ADC for one partial-sum tensor."""
     max_code = float(2 ** bits - 1)
     if mode == ADC_IDEAL:
@@ -222,7 +228,7 @@ def crossbar_mvm_reference(digits, G, G2, starts, plane_weights, gmin_int, inv_u
                 s2 = (D * D) @ G2f[rows]
                 counters = np.uint64((g * P + p) * M * NC) + np.arange(M * NC, dtype=np.uint64).reshape(M, NC)
                 v = v + read_sigma * np.sqrt(s2) * inv_unit2 * normal_reference(key, counters)
-            lo, inv_step, step, max_code = _adc_range(v.min(), v.max(), adc_mode, adc_bits, full_scale[g])
+            lo, inv_step, step, max_code = adc_range(v.min(), v.max(), adc_mode, adc_bits, full_scale[g])
             out += plane_weights[p] * adc_quantize_reference(v, lo, inv_step, step, max_code)
     return out
 

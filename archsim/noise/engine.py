@@ -295,6 +295,6 @@ def _ir_drop_levels(digits, plane_w, arr: ProgrammedArray, key, mode, full_scale
                 s2 = (D * D) @ G2f[r0:arr.starts[g + 1]]
                 counters = np.uint64((g * P + p) * M * NC) + np.arange(M * NC, dtype=np.uint64).reshape(M, NC)
                 v = v + s.read_sigma * np.sqrt(s2) * arr.inv_unit2 * xk.normal(key, counters, backend=backend)
-            lo, inv_step, step, max_code = xk._adc_range(v.min(), v.max(), mode, s.adc_bits, full_scale[g])
+            lo, inv_step, step, max_code = xk.adc_range(v.min(), v.max(), mode, s.adc_bits, full_scale[g])
             out += plane_w[p] * xk.adc_quantize_reference(v, lo, inv_step, step, max_code)
     return out
