@@ -144,3 +144,13 @@ def test_tag_overrides(trex):
     op = b.build().ops[0]
     lay = map_op(op, trex.params, OpOptions.for_op(trex.params, op))
     assert lay.cols_per_weight == 2 and lay.crossbars == math.ceil(128 / 64)
+
+
+def test_layer_areas_with_one_layer_per_tile(trex, deit):
+    """Without tile sharing a layer owns ceil(PEs / 8) whole tiles: K^T of an encoder (78
+    crossbars -> 10 PEs) owns 2 tiles = 16 PE slots = 128 crossbar slots; rows sum to the chip."""
+    from archsim.arch.imc.area import layer_area_um2
+    table = layer_area_um2(preset_trace("deit_s"), trex)
+    xbar = trex.table.area_um2("crossbar").value
+    assert table.loc["e0.qk", "crossbar"] == pytest.approx(128 * xbar)
+    assert table.values.sum() == pytest.approx(deit["area_mm2"] * 1e6, rel=1e-12)

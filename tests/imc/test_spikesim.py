@@ -105,3 +105,19 @@ def test_layer_by_layer_is_slower(result):
     neurons = [c * h * h for c, h in zip(C_OUT, H_OUT)]
     assert r["cycles"] == pytest.approx(sum(neurons) * T * 26)
     assert r["energy_j"] == pytest.approx(result[0]["energy_j"])
+
+
+def test_layer_areas_sum_to_the_chip(result):
+    """Per-layer area: conv7 owns 16 PEs = 2 tiles of 8 (tile 596,708.21 um^2) plus its input
+    buffer 256 x 8 x 8 x 22 x 0.7391 um^2; lif1 owns 64 x 32 x 32 x 22 x 0.7391 of membrane
+    memory. All rows sum to the chip's 8,425,528.76 um^2."""
+    from archsim.arch.imc.area import layer_area_um2
+    r, trace, hw, _ = result
+    table = layer_area_um2(trace, hw)
+    pe = 9 * 26.2144 + 8 * (693.633 + 45.9)
+    tile = 8 * 13411.41498 + 484.643999 + 8192 * 0.7391 + 8 * pe + 433660
+    assert table.loc["conv7"].sum() == pytest.approx(2 * tile + 256 * 64 * 22 * 0.7391)
+    assert table.loc["lif1"].sum() == pytest.approx(64 * 32 * 32 * 22 * 0.7391)
+    assert table.loc["lif7"].sum() == 0.0            # beyond the five layers with membrane memory
+    assert table.values.sum() == pytest.approx(r["area_mm2"] * 1e6, rel=1e-12)
+    assert abs(table.loc["(shared)"].sum()) < 1e-6
