@@ -58,6 +58,8 @@ def layer_area_um2(trace, hw) -> pd.DataFrame:
             rows[op.id] = row
     table = pd.DataFrame.from_dict(rows, orient="index").fillna(0.0)
     total = {c: n * price[c] for c, n in model.instances().items()}
-    shared = {c: total[c] - (table[c].sum() if c in table else 0.0) for c in total}
-    table.loc["(shared)"] = pd.Series(shared)
+    for c in total:
+        if c not in table:
+            table[c] = 0.0
+    table.loc["(shared)"] = pd.Series({c: total[c] - table[c].sum() for c in total})
     return table.fillna(0.0)
