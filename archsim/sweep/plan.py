@@ -79,11 +79,12 @@ class Plan:
 def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
     s = loaded.spec
-    raw_points, keys = expand(loaded)
+    raw_points, located = expand(loaded)
+    keys = list(located)
     bases = [_base_file(loaded, i, f) for i, f in enumerate(s.hardware_files)]
-    for key in keys:
+    for key, where in located.items():
         for i, base in enumerate(bases):
-            check_key_path(base, key, loaded.where("sweep"), loaded.spec.hardware_files[i])
+            check_key_path(base, key, where, loaded.spec.hardware_files[i])
     constraints = [Constraint(text, keys, loaded.where("constraints", i), i)
                    for i, text in enumerate(s.constraints)]
 
@@ -198,7 +199,9 @@ def _known_paths(data: Any, prefix: str = "") -> list[str]:
 
 
 def check_key_path(base: Path, key: str, where: str, base_name: str) -> None:
-    """A swept key must name a key of the base hardware file, a field of the hardware schema, a
+    """``where``: ``file:line: sweep.grid.params.rows``, the start of an error message.
+
+    A swept key must name a key of the base hardware file, a field of the hardware schema, a
     parameter of the file's model, or a variable of its energy tables (``energy.variables.X``).
     Otherwise the override would add a key that nothing reads."""
     from archsim.arch.registry import get_model_class
@@ -216,7 +219,7 @@ def check_key_path(base: Path, key: str, where: str, base_name: str) -> None:
             node = node[int(part)]
             continue
         if i > 0 and not isinstance(node, (dict, list)):
-            raise ConfigError(f"{where}: {key}: '{'.'.join(parts[:i])}' in {base_name} is a value "
+            raise ConfigError(f"{where}: '{'.'.join(parts[:i])}' in {base_name} is a value "
                               f"({node!r}), not a mapping")
         break
     else:
@@ -249,7 +252,7 @@ def check_key_path(base: Path, key: str, where: str, base_name: str) -> None:
     hint = difflib.get_close_matches(key, sorted(known), n=1)
     extra = f" (did you mean '{hint[0]}'?)" if hint else ""
     what = f"model '{model_cls.name}'" if model_cls is not None else "the hardware schema"
-    raise ConfigError(f"{where}: {key}: no such key in {base_name} or in the parameters of {what}{extra}")
+    raise ConfigError(f"{where}: no key '{key}' in {base_name} nor in the parameters of {what}{extra}")
 
 
 # ----------------------------------------------------------------------------- constraints

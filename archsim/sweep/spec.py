@@ -173,7 +173,7 @@ def random_values(block: RandomBlock, where_of) -> list[dict[str, Any]]:
 
     draws = {}
     for key, dist in block.axes.items():
-        where = where_of(key)
+        where = f"{where_of(key)}: sweep.random.axes"
         if not (isinstance(dist, dict) and len(dist) == 1):
             raise ConfigError(f"{where}: {key}: expected one of {{uniform: [lo, hi]}}, {{loguniform: [lo, hi]}}, "
                               f"{{randint: [lo, hi]}} or {{choice: [values]}}, got {dist!r}")
@@ -212,15 +212,18 @@ def random_values(block: RandomBlock, where_of) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- expansion
 
-def expand(loaded: LoadedSpec) -> tuple[list[dict[str, Any]], list[str]]:
+def expand(loaded: LoadedSpec) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """All design points of the spec (before constraints), as dicts key -> value in the order
-    the keys are written, and the list of swept keys. Blocks are crossed in the order grid,
-    zip, points, random; the last key of the grid varies fastest."""
+    the keys are written, and the swept keys (in that order) with where each is written
+    (``file:line: sweep.grid.params.rows``). Blocks are crossed in the order grid, zip,
+    points, random; the last key of the grid varies fastest."""
     block = loaded.spec.sweep
     factors: list[list[dict[str, Any]]] = []
     owner: dict[str, str] = {}
+    located: dict[str, str] = {}
 
     def claim(key: str, block_name: str, where: str) -> None:
+        located.setdefault(key, f"{where}: sweep.{block_name}.{key}")
         if not isinstance(key, str) or not key or key.startswith(".") or key.endswith(".") or ".." in key:
             raise ConfigError(f"{where}: {block_name}: {key!r} is not a dotted key path (e.g. params.rows)")
         if key in owner and owner[key] != block_name:
@@ -276,5 +279,5 @@ def expand(loaded: LoadedSpec) -> tuple[list[dict[str, Any]], list[str]]:
         raise ConfigError(f"{loaded.where('sweep')}: sweep: {sizes} = {total} design points, more than "
                           f"{MAX_POINTS}; split the sweep or use 'random' sampling")
     points = [{k: v for part in combo for k, v in part.items()} for combo in itertools.product(*factors)]
-    return points, list(owner)
+    return points, located
 

@@ -14,9 +14,12 @@ again unless it failed and the sweep is rerun with ``retry_failed``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -155,11 +158,12 @@ class ResultStore:
         if not rows:
             return
         text = "".join(json.dumps(r, default=_json_default) + "\n" for r in rows)
-        self._log.write(text)
-        self._log.flush()
-        os.fsync(self._log.fileno())
-        for r in rows:
-            self.rows[r["row_id"]] = r
+        with _signals_deferred():
+            self._log.write(text)
+            self._log.flush()
+            os.fsync(self._log.fileno())
+            for r in rows:
+                self.rows[r["row_id"]] = r
 
     def write_manifest(self) -> None:
         atomic_write_text(self.dir / MANIFEST_FILE, json.dumps(self.manifest, indent=2, default=str))
@@ -195,6 +199,25 @@ class ResultStore:
             self._lock_fd = None
 
 
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold Ctrl-C and SIGTERM while a batch goes into the log and the in-memory rows, then
+    deliver them: the table written on the way out then holds exactly what the log holds."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    old = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        for s in dict.fromkeys(pending):
+            signal.raise_signal(s)
+
+
 def _json_default(x: Any) -> Any:
     try:
         return x.item()          # numpy scalars
@@ -223,7 +246,12 @@ def load_table(sweep_dir: str | Path) -> pd.DataFrame:
     for path in candidates:
         if path.exists():
             try:
-                return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+                if path.suffix == ".parquet":
+                    return pd.read_parquet(path)
+                table = pd.read_csv(path)
+                if "error" in table.columns:        # CSV cannot tell "" from missing
+                    table["error"] = table["error"].astype(object).where(table["error"].notna(), "").astype(str)
+                return table
             except ImportError:
                 raise ArchsimError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
             except Exception as exc:   # noqa: BLE001 - pyarrow/pandas raise many kinds
