@@ -12,9 +12,9 @@ from archsim.report.document import Details, Figure, Heading, Link, Page, Paragr
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
 th { background: #f3f3f3; }
-td:first-child, th:first-child { text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
 caption { caption-side: top; text-align: left; font-style: italic; padding-bottom: 0.25rem; }
 figure { margin: 1rem 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
@@ -31,6 +31,11 @@ def _cell(x: Any) -> str:
     if isinstance(x, Link):
         return f'<a href="{escape(x.href, quote=True)}">{escape(x.text)}</a>'
     return escape(fmt(x))
+
+
+def _td(x: Any) -> str:
+    numeric = isinstance(x, (int, float)) and not isinstance(x, bool) or hasattr(x, "dtype")
+    return f'<td class="n">{_cell(x)}</td>' if numeric else f"<td>{_cell(x)}</td>"
 
 
 def _img_src(fig: Figure, base: Path | None, embed: bool) -> str:
@@ -54,7 +59,7 @@ def _blocks(blocks, base: Path | None, embed: bool, level_shift: int = 0) -> lis
                 out.append(f"<caption>{escape(b.caption)}</caption>")
             out.append("<thead><tr>" + "".join(f"<th>{_cell(c)}</th>" for c in b.columns) + "</tr></thead>")
             out.append("<tbody>")
-            out += ["<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in b.rows]
+            out += ["<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows]
             out.append("</tbody></table>")
         elif isinstance(b, Figure):
             out.append(f'<figure><img src="{_img_src(b, base, embed)}" alt="{escape(b.caption, quote=True)}">'

@@ -136,8 +136,9 @@ def recipes_page(outcomes: list[dict[str, Any]], figures: FigureWriter | None, b
     checks = [c for o in outcomes for c in o["checks"]]
     passed = sum(c["pass"] for c in checks)
     runs = sum(len(o["summaries"]) for o in outcomes)
-    blocks: list = [Paragraph(f"{len(outcomes)} recipes, {runs} runs; {passed} of {len(checks)} comparisons with "
-                              "published values within their tolerance.")]
+    compared = (f"{passed} of {len(checks)} comparisons with published values within their tolerance"
+                if checks else "no comparisons with published values")
+    blocks: list = [Paragraph(f"{len(outcomes)} recipe(s), {runs} runs; {compared}.")]
     for o in outcomes:
         blocks += recipe_blocks(o, figures, base)
     return Page("archsim report", blocks)

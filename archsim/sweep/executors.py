@@ -42,6 +42,8 @@ class LocalExecutor:
     """``jobs == 1``: run batches here, one after another. Otherwise a process pool (fork on
     Linux: workers start at once with archsim already imported)."""
 
+    batching = (8, 64)      # batches per worker, most runs per batch (see runner.auto_batch)
+
     def __init__(self, jobs: int | None = None):
         self.jobs = jobs or default_jobs()
         self._pool = None
@@ -99,6 +101,8 @@ class DaskExecutor:
     (``tcp://host:8786``), or a LocalCluster of ``jobs`` single-threaded worker processes
     started here when no address is given. Workers need archsim installed and the sweep's
     hardware and trace files at the same paths (a shared file system)."""
+
+    batching = (4, 256)     # a Dask task costs milliseconds of scheduling: fewer, larger batches
 
     def __init__(self, scheduler: str | None = None, jobs: int | None = None, client=None,
                  files: list[str] | None = None):

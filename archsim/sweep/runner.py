@@ -65,16 +65,17 @@ def table_frame(plan: Plan, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records)
     head = ["point", "trace", "hardware", "architecture", *plan.keys]
     cols = list(frame.columns)
-    lead = [c for c in head + LEADING if c in cols]
+    lead = [c for c in dict.fromkeys(head + LEADING) if c in cols]   # a swept key may be a summary key too
     tail = [c for c in TRAILING if c in cols and c not in lead]
     middle = sorted(c for c in cols if c not in lead and c not in tail)
     return frame[lead + middle + tail] if records else pd.DataFrame(columns=head + ["status", "error"])
 
 
-def auto_batch(n_tasks: int, workers: int) -> int:
-    """Enough batches to keep every worker busy and the progress bar moving (about 8 per
-    worker), few enough that scheduling overhead stays small (at most 64 runs per batch)."""
-    return max(1, min(64, math.ceil(n_tasks / (max(1, workers) * 8))))
+def auto_batch(n_tasks: int, workers: int, per_worker: int = 8, cap: int = 64) -> int:
+    """Enough batches to keep every worker busy and the progress bar moving (``per_worker``
+    each), few enough that scheduling overhead stays small (at most ``cap`` runs per batch).
+    Executors say what suits them (a Dask task costs more than a pool task)."""
+    return max(1, min(cap, math.ceil(n_tasks / (max(1, workers) * per_worker))))
 
 
 def run_sweep(spec, out_dir: str | Path, *, executor: str | Any = "local", jobs: int | None = None,
@@ -138,7 +139,8 @@ def _run(ex, pending, plan, store, run_id, by_id, archs, outcome, batch_size, pr
     from tqdm.auto import tqdm
 
     with ex:
-        size = batch_size or auto_batch(len(pending), getattr(ex, "workers", 1) or 1)
+        size = batch_size or auto_batch(len(pending), getattr(ex, "workers", 1) or 1,
+                                        *getattr(ex, "batching", (8, 64)))
         batches = [pending[i:i + size] for i in range(0, len(pending), size)]
         bar = tqdm(total=outcome.total, initial=outcome.already_done, unit="run", desc=plan.name,
                    disable=not progress, dynamic_ncols=True, smoothing=0.05)

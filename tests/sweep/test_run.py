@@ -135,6 +135,16 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(monkeypatch, repo, tm
     assert len(load_table(tmp_path / "out")) == 4
 
 
+def test_sweeping_a_top_level_key_that_is_also_a_summary_column(repo, tmp_path):
+    """clock_mhz is swept and reported: one column, and the latency scales as 1/clock."""
+    spec = write_spec(tmp_path / "s.yaml", repo / "hw_configs/mac_array_example.yaml",
+                      repo / "examples/tiny_snn.yaml", "  grid: {clock_mhz: [250, 500, 1000]}")
+    run_sweep(spec, tmp_path / "out", jobs=1)
+    table = load_table(tmp_path / "out")
+    assert list(table.columns).count("clock_mhz") == 1 and list(table["clock_mhz"]) == [250, 500, 1000]
+    assert table["latency_s"].tolist() == pytest.approx([t / (c * 1e6) for t, c in zip(table["cycles"], [250, 500, 1000])])
+
+
 def test_csv_table_and_python_api(repo, tmp_path):
     spec = write_spec(tmp_path / "s.yaml", repo / "hw_configs/mac_array_example.yaml",
                       repo / "examples/tiny_snn.yaml", "  grid: {params.rows: [4, 8]}")

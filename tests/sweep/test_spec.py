@@ -161,3 +161,26 @@ def test_several_base_files_are_crossed(monkeypatch, repo, tmp_path):
     with pytest.raises(ConfigError, match="no key 'params.fail_rows' in .*mac_array_example.yaml"):
         make_plan(write_spec(tmp_path / "t.yaml", [slow, repo / "hw_configs/mac_array_example.yaml"],
                              repo / "examples/tiny_snn.yaml", "  grid: {params.fail_rows: [1]}"))
+
+
+def test_the_spec_in_the_docs_is_valid(repo, tmp_path):
+    """docs/sweeps.md's example spec, with its paths (relative to examples/sweeps/) made absolute."""
+    import re
+
+    import yaml
+
+    text = (repo / "docs/sweeps.md").read_text()
+    block = re.search(r"## The spec\n\n```yaml\n(.*?)```", text, re.S).group(1)
+    data = yaml.safe_load(block)
+    here = repo / "examples/sweeps"
+    data["hardware"] = str((here / data["hardware"]).resolve())
+    data["traces"] = [str((here / t).resolve()) for t in data["traces"]]
+    spec = tmp_path / "docs_spec.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    plan = make_plan(spec)
+    # 5 x 5 shapes; 19 within a 4:1 aspect ratio (|log2 rows - log2 cols| <= 2), of which 64 x 64
+    # has more than 2048 MACs -> 18; x 3 memory systems x 2 explicit points x 4 random samples
+    assert plan.expanded == 25 * 3 * 2 * 4
+    assert len(plan.points) == 18 * 3 * 2 * 4
+    assert all(p.values["params.rows"] * p.values["params.cols"] <= 2048 for p in plan.points)
+    assert len(plan.rows) == 2 * len(plan.points)
