@@ -126,15 +126,16 @@ def write_report(out_dir: str | Path, build: Callable[[FigureWriter], Page], *, 
         md.write_text(render_markdown(page))
         html.write_text(render_html(page, base=staging, embed=embed))
         img_src, img_dst = staging / IMG_DIR, out / IMG_DIR
-        new = {f.name for f in img_src.iterdir()}
-        if new:
+        new = sorted(f.name for f in img_src.iterdir())
+        listing = img_dst / f".{stem}-images"     # what the previous page of this name wrote there
+        old = set(listing.read_text().split()) if listing.exists() else set()
+        if new or old:
             img_dst.mkdir(exist_ok=True)
-            for f in img_src.iterdir():
-                os.replace(f, img_dst / f.name)
-        if img_dst.is_dir() and stem == "index":   # images of an earlier index page that this one dropped
-            for f in img_dst.glob("*.png"):
-                if f.name not in new:
-                    f.unlink()
+            for name in new:
+                os.replace(img_src / name, img_dst / name)
+            for name in old - set(new):         # images the new page dropped; nothing else is touched
+                (img_dst / name).unlink(missing_ok=True)
+            listing.write_text("\n".join(new) + "\n")
         os.replace(md, out / md.name)
         os.replace(html, out / html.name)
     finally:

@@ -274,24 +274,9 @@ class Constraint:
         try:
             tree = ast.parse(text.strip(), mode="eval")
         except SyntaxError:
-            raise ConfigError(f"{where}: constraints[{index}]: cannot parse {text!r}") from None
+            raise SpecError(f"{where}: constraints[{index}]: cannot parse {text!r}") from None
         self.paths: dict[str, str] = {}     # placeholder -> key path
-
-        outer = self
-
-        class Rename(ast.NodeTransformer):
-            def visit_Call(self, node: ast.Call) -> ast.AST:   # keep function names as they are
-                node.args = [self.visit(a) for a in node.args]
-                return node
-
-            def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-                dotted = _dotted(node)
-                return outer._placeholder(dotted) if dotted else self.generic_visit(node)
-
-            def visit_Name(self, node: ast.Name) -> ast.AST:
-                return outer._placeholder(aliases.get(node.id, node.id))
-
-        self.expr = ast.unparse(Rename().visit(tree))
+        self.expr = ast.unparse(_KeyNames(aliases, self._placeholder).visit(tree))
 
     def _placeholder(self, path: str) -> ast.Name:
         name = f"_k{len(self.paths)}"
@@ -309,13 +294,32 @@ class Constraint:
                     node = node[int(part)]
                 else:
                     raise SpecError(f"{self.where}: constraints[{self.index}]: '{path}' in {self.text!r} is "
-                                      "not a key of the hardware (nor the last part of a swept key)")
+                                    "not a key of the hardware (nor the last part of a swept key)")
             names[placeholder] = node
         try:
             return bool(evaluate(self.expr, names))
         except ExpressionError as exc:
             raise SpecError(f"{self.where}: constraints[{self.index}]: {self.text!r} at design point "
-                              f"{label}: {exc}") from None
+                            f"{label}: {exc}") from None
+
+
+class _KeyNames(ast.NodeTransformer):
+    """Replace each key path in an expression (``params.rows``, or a name: an alias or a
+    top-level key) by a placeholder name that the whitelisted evaluator can look up."""
+
+    def __init__(self, aliases: dict[str, str], placeholder):
+        self.aliases, self.placeholder = aliases, placeholder
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:   # function names stay as they are
+        node.args = [self.visit(a) for a in node.args]
+        return node
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        dotted = _dotted(node)
+        return self.placeholder(dotted) if dotted else self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return self.placeholder(self.aliases.get(node.id, node.id))
 
 
 def _dotted(node: ast.AST) -> str | None:

@@ -203,3 +203,16 @@ def test_a_failing_page_leaves_the_old_one(tmp_path):
         write_report(tmp_path, broken)
     assert (tmp_path / "index.md").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "index.md"]
+
+
+def test_a_new_page_drops_only_its_own_old_images(tmp_path):
+    def page(names):
+        def build(figures):
+            return Page("p", [figures.add(n, lambda p: p.write_bytes(PNG_MAGIC + b"x" * 2000), n) for n in names])
+        return build
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "mine.png").write_bytes(b"someone else's")
+    write_report(tmp_path, page(["a", "b"]))
+    assert {p.name for p in (tmp_path / "img").glob("*.png")} == {"a.png", "b.png", "mine.png"}
+    write_report(tmp_path, page(["b"]))
+    assert {p.name for p in (tmp_path / "img").glob("*.png")} == {"b.png", "mine.png"}

@@ -184,3 +184,15 @@ def test_the_spec_in_the_docs_is_valid(repo, tmp_path):
     assert len(plan.points) == 18 * 3 * 2 * 4
     assert all(p.values["params.rows"] * p.values["params.cols"] <= 2048 for p in plan.points)
     assert len(plan.rows) == 2 * len(plan.points)
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(capsys, repo, tmp_path):
+    out = tmp_path / "out"
+    code = main(["sweep", str(repo / "examples/sweeps/mac_array_grid.yaml"), "-o", str(out), "--dry-run", "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0 and not out.exists()
+    assert "sweep 'mac-array-grid': 54 design points x 2 traces = 108 runs (21 of 75 points skipped" in printed
+    assert "point 0: tiny-snn on mac-array-16x16-45nm (params.rows=4, params.cols=4, params.sram_kib=128" in printed
+    assert main(["sweep", str(repo / "examples/sweeps/mac_array_grid.yaml"), "-o", str(out),
+                 "--scheduler", "tcp://x:1"]) == 2
+    assert "--scheduler needs --executor dask" in capsys.readouterr().err
