@@ -50,8 +50,8 @@ class GospaModel(SpmspmModel):
         planes = timestep_planes(view.words, T)
         x_bits = 1 if view.spike_input else view.input_bits
         walk = walk_tiles(planes, None, view.weights, p)
-        miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries)
-        miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries)
+        miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries, p.kernel_backend)
+        miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries, p.kernel_backend)
         w_fill = (walk.w_nnz * wb + walk.w_numel) * miss_w
         x_fill = walk.x_nnz * (x_bits + cb) * miss_x
         psum = walk.w_cols * walk.x_rows * p.psum_bits            # per direction

@@ -117,8 +117,8 @@ class LoasModel(SpmspmModel):
         loads = walk.loads
         ops = float(loads.sum())
 
-        miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries)
-        miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries)
+        miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries, p.kernel_backend)
+        miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries, p.kernel_backend)
         w_fill = (walk.w_nnz * wb + walk.w_numel) * miss_w
         x_fill = (walk.x_nnz * x_bits + walk.x_numel) * miss_x
         x_changed = changed(walk.x_id)
@@ -134,7 +134,8 @@ class LoasModel(SpmspmModel):
         laggy = p.laggy_cycles
         if p.timing == "cycle" and p.inner_join == "ftp":
             floors = tile_floors(traffic, p, self.clock_mhz)
-            tiles, drain, stall = tppe_pipeline(loads, floors, p.fifo_depth, laggy, p.laggy_lookahead)
+            tiles, drain, stall = tppe_pipeline(loads, floors, p.fifo_depth, laggy, p.laggy_lookahead,
+                                                backend=p.kernel_backend)
             timing = finish_timing(float(tiles.sum()), float(loads.max(axis=1, initial=0).sum()), traffic, p,
                                    self.clock_mhz, fifo_stall=float(stall), drain=float(drain))
         else:
@@ -176,7 +177,7 @@ class LoasModel(SpmspmModel):
             if view.spike_input else 0.0,
         }
         if view.spike_input:
-            metrics.update({f"spike_bits.{k}": v for k, v in spike_format_bits(words, T).items()})
+            metrics.update({f"spike_bits.{k}": v for k, v in spike_format_bits(words, T, p.kernel_backend).items()})
         return OpCost(cycles=timing.cycles, actions=acts.as_dict(), traffic_bytes=traffic_bytes,
                       macs_effectual=ops, utilization=ops / (p.n_pe * timing.cycles) if timing.cycles else 0.0,
                       metrics=metrics)

@@ -17,16 +17,19 @@ import math
 
 import numpy as np
 
+from archsim.kernels.spike_compress import compress_rows, compressed_bits
+
 
 def _bits_for(n: int) -> int:
     return max(1, math.ceil(math.log2(max(n, 2))))
 
 
-def spike_format_bits(words: np.ndarray, timesteps: int) -> dict[str, float]:
+def spike_format_bits(words: np.ndarray, timesteps: int, backend: str = "numba") -> dict[str, float]:
     words = np.asarray(words)
     M, K = words.shape
     T = timesteps
-    counts = np.bitwise_count(words.astype(np.uint64))
+    normal = compress_rows(words, 0, backend=backend)[1].size      # non-silent words stored
+    strong = compress_rows(words, 1, backend=backend)[1].size
     per_t = [int(((words >> np.asarray(t, dtype=words.dtype)) & 1).sum()) for t in range(T)]
     col_bits, row_bits = _bits_for(K), _bits_for(M)
     csr = sum(n * col_bits + (M + 1) * _bits_for(n + 1) for n in per_t)
@@ -35,6 +38,6 @@ def spike_format_bits(words: np.ndarray, timesteps: int) -> dict[str, float]:
         "dense": float(T * M * K),
         "csr_per_t": float(csr),
         "coo_per_t": float(coo),
-        "loas": float(M * K + int((counts > 0).sum()) * T),
-        "loas_strong": float(M * K + int((counts > 1).sum()) * T),
+        "loas": float(compressed_bits(M, K, normal, T)),
+        "loas_strong": float(compressed_bits(M, K, strong, T)),
     }

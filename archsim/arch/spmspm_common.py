@@ -71,6 +71,8 @@ class SpmspmParams(Strict):
     dram_bandwidth_gbps: float | None = pydantic.Field(None, gt=0, description="null: unlimited")
     pipeline_fill_cycles: int = pydantic.Field(0, ge=0, description="cycles added per GEMM (cycle timing)")
     vector_lanes: int = pydantic.Field(16, ge=1, description="lanes of the neuron/vector unit")
+    kernel_backend: Literal["numba", "reference"] = pydantic.Field(
+        "numba", description="run the kernels' numpy references instead (tests, benchmarks)")
     ops_per_element: dict[str, float] = pydantic.Field(default_factory=lambda: dict(DEFAULT_VECTOR_OPS))
 
     @pydantic.field_validator("loop_order")
@@ -262,7 +264,8 @@ def walk_tiles(values: np.ndarray, flags: np.ndarray | None, weights: np.ndarray
         a_indptr, a_indices, rows = _csr_rows(present)
         a_flag = np.zeros(len(a_indices), dtype=np.uint8) if flags is None else \
             flags[t][rows, a_indices].astype(np.uint8)
-        loads, flagged = pe_loads(a_indptr, a_indices, a_flag, b_indptr, b_indices, (M, N, K), (tm, tn, tk), p.pe_split)
+        loads, flagged = pe_loads(a_indptr, a_indices, a_flag, b_indptr, b_indices, (M, N, K), (tm, tn, tk),
+                                  p.pe_split, backend=p.kernel_backend)
         for src, dst in ((loads, loads4), (flagged, flag4)):
             if p.pe_split == "m":                                   # [M, Nt, C] -> [Mt, Nt, C, P]
                 pad = np.zeros((Mt * P, Nt, C), dtype=np.int32)
@@ -305,10 +308,10 @@ def walk_tiles(values: np.ndarray, flags: np.ndarray | None, weights: np.ndarray
         planes=planes, grid=full)
 
 
-def buffer_hits(ids: np.ndarray, sizes: np.ndarray, capacity: int) -> np.ndarray:
+def buffer_hits(ids: np.ndarray, sizes: np.ndarray, capacity: int, backend: str = "numba") -> np.ndarray:
     """Hit flags of a whole-tile FIFO buffer (ids renumbered densely for the kernel)."""
     _, dense = np.unique(ids, return_inverse=True)
-    return fifo_buffer_hits(dense.reshape(-1), sizes, capacity)
+    return fifo_buffer_hits(dense.reshape(-1), sizes, capacity, backend=backend)
 
 
 def changed(ids: np.ndarray) -> np.ndarray:
