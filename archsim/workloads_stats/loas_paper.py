@@ -155,6 +155,15 @@ TOTALS = {
 }
 
 
+# Lognormal sigma of the output-channel weight densities, per network. NOT a published statistic:
+# the uniform synthetic weights lack the uneven output-channel densities of lottery-ticket pruned
+# layers, which set the load imbalance of the designs that give each PE a weight column (SparTen-S,
+# GoSPA-S). Each sigma was chosen (examples/loas_paper/make_traces.py --calibrate, bisection) so
+# that SparTen-S's network cycles match the authors'; GoSPA-S, Gamma-S and LoAS are then
+# predictions. Ratios against SparTen-S on these traces are therefore not independent checks.
+COLUMN_SPREAD = {"alexnet": 0.941, "vgg16": 0.485, "resnet19": 0.982}
+
+
 def _truncated_binomial(T: int, mean: float) -> np.ndarray:
     """Probabilities of 2..T spikes, binomial(T, q) restricted to c >= 2, with the given mean."""
     cs = np.arange(2, T + 1)
@@ -192,19 +201,45 @@ def spike_histogram(neurons: int, T: int, density: float, silent: float, strong_
     return [int(c) for c in counts]
 
 
-def build_trace(network: str, timesteps: int = 4, seed: int = 0) -> Trace:
-    """The statistics-only trace of one network (``alexnet``, ``vgg16`` or ``resnet19``)."""
+def column_nnz(N: int, K: int, density: float, spread: float, rng: np.random.Generator) -> list[int]:
+    """Nonzeros of each of N output channels (K positions each) totalling round(N*K*density):
+    proportional to lognormal(0, spread) draws (spread 0: as even as possible)."""
+    total = int(round(N * K * density))
+    share = np.exp(rng.normal(0.0, spread, N)) if spread > 0 else np.ones(N)
+    want = share / share.sum() * total
+    nnz = np.minimum(np.floor(want).astype(np.int64), K)
+    order = np.argsort(-(want - np.floor(want)), kind="stable")
+    i = 0
+    while nnz.sum() < total:          # hand out the remainder, largest fractions first, never above K
+        j = order[i % N]
+        if nnz[j] < K:
+            nnz[j] += 1
+        i += 1
+    return [int(v) for v in nnz]
+
+
+def build_trace(network: str, timesteps: int = 4, seed: int = 0, column_spread: float | None = None) -> Trace:
+    """The statistics-only trace of one network (``alexnet``, ``vgg16`` or ``resnet19``).
+
+    ``column_spread``: when given, the weight operand also carries ``row_nnz`` (nonzeros per
+    output channel) drawn as :func:`column_nnz` with that lognormal spread, seeded; the published
+    weight density is kept exactly. See :data:`COLUMN_SPREAD`."""
     if network not in NETWORKS:
         raise KeyError(f"unknown network {network!r}; known: {', '.join(NETWORKS)}")
     T = timesteps
+    rng = np.random.default_rng(seed)
+    spread_note = "" if column_spread is None else (
+        f"; output-channel weight densities spread lognormally (sigma {column_spread}), a structure parameter "
+        "calibrated against the authors' SparTen-S cycles, not a published statistic")
     header = Header(
-        model=f"loas-paper-{network}", source=SOURCE,
+        model=f"loas-paper-{network}" + ("" if column_spread is None else "-colspread"), source=SOURCE,
         dataset="CIFAR-10, one test image (statistics only)",
         input_description="im2col'd spike matrices of every conv layer but the encoding layer, as GEMMs",
         timesteps=T, seed=seed,
         provenance=Provenance(weights="synthetic", inputs="synthetic", notes=(
             "synthetic from statistics: per-layer shapes, spike density, silent and strong-silent ratios and "
-            "weight density published by the LoAS authors; tensors are drawn at simulation with uniform placement")),
+            "weight density published by the LoAS authors; tensors are drawn at simulation with uniform placement"
+            + spread_note)),
         created_by="archsim.workloads_stats.loas_paper")
     b = TraceBuilder(header)
     prev = None
@@ -216,8 +251,11 @@ def build_trace(network: str, timesteps: int = 4, seed: int = 0) -> Trace:
         x = b.operand("input", Role.spike, shape=[layer.M, layer.K],
                       sparsity=Sparsity(density=exact_density, density_per_timestep=[exact_density] * T,
                                         spike_count_histogram=hist))
+        w_density = 1 - layer.weight_sparsity / 100
+        rows = None if column_spread is None else column_nnz(layer.N, layer.K, w_density, column_spread, rng)
         w = b.operand("weight", Role.static_weight, shape=[layer.N, layer.K], bits=8,
-                      sparsity=Sparsity(density=1 - layer.weight_sparsity / 100))
+                      sparsity=Sparsity(density=w_density if rows is None else sum(rows) / (layer.N * layer.K),
+                                        row_nnz=rows))
         op_id = f"{layer.key}"
         b.add("linear", op_id, inputs=[prev] if prev else [], operands=[x, w], tokens=layer.M,
               in_features=layer.K, out_features=layer.N,
@@ -227,7 +265,10 @@ def build_trace(network: str, timesteps: int = 4, seed: int = 0) -> Trace:
 
 
 def write_traces(out_dir: str | Path, timesteps: int = 4, seed: int = 0) -> list[Path]:
-    """Write ``<network>.trace`` for every network into ``out_dir``."""
+    """Write ``<network>.trace`` (uniform placement) and ``<network>_colspread.trace`` (with the
+    output-channel spread of :data:`COLUMN_SPREAD`) for every network into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return [build_trace(n, timesteps, seed).save(out / f"{n}.trace") for n in NETWORKS]
+    paths = [build_trace(n, timesteps, seed).save(out / f"{n}.trace") for n in NETWORKS]
+    paths += [build_trace(n, timesteps, seed, COLUMN_SPREAD[n]).save(out / f"{n}_colspread.trace") for n in NETWORKS]
+    return paths
