@@ -145,8 +145,9 @@ def test_pe_loads_random(rng, split, shape, tile):
     flags = rng.integers(0, 5, len(aj))
     got = pair_counts.pe_loads(ai, aj, flags, bi, bj, shape, tile, split)
     ref = pair_counts.pe_loads(ai, aj, flags, bi, bj, shape, tile, split, backend="reference")
-    assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    assert all(np.array_equal(x, y) for x, y in zip(got, ref))
     assert got[0].sum() == (a.astype(int) @ b.astype(int)).sum()
+    assert got[2].sum() == a.sum() and got[2].shape == (-(-M // tile[0]), -(-K // tile[2]))
     f = np.zeros((M, K), dtype=int)
     f[rows, aj] = flags
     assert got[1].sum() == (f @ b.astype(int)).sum()
@@ -162,8 +163,9 @@ def test_pe_loads_single_pair_lands_in_its_bin():
     b[130, 40] = True
     ai, aj, _ = csr(a)
     bi, bj, _ = csr(b)
-    loads_m, _ = pair_counts.pe_loads(ai, aj, [1], bi, bj, (M, N, K), (16, 32, 128), "m")
-    loads_n, _ = pair_counts.pe_loads(ai, aj, [1], bi, bj, (M, N, K), (16, 32, 128), "n")
+    loads_m, _, blocks = pair_counts.pe_loads(ai, aj, [1], bi, bj, (M, N, K), (16, 32, 128), "m")
+    loads_n, _, _ = pair_counts.pe_loads(ai, aj, [1], bi, bj, (M, N, K), (16, 32, 128), "n")
+    assert blocks.tolist() == [[0, 0], [0, 1]]
     assert loads_m.shape == (21, 2, 2) and loads_m[20, 1, 1] == 1 and loads_m.sum() == 1
     assert loads_n.shape == (41, 2, 2) and loads_n[40, 1, 1] == 1 and loads_n.sum() == 1
 
@@ -248,3 +250,17 @@ def test_kernels_reject_bad_input():
         tile_schedule.fifo_buffer_hits([1, 2], [1], 4)
     with pytest.raises(ValueError):
         innerjoin.join_counts(np.zeros((1, 3)), np.zeros((1, 3)), backend="cuda")
+
+
+@pytest.mark.parametrize("shape,tile", [((300, 45), (128, 32)), ((1, 1), (128, 16)), ((64, 64), (64, 64)),
+                                        ((130, 17), (64, 16))])
+def test_weight_tiles(rng, shape, tile):
+    from archsim.kernels.tile_stats import weight_tiles
+    w = (rng.integers(-3, 4, shape) * (rng.random(shape) < 0.1)).astype(np.int8)
+    w[:, 0] = 0                                   # an empty column
+    got = weight_tiles(w, *tile)
+    ref = weight_tiles(w, *tile, backend="reference")
+    assert all(np.array_equal(a, b) for a, b in zip(got, ref))
+    indptr, indices, nnz, nzcols = got
+    assert indptr[-1] == np.count_nonzero(w) == nnz.sum()
+    assert nzcols.sum() == sum(np.count_nonzero(w[c:c + tile[0]].any(axis=0)) for c in range(0, shape[0], tile[0]))

@@ -24,7 +24,7 @@ import pydantic
 from archsim.arch.base import OpCost
 from archsim.arch.sparten import baseline_cost
 from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, buffer_hits,
-                                        timestep_planes, walk_tiles)
+                                        plane_fibers, timestep_planes, walk_tiles)
 
 
 class GammaParams(SpmspmParams):
@@ -50,9 +50,11 @@ class GammaModel(SpmspmModel):
 
     def view_cost(self, view: GemmView, op) -> OpCost:
         p, T, wb, cb = self.params, view.timesteps, view.weight_bits, self.params.coord_bits
-        planes = timestep_planes(view.words, T)
+        M, K = view.words.shape
+        planes = plane_fibers(view.words, T, backend=p.kernel_backend)
+        content = timestep_planes(view.words, T) if p.buffer_match == "content" else None
         x_bits = 1 if view.spike_input else view.input_bits
-        walk = walk_tiles(planes, None, view.weights, p)
+        walk = walk_tiles(planes, M, K, view.weights, p, content)
         miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries, p.kernel_backend)
         miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries, p.kernel_backend)
         w_fill = walk.w_nnz * (wb + cb) * miss_w
@@ -60,7 +62,7 @@ class GammaModel(SpmspmModel):
         psum = walk.x_rows * walk.w_nzcols * p.psum_bits           # per direction
         psum_dram = psum * p.psum_dram_fraction
         sram_read = walk.x_rows * walk.w_nnz * (wb + cb) + walk.x_nnz * (x_bits + cb) + psum
-        writeback = float(planes.astype(bool).sum()) * cb
+        writeback = float(sum(f.nnz for f in planes)) * cb
         traffic = TileTraffic(sram_read=sram_read.astype(float), sram_write=(w_fill + x_fill + psum).astype(float),
                               dram_read=(w_fill + x_fill + psum_dram).astype(float), dram_write=psum_dram.astype(float),
                               layer_dram_write=writeback)

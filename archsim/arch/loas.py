@@ -37,10 +37,11 @@ import pydantic
 
 from archsim.arch.base import ActionCounter, OpCost
 from archsim.arch.snn_formats import spike_format_bits
-from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, buffer_hits,
-                                        changed, finish_timing, memory_actions, simple_timing,
+from archsim.arch.spmspm_common import (Fibers, GemmView, SpmspmModel, SpmspmParams, TileTraffic, buffer_hits,
+                                        changed, finish_timing, memory_actions, plane_fibers, simple_timing,
                                         tile_floors, timestep_planes, walk_tiles)
 from archsim.errors import ConfigError
+from archsim.kernels.spike_compress import compress_rows
 from archsim.kernels.tile_schedule import tppe_pipeline
 
 TPPE_PARTS = ("tppe_fast_prefix", "tppe_laggy_prefix", "tppe_pseudo_acc", "tppe_correction_acc",
@@ -102,18 +103,25 @@ class LoasModel(SpmspmModel):
         p, T = self.params, view.timesteps
         self._max_t = max(self._max_t, T)
         words = view.words
+        M, K = words.shape
+        content = None
         if view.spike_input:
-            counts = np.bitwise_count(words.astype(np.uint64)).astype(np.uint8)
-            keep = counts > (1 if p.strong_silent else 0)
-            values = np.where(keep, counts, 0).astype(np.uint8)[None]
-            zero_bits = np.where(keep, T - counts, 0).astype(np.uint8)[None]   # bits the correction path fixes
+            # the compressed fibers: non-silent words only; the flag of a word is its zero bits
+            indptr, indices, kept = compress_rows(words, 1 if p.strong_silent else 0, backend=p.kernel_backend)
+            counts = np.bitwise_count(kept).astype(np.uint8)
+            planes = [Fibers(indptr, indices, (T - counts).astype(np.uint8))]
             x_bits = p.word_bits or T
+            if p.buffer_match == "content":     # tiles compare by value: the spike counts, as the authors
+                content = np.zeros((1, M, K), dtype=np.uint8)
+                content[0, np.repeat(np.arange(M), np.diff(indptr)), indices] = counts
         else:  # multi-bit inputs cannot be packed: one timestep plane at a time, a multiply per match
-            values = timestep_planes(words, T)
-            zero_bits = None
+            planes = plane_fibers(words, T, backend=p.kernel_backend)
             x_bits = view.input_bits
+            if p.buffer_match == "content":
+                content = timestep_planes(words, T)
+        nnz = sum(f.nnz for f in planes)
         wb = view.weight_bits
-        walk = walk_tiles(values, zero_bits, view.weights, p)
+        walk = walk_tiles(planes, M, K, view.weights, p, content)
         loads = walk.loads
         ops = float(loads.sum())
 
@@ -125,7 +133,7 @@ class LoasModel(SpmspmModel):
         w_bcast = walk.w_nnz * wb + walk.w_numel
         x_bcast = walk.x_numel * x_changed
         x_reads = x_bits * loads.sum(axis=1)
-        writeback = float(np.count_nonzero(values)) * x_bits + values.size
+        writeback = float(nnz) * x_bits + M * K * len(planes)
         traffic = TileTraffic(sram_read=(w_bcast + x_bcast + x_reads).astype(float),
                               sram_write=(w_fill + x_fill).astype(float),
                               dram_read=(w_fill + x_fill).astype(float),
@@ -173,11 +181,11 @@ class LoasModel(SpmspmModel):
             "buffer_misses_w": float(miss_w.sum()), "buffer_misses_x": float(miss_x.sum()),
             "dram_bytes.weights": float(w_fill.sum()) / 8, "dram_bytes.spikes": float(x_fill.sum()) / 8,
             "dram_bytes.writeback": writeback / 8,
-            "neurons": float(words.size), "silent_neurons": float(words.size - np.count_nonzero(values[0]))
-            if view.spike_input else 0.0,
+            "neurons": float(words.size), "silent_neurons": float(words.size - nnz) if view.spike_input else 0.0,
         }
         if view.spike_input:
-            metrics.update({f"spike_bits.{k}": v for k, v in spike_format_bits(words, T, p.kernel_backend).items()})
+            metrics.update({f"spike_bits.{k}": v for k, v in spike_format_bits(
+                words, T, None if p.strong_silent else nnz, p.kernel_backend).items()})
         return OpCost(cycles=timing.cycles, actions=acts.as_dict(), traffic_bytes=traffic_bytes,
                       macs_effectual=ops, utilization=ops / (p.n_pe * timing.cycles) if timing.cycles else 0.0,
                       metrics=metrics)

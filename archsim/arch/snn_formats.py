@@ -24,13 +24,18 @@ def _bits_for(n: int) -> int:
     return max(1, math.ceil(math.log2(max(n, 2))))
 
 
-def spike_format_bits(words: np.ndarray, timesteps: int, backend: str = "numba") -> dict[str, float]:
+def spike_format_bits(words: np.ndarray, timesteps: int, normal_nnz: int | None = None,
+                      backend: str = "numba") -> dict[str, float]:
+    """Bits of ``words [M, K]`` in each format. ``normal_nnz`` (non-silent neurons), when the
+    caller has already compressed the matrix, saves one compression."""
     words = np.asarray(words)
     M, K = words.shape
     T = timesteps
-    normal = compress_rows(words, 0, backend=backend)[1].size      # non-silent words stored
-    strong = compress_rows(words, 1, backend=backend)[1].size
-    per_t = [int(((words >> np.asarray(t, dtype=words.dtype)) & 1).sum()) for t in range(T)]
+    if normal_nnz is None:
+        normal_nnz = compress_rows(words, 0, backend=backend)[1].size      # non-silent words stored
+    strong_nnz = compress_rows(words, 1, backend=backend)[1].size
+    one = words.dtype.type(1)
+    per_t = [int(np.count_nonzero(words & (one << words.dtype.type(t)))) for t in range(T)]
     col_bits, row_bits = _bits_for(K), _bits_for(M)
     csr = sum(n * col_bits + (M + 1) * _bits_for(n + 1) for n in per_t)
     coo = sum(n * (row_bits + col_bits) for n in per_t)
@@ -38,6 +43,6 @@ def spike_format_bits(words: np.ndarray, timesteps: int, backend: str = "numba")
         "dense": float(T * M * K),
         "csr_per_t": float(csr),
         "coo_per_t": float(coo),
-        "loas": float(compressed_bits(M, K, normal, T)),
-        "loas_strong": float(compressed_bits(M, K, strong, T)),
+        "loas": float(compressed_bits(M, K, normal_nnz, T)),
+        "loas_strong": float(compressed_bits(M, K, strong_nnz, T)),
     }

@@ -22,7 +22,8 @@ import pydantic
 
 from archsim.arch.base import ActionCounter, OpCost
 from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, buffer_hits,
-                                        changed, memory_actions, simple_timing, timestep_planes, walk_tiles)
+                                        changed, memory_actions, plane_fibers, simple_timing, timestep_planes,
+                                        walk_tiles)
 
 
 class SpartenParams(SpmspmParams):
@@ -60,15 +61,17 @@ class SpartenModel(SpmspmModel):
 
     def view_cost(self, view: GemmView, op) -> OpCost:
         p, T, wb = self.params, view.timesteps, view.weight_bits
-        planes = timestep_planes(view.words, T)
+        M, K = view.words.shape
+        planes = plane_fibers(view.words, T, backend=p.kernel_backend)
+        content = timestep_planes(view.words, T) if p.buffer_match == "content" else None
         x_bits = 1 if view.spike_input else view.input_bits
-        walk = walk_tiles(planes, None, view.weights, p)
+        walk = walk_tiles(planes, M, K, view.weights, p, content)
         miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries, p.kernel_backend)
         miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries, p.kernel_backend)
         w_fill = (walk.w_nnz * wb + walk.w_numel) * miss_w
         x_fill = walk.x_numel * x_bits * miss_x
         sram_read = walk.x_numel * x_bits + walk.w_numel * changed(walk.w_id) + wb * walk.loads.sum(axis=1)
-        writeback = float(planes.size) * x_bits
+        writeback = float(T * M * K) * x_bits
         traffic = TileTraffic(sram_read=sram_read.astype(float), sram_write=(w_fill + x_fill).astype(float),
                               dram_read=(w_fill + x_fill).astype(float), dram_write=np.zeros(walk.n_tiles),
                               layer_dram_write=writeback)

@@ -33,6 +33,8 @@ from archsim.arch.base import ActionCounter, HardwareModel, OpContext, OpCost
 from archsim.config.validation import Strict
 from archsim.errors import TraceError
 from archsim.kernels.pair_counts import pe_loads
+from archsim.kernels.spike_compress import compress_rows
+from archsim.kernels.tile_stats import weight_tiles
 from archsim.kernels.tile_schedule import fifo_buffer_hits
 from archsim.trace.im2col import im2col
 from archsim.trace.packing import pack_spikes
@@ -203,23 +205,26 @@ class TileWalk:
         return self.loads.shape[0]
 
 
-def _csr_rows(mask: np.ndarray):
-    """CSR (indptr, indices) of a 2-D boolean mask, row-major."""
-    rows, cols = np.nonzero(mask)
-    indptr = np.zeros(mask.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=mask.shape[0]), out=indptr[1:])
-    return indptr, cols.astype(np.int32), rows
+@dataclass
+class Fibers:
+    """One plane of A in compressed-row form: ``indptr`` [M+1], ``indices`` (k) and a per-nonzero
+    ``flag`` (LoAS: the zero bits of the word, which the correction path fixes; else None)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    flags: np.ndarray | None = None
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indptr[-1])
 
 
-def _tile_ids(arr: np.ndarray, row_step: int, col_step: int, by_content: bool) -> np.ndarray:
-    """Ids of the [row_step x col_step] tiles of each plane of ``arr`` [planes, R, C] ->
-    [planes, R tiles, C tiles]; equal content gets an equal id when ``by_content``."""
+def _tile_ids(arr: np.ndarray, row_step: int, col_step: int) -> np.ndarray:
+    """Content ids of the [row_step x col_step] tiles of each plane of ``arr`` [planes, R, C] ->
+    [planes, R tiles, C tiles]: equal content (and shape) gets an equal id."""
     planes, R, C = arr.shape
     rt, ct = -(-R // row_step), -(-C // col_step)
     ids = np.empty((planes, rt, ct), dtype=np.int64)
-    if not by_content:
-        ids[:] = np.arange(planes * rt * ct).reshape(planes, rt, ct)
-        return ids
     seen: dict[bytes, int] = {}
     for p in range(planes):
         for i in range(rt):
@@ -231,15 +236,6 @@ def _tile_ids(arr: np.ndarray, row_step: int, col_step: int, by_content: bool) -
     return ids
 
 
-def _block_sums(arr: np.ndarray, row_step: int, col_step: int) -> np.ndarray:
-    """Sums of [row_step x col_step] blocks of ``arr`` [planes, R, C] (edges clipped)."""
-    planes, R, C = arr.shape
-    rt, ct = -(-R // row_step), -(-C // col_step)
-    padded = np.zeros((planes, rt * row_step, ct * col_step), dtype=np.int64)
-    padded[:, :R, :C] = arr
-    return padded.reshape(planes, rt, row_step, ct, col_step).sum(axis=(2, 4))
-
-
 def _extent(total: int, step: int) -> np.ndarray:
     n = -(-total // step)
     sizes = np.full(n, step, dtype=np.int64)
@@ -247,25 +243,24 @@ def _extent(total: int, step: int) -> np.ndarray:
     return sizes
 
 
-def walk_tiles(values: np.ndarray, flags: np.ndarray | None, weights: np.ndarray, p: SpmspmParams) -> TileWalk:
-    """Tile walk of ``values [planes, M, K]`` (nonzero = present; the values themselves decide
-    tile equality) against ``weights [K, N]`` under the dataflow of ``p``."""
-    planes, M, K = values.shape
+def walk_tiles(planes: list[Fibers], M: int, K: int, weights: np.ndarray, p: SpmspmParams,
+               content: np.ndarray | None = None) -> TileWalk:
+    """Tile walk of the A planes (compressed rows, ``M x K`` each) against ``weights [K, N]``
+    under the dataflow of ``p``. ``content`` [planes, M, K] (the values) is needed when buffers
+    match tiles by content."""
     N = weights.shape[1]
     tm, tn, tk, P = p.tile_m, p.tile_n, p.tile_k, p.n_pe
     Mt, Nt, C = -(-M // tm), -(-N // tn), -(-K // tk)
-    w_mask = weights != 0
-    b_indptr, b_indices, _ = _csr_rows(w_mask)
+    n_planes = len(planes)
+    b_indptr, b_indices, w_nnz, w_nzcols = weight_tiles(weights, tk, tn, backend=p.kernel_backend)
 
-    loads4 = np.zeros((planes, Mt, Nt, C, P), dtype=np.int32)
+    loads4 = np.zeros((n_planes, Mt, Nt, C, P), dtype=np.int32)
     flag4 = np.zeros_like(loads4)
-    for t in range(planes):
-        present = values[t] != 0
-        a_indptr, a_indices, rows = _csr_rows(present)
-        a_flag = np.zeros(len(a_indices), dtype=np.uint8) if flags is None else \
-            flags[t][rows, a_indices].astype(np.uint8)
-        loads, flagged = pe_loads(a_indptr, a_indices, a_flag, b_indptr, b_indices, (M, N, K), (tm, tn, tk),
-                                  p.pe_split, backend=p.kernel_backend)
+    x_nnz = np.zeros((n_planes, Mt, C), dtype=np.int64)
+    for t, fib in enumerate(planes):
+        flags = np.zeros(len(fib.indices), dtype=np.uint8) if fib.flags is None else fib.flags
+        loads, flagged, x_nnz[t] = pe_loads(fib.indptr, fib.indices, flags, b_indptr, b_indices, (M, N, K),
+                                            (tm, tn, tk), p.pe_split, backend=p.kernel_backend)
         for src, dst in ((loads, loads4), (flagged, flag4)):
             if p.pe_split == "m":                                   # [M, Nt, C] -> [Mt, Nt, C, P]
                 pad = np.zeros((Mt * P, Nt, C), dtype=np.int32)
@@ -276,22 +271,22 @@ def walk_tiles(values: np.ndarray, flags: np.ndarray | None, weights: np.ndarray
                 pad[:N] = src
                 dst[t] = pad.reshape(Nt, P, Mt, C).transpose(2, 0, 3, 1)
 
-    by_content = p.buffer_match == "content"
-    x_nnz = _block_sums((values != 0).astype(np.int64), tm, tk)                 # [planes, Mt, C]
-    rows_m, cols_k = _extent(M, tm), _extent(K, tk)
-    x_numel = np.broadcast_to(rows_m[:, None] * cols_k[None, :], (planes, Mt, C))
-    x_rows = np.broadcast_to(rows_m[:, None], (planes, Mt, C))
-    x_id = _tile_ids(values, tm, tk, by_content)
-    w_nnz = _block_sums(w_mask[None].astype(np.int64), tk, tn)[0]               # [C, Nt]
-    cols_n = _extent(N, tn)
+    rows_m, cols_k, cols_n = _extent(M, tm), _extent(K, tk), _extent(N, tn)
+    x_numel = np.broadcast_to(rows_m[:, None] * cols_k[None, :], (n_planes, Mt, C))
+    x_rows = np.broadcast_to(rows_m[:, None], (n_planes, Mt, C))
     w_numel = cols_k[:, None] * cols_n[None, :]
     w_cols = np.broadcast_to(cols_n[None, :], (C, Nt))
-    col_any = _block_sums(w_mask[None].astype(np.int64), tk, 1)[0] > 0         # [C, N]
-    w_nzcols = _block_sums(col_any[None].astype(np.int64), 1, tn)[0]           # [C, Nt]
-    w_id = _tile_ids(np.ascontiguousarray(weights)[None], tk, tn, by_content)[0]
+    if p.buffer_match == "content":
+        if content is None:
+            raise ValueError("buffer_match 'content' needs the tile values")
+        x_id = _tile_ids(content, tm, tk)
+        w_id = _tile_ids(np.ascontiguousarray(weights)[None], tk, tn)[0]
+    else:
+        x_id = np.arange(n_planes * Mt * C).reshape(n_planes, Mt, C)
+        w_id = np.arange(C * Nt).reshape(C, Nt)
 
     # canonical tile axes (t, m, n, k) -> execution order
-    full = (planes, Mt, Nt, C)
+    full = (n_planes, Mt, Nt, C)
     order = [AXES[d] for d in p.loop_order]
 
     def seq(arr_tmnk: np.ndarray) -> np.ndarray:
@@ -305,7 +300,18 @@ def walk_tiles(values: np.ndarray, flags: np.ndarray | None, weights: np.ndarray
         x_nnz=seq(x4(x_nnz)), x_numel=seq(x4(x_numel)), x_rows=seq(x4(x_rows)), x_id=seq(x4(x_id)),
         w_nnz=seq(w4(w_nnz)), w_numel=seq(w4(w_numel)), w_cols=seq(w4(w_cols)),
         w_nzcols=seq(w4(w_nzcols)), w_id=seq(w4(w_id)),
-        planes=planes, grid=full)
+        planes=n_planes, grid=full)
+
+
+def plane_fibers(words: np.ndarray, timesteps: int, backend: str = "numba") -> list[Fibers]:
+    """One compressed-row plane per timestep (bit t of each word), for the designs that process
+    timesteps one after another."""
+    out = []
+    for t in range(timesteps):
+        bit = (words >> words.dtype.type(t)) & words.dtype.type(1)
+        indptr, indices, _ = compress_rows(bit, 0, backend=backend)
+        out.append(Fibers(indptr, indices))
+    return out
 
 
 def buffer_hits(ids: np.ndarray, sizes: np.ndarray, capacity: int, backend: str = "numba") -> np.ndarray:

@@ -1,8 +1,9 @@
 """Matched-pair enumeration: the work of each PE in each tile of a tiled spMspM.
 
 A matched pair is (m, k, n) with A[m, k] != 0 and B[k, n] != 0: one effectual operation. The
-kernel visits exactly the matched pairs (row m of A in CSR form, then for each of its nonzero k
-the nonzero columns n of row k of B), so its cost grows with the work done, not with M*N*K.
+kernel walks row m of A in CSR form and, for each of its nonzero k, the nonzeros of row k of B,
+counting pairs that fall into the same bin together; its cost grows with the work done (at most
+the number of matched pairs), not with M*N*K.
 
 Each pair is binned by the PE that performs it and by its tile:
 
@@ -28,7 +29,8 @@ def _dense(indptr, indices, values, rows, cols):
 
 def pe_loads_reference(a_indptr, a_indices, a_flag, b_indptr, b_indices, M, N, K, tm, tn, tk, split_m):
     """Dense spec: per k chunk, the 0/1 product ``A[:, chunk] @ B[chunk, :]`` gives the pairs per
-    (m, n); summing it over the tile's rows or columns gives each PE's load."""
+    (m, n); summing it over the tile's rows or columns gives each PE's load. Also returns the
+    nonzeros of A per (tile_m x tile_k) block."""
     a = _dense(a_indptr, a_indices, np.ones(len(a_indices), dtype=np.int64), M, K)
     f = _dense(a_indptr, a_indices, np.asarray(a_flag, dtype=np.int64), M, K)
     b = _dense(b_indptr, b_indices, np.ones(len(b_indices), dtype=np.int64), K, N)
@@ -53,35 +55,78 @@ def pe_loads_reference(a_indptr, a_indices, a_flag, b_indptr, b_indices, M, N, K
                 padded = np.zeros((N, G * tm), dtype=np.int64)
                 padded[:, :M] = pairs.T
                 dst[:, :, c] = padded.reshape(N, G, tm).sum(axis=2)
-    return loads, flagged
+    Gm = -(-M // tm)
+    padded = np.zeros((Gm * tm, C * tk), dtype=np.int64)
+    padded[:M, :K] = a
+    blocks = padded.reshape(Gm, tm, C, tk).sum(axis=(1, 3))
+    return loads, flagged, blocks
 
 
 @kernel(reference=pe_loads_reference)
 def _pe_loads_kernel(a_indptr, a_indices, a_flag, b_indptr, b_indices, M, N, K, tm, tn, tk, split_m):
+    # Pairs that land in the same bin are counted together: with a PE per row, the nonzeros of a
+    # B row are grouped by column tile; with a PE per column, the nonzeros of A are grouped by
+    # (row tile, k). The work is the number of nonzero (A entry, B group) or (A group, B entry)
+    # combinations: at most the number of matched pairs, never the dense M*N*K.
     C = (K + tk - 1) // tk
+    Gm = (M + tm - 1) // tm
+    Gn = (N + tn - 1) // tn
+    R = M if split_m else N
+    G = Gn if split_m else Gm
+    loads = np.zeros(R * G * C, dtype=np.int32)
+    flagged = np.zeros(R * G * C, dtype=np.int32)
+    blocks = np.zeros((Gm, C), dtype=np.int64)
     if split_m:
-        G = (N + tn - 1) // tn
-        loads = np.zeros((M, G, C), dtype=np.int32)
-        flagged = np.zeros((M, G, C), dtype=np.int32)
-    else:
-        G = (M + tm - 1) // tm
-        loads = np.zeros((N, G, C), dtype=np.int32)
-        flagged = np.zeros((N, G, C), dtype=np.int32)
-    for m in range(M):
-        gm = m // tm
-        for p in range(a_indptr[m], a_indptr[m + 1]):
-            k = a_indices[p]
-            c = k // tk
-            f = np.int32(a_flag[p])
+        # B row k -> runs of equal column tile: (offset g*C, count)
+        g_ptr = np.zeros(K + 1, dtype=np.int64)
+        g_off = np.empty(b_indices.shape[0], dtype=np.int64)
+        g_cnt = np.empty(b_indices.shape[0], dtype=np.int32)
+        w = 0
+        for k in range(K):
+            last = -1
             for q in range(b_indptr[k], b_indptr[k + 1]):
-                n = b_indices[q]
-                if split_m:
-                    loads[m, n // tn, c] += 1
-                    flagged[m, n // tn, c] += f
-                else:
-                    loads[n, gm, c] += 1
-                    flagged[n, gm, c] += f
-    return loads, flagged
+                g = b_indices[q] // tn
+                if g != last:
+                    g_off[w] = g * C
+                    g_cnt[w] = 0
+                    w += 1
+                    last = g
+                g_cnt[w - 1] += 1
+            g_ptr[k + 1] = w
+        for m in range(M):
+            gm = m // tm
+            row = m * G * C
+            for p in range(a_indptr[m], a_indptr[m + 1]):
+                k = a_indices[p]
+                c = k // tk
+                blocks[gm, c] += 1
+                f = np.int32(a_flag[p])
+                for q in range(g_ptr[k], g_ptr[k + 1]):
+                    i = row + g_off[q] + c
+                    loads[i] += g_cnt[q]
+                    flagged[i] += f * g_cnt[q]
+    else:
+        a_cnt = np.zeros((Gm, K), dtype=np.int32)
+        a_fl = np.zeros((Gm, K), dtype=np.int32)
+        for m in range(M):
+            gm = m // tm
+            for p in range(a_indptr[m], a_indptr[m + 1]):
+                k = a_indices[p]
+                a_cnt[gm, k] += 1
+                a_fl[gm, k] += np.int32(a_flag[p])
+                blocks[gm, k // tk] += 1
+        for gm in range(Gm):
+            for k in range(K):
+                cnt = a_cnt[gm, k]
+                if cnt == 0:
+                    continue
+                fl = a_fl[gm, k]
+                off = gm * C + k // tk
+                for q in range(b_indptr[k], b_indptr[k + 1]):
+                    i = b_indices[q] * G * C + off
+                    loads[i] += cnt
+                    flagged[i] += fl
+    return loads.reshape(R, G, C), flagged.reshape(R, G, C), blocks
 
 
 def pe_loads(a_indptr, a_indices, a_flag, b_indptr, b_indices, shape: tuple[int, int, int],
@@ -89,7 +134,8 @@ def pe_loads(a_indptr, a_indices, a_flag, b_indptr, b_indices, shape: tuple[int,
     """Per-PE, per-tile matched pairs. ``A`` is CSR over rows m (``a_indptr`` [M+1],
     ``a_indices`` = k, ``a_flag`` per nonzero); ``B`` is CSR over rows k (``b_indptr`` [K+1],
     ``b_indices`` = n). ``shape = (M, N, K)``, ``tile = (tm, tn, tk)``; ``split`` is ``"m"`` or
-    ``"n"`` (see the module docstring). Returns ``(loads, flagged)``, int32."""
+    ``"n"`` (see the module docstring). Returns ``(loads, flagged)`` (int32) and the nonzeros of A
+    per (tile_m x tile_k) block, ``[ceil(M/tm), ceil(K/tk)]``."""
     check_backend(backend)
     if split not in ("m", "n"):
         raise ValueError(f"split must be 'm' or 'n', got {split!r}")

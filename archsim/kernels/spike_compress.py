@@ -30,11 +30,14 @@ def compress_rows_reference(words: np.ndarray, silent_max: int):
 @kernel(reference=compress_rows_reference)
 def _compress_rows_kernel(words, silent_max):
     R, K = words.shape
+    keep = np.zeros((R, K), dtype=np.bool_)
     indptr = np.zeros(R + 1, dtype=np.int64)
     for r in range(R):
         n = 0
         for k in range(K):
-            if popcount64(np.uint64(words[r, k])) > silent_max:
+            w = words[r, k]
+            if w != 0 and popcount64(np.uint64(w)) > silent_max:   # most words are zero: test that first
+                keep[r, k] = True
                 n += 1
         indptr[r + 1] = indptr[r] + n
     nnz = indptr[R]
@@ -43,10 +46,9 @@ def _compress_rows_kernel(words, silent_max):
     p = 0
     for r in range(R):
         for k in range(K):
-            w = np.uint64(words[r, k])
-            if popcount64(w) > silent_max:
+            if keep[r, k]:
                 indices[p] = k
-                values[p] = w
+                values[p] = np.uint64(words[r, k])
                 p += 1
     return indptr, indices, values
 

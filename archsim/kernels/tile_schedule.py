@@ -151,10 +151,15 @@ def tppe_pipeline_reference(loads, min_cycles, fifo_depth, laggy_cycles, lookahe
 
 @kernel(reference=tppe_pipeline_reference)
 def _tppe_pipeline_kernel(loads, min_cycles, fifo_depth, laggy_cycles, lookahead):
+    # Closed form per (PE, tile), O(fifo_depth) instead of O(matches). Per entry e of a PE the
+    # cycle-stepped machine obeys issue_e = max(issue_{e-1} + 1, tile start, pop_{e-D}) and
+    # pop_e = max(issue_e + 1, pop_{e-1} + 1, ready of its chunk). Within a tile this gives
+    # pop_j = pop_0 + j (pops never fall behind issues), hence
+    #   issue_j = j + max(start, max_{i <= min(j, D-1)} (old_pop_i - i), pop_0 - D if j >= D),
+    # where old_pop_i is the pop of the entry D places before entry j of the tile.
     n_tiles, P = loads.shape
     D = fifo_depth
-    pops = np.full((P, D), -1, dtype=np.int64)     # pop cycle of the last D entries (ring)
-    count = np.zeros(P, dtype=np.int64)
+    ring = np.full((P, D), -1, dtype=np.int64)     # pop cycles of each PE's last D entries, oldest first
     last_issue = np.full(P, -1, dtype=np.int64)
     last_pop = np.full(P, -1, dtype=np.int64)
     laggy_free = np.zeros(P, dtype=np.int64)
@@ -177,24 +182,32 @@ def _tppe_pipeline_kernel(loads, min_cycles, fifo_depth, laggy_cycles, lookahead
                 begin = floor
             ready = begin + laggy_cycles
             laggy_free[p] = ready
-            for _ in range(n):
-                slot = count[p] % D
-                issue = start                                  # not before the tile starts
-                if last_issue[p] + 1 > issue:
-                    issue = last_issue[p] + 1                  # one push per cycle
-                if pops[p, slot] > issue:
-                    issue = pops[p, slot]                      # a free slot (pop and push may share a cycle)
-                pop = issue + 1
-                if last_pop[p] + 1 > pop:
-                    pop = last_pop[p] + 1                      # one pop per cycle, in order
-                if ready > pop:
-                    pop = ready                                # the spike word's offset is known
-                pops[p, slot] = pop
-                last_issue[p] = issue
-                last_pop[p] = pop
-                count[p] += 1
-            if last_issue[p] + 1 > end:
-                end = last_issue[p] + 1
+            first = start if start > ring[p, 0] else ring[p, 0]
+            pop0 = first + 1
+            if last_pop[p] + 1 > pop0:
+                pop0 = last_pop[p] + 1
+            if ready > pop0:
+                pop0 = ready
+            base = start
+            lim = n if n < D else D
+            for j in range(lim):
+                if ring[p, j] - j > base:
+                    base = ring[p, j] - j
+            if n > D and pop0 - D > base:
+                base = pop0 - D
+            issue_last = n - 1 + base
+            if n >= D:
+                for j in range(D):
+                    ring[p, j] = pop0 + n - D + j
+            else:
+                for j in range(D - n):
+                    ring[p, j] = ring[p, j + n]
+                for j in range(n):
+                    ring[p, D - n + j] = pop0 + j
+            last_issue[p] = issue_last
+            last_pop[p] = pop0 + n - 1
+            if issue_last + 1 > end:
+                end = issue_last + 1
         fast_stall += (end - start) - most
         length = end - start
         if min_cycles[i] > length:
