@@ -269,3 +269,29 @@ def test_gemm_without_operands_is_a_trace_error(repo, monkeypatch):
     b.add("linear", "fc", tokens=3, in_features=5, out_features=2)
     with pytest.raises(TraceError, match="operands 'input' and 'weight'"):
         run("loas_paper", b.build())
+
+
+@pytest.mark.parametrize("hw", ["loas_paper", "loas", "sparten_s_paper", "gospa_s_paper", "gamma_s_paper"])
+def test_all_silent_layer_costs_no_compute(repo, monkeypatch, hw):
+    """Every neuron silent: no matched pair, no compute cycles; LoAS still moves the bitmasks."""
+    monkeypatch.chdir(repo)
+    b = builder(T=4)
+    x = b.operand("input", Role.spike, data=np.zeros((4, 3, 5), dtype=np.uint8))
+    w = b.operand("weight", Role.static_weight, data=WEIGHT, bits=8)
+    b.add("linear", "fc", operands=[x, w], tokens=3, in_features=5, out_features=2)
+    r = run(hw, b.build())
+    assert r["macs_effectual"] == 0
+    assert r["metrics"]["compute_cycles"] == 0
+    # loas.yaml: the one tile still fetches 42 + 15 bits from DRAM (1 cycle at 1280 bits/cycle),
+    # then the 3-cycle pipeline fill
+    assert r["cycles"] == (4 if hw == "loas" else 0)
+
+
+def test_single_timestep_packing_changes_nothing(repo, monkeypatch):
+    """T = 1: a packed word is the spike itself, so LoAS and the baselines do the same operations
+    (the tiny layer's timestep 0: 3 pairs)."""
+    monkeypatch.chdir(repo)
+    trace = tiny_trace(T=1)
+    ops = {hw: run(hw, trace)["macs_effectual"] for hw in ("loas_paper", "sparten_s_paper", "gospa_s_paper",
+                                                            "gamma_s_paper")}
+    assert set(ops.values()) == {3}
