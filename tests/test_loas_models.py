@@ -295,3 +295,16 @@ def test_single_timestep_packing_changes_nothing(repo, monkeypatch):
     ops = {hw: run(hw, trace)["macs_effectual"] for hw in ("loas_paper", "sparten_s_paper", "gospa_s_paper",
                                                             "gamma_s_paper")}
     assert set(ops.values()) == {3}
+
+
+def test_dynamic_scheduling_by_hand(repo, monkeypatch):
+    """SparTen-S with dynamic PE scheduling on the tiny layer: per timestep the (row, column) jobs
+    are t0: (0, n0) 1, (0, n1) 1, (2, n0) 1 -> three PEs, 1 cycle; t1 and t2 likewise 1; t3:
+    (0, n1) 1 -> 1. 4 cycles instead of 7; the same 10 operations."""
+    monkeypatch.chdir(repo)
+    r = run("sparten_s_paper", **{"params.pe_scheduling": "dynamic"})
+    assert r["cycles"] == 4 and r["macs_effectual"] == 10
+    assert run("loas_paper", **{"params.pe_scheduling": "dynamic"})["cycles"] == 2   # jobs 2, 1, 1 on 16 TPPEs
+    with pytest.raises(ConfigError, match="multiple of 64"):
+        load_hardware(repo / "hw_configs/loas_paper.yaml", overrides={"params.pe_scheduling": "dynamic",
+                                                                       "params.tile_k": 100})

@@ -32,10 +32,11 @@ import pydantic
 from archsim.arch.base import ActionCounter, HardwareModel, OpContext, OpCost
 from archsim.config.validation import Strict
 from archsim.errors import TraceError
+from archsim.kernels.innerjoin import join_counts
 from archsim.kernels.pair_counts import pe_loads
 from archsim.kernels.spike_compress import compress_rows
 from archsim.kernels.tile_stats import weight_tiles
-from archsim.kernels.tile_schedule import fifo_buffer_hits
+from archsim.kernels.tile_schedule import fifo_buffer_hits, list_schedule_loads
 from archsim.trace.im2col import im2col
 from archsim.trace.packing import pack_spikes
 from archsim.trace.schema import GEMM_KINDS, OP_KINDS, Role
@@ -73,6 +74,9 @@ class SpmspmParams(Strict):
     dram_bandwidth_gbps: float | None = pydantic.Field(None, gt=0, description="null: unlimited")
     pipeline_fill_cycles: int = pydantic.Field(0, ge=0, description="cycles added per GEMM (cycle timing)")
     vector_lanes: int = pydantic.Field(16, ge=1, description="lanes of the neuron/vector unit")
+    pe_scheduling: Literal["static", "dynamic"] = pydantic.Field(
+        "static", description="static: PE p owns row/column p of the tile; dynamic: the tile's (row, column) "
+        "jobs go to the least-loaded PE (an upper bound on what balancing recovers)")
     kernel_backend: Literal["numba", "reference"] = pydantic.Field(
         "numba", description="run the kernels' numpy references instead (tests, benchmarks)")
     ops_per_element: dict[str, float] = pydantic.Field(default_factory=lambda: dict(DEFAULT_VECTOR_OPS))
@@ -91,6 +95,13 @@ class SpmspmParams(Strict):
         if unknown:
             raise ValueError(f"unknown op kind(s) {unknown}; op kinds are {list(OP_KINDS)}")
         return {**DEFAULT_VECTOR_OPS, **value}
+
+    @pydantic.model_validator(mode="after")
+    def _dynamic_chunks(self):
+        if self.pe_scheduling == "dynamic" and self.tile_k % 64:
+            raise ValueError(f"pe_scheduling 'dynamic' counts jobs with 64-bit bitmask words: tile_k "
+                             f"({self.tile_k}) must be a multiple of 64")
+        return self
 
     @pydantic.model_validator(mode="after")
     def _pe_tile(self):
@@ -271,6 +282,18 @@ def walk_tiles(planes: list[Fibers], M: int, K: int, weights: np.ndarray, p: Spm
                 pad[:N] = src
                 dst[t] = pad.reshape(Nt, P, Mt, C).transpose(2, 0, 3, 1)
 
+    if p.pe_scheduling == "dynamic":   # jobs = matched pairs of each (row, column) of a tile
+        b_mask = np.ascontiguousarray((weights != 0).T)
+        jobs = np.zeros((n_planes, Mt, Nt, C, tm * tn), dtype=np.int32)
+        for t, fib in enumerate(planes):
+            a_mask = np.zeros((M, K), dtype=bool)
+            a_mask[np.repeat(np.arange(M), np.diff(fib.indptr)), fib.indices] = True
+            pairs = join_counts(a_mask, b_mask, tk, backend=p.kernel_backend)          # [M, N, C]
+            pad = np.zeros((Mt * tm, Nt * tn, C), dtype=np.int32)
+            pad[:M, :N] = pairs
+            jobs[t] = pad.reshape(Mt, tm, Nt, tn, C).transpose(0, 2, 4, 1, 3).reshape(Mt, Nt, C, tm * tn)
+        order5 = [AXES[d] for d in p.loop_order] + [4]
+        balanced = list_schedule_loads(jobs.transpose(order5).reshape(-1, tm * tn), P, backend=p.kernel_backend)
     rows_m, cols_k, cols_n = _extent(M, tm), _extent(K, tk), _extent(N, tn)
     x_numel = np.broadcast_to(rows_m[:, None] * cols_k[None, :], (n_planes, Mt, C))
     x_rows = np.broadcast_to(rows_m[:, None], (n_planes, Mt, C))
@@ -295,7 +318,7 @@ def walk_tiles(planes: list[Fibers], M: int, K: int, weights: np.ndarray, p: Spm
     x4 = lambda a: a[:, :, None, :]          # [planes, Mt, C] -> [planes, Mt, 1, C]
     w4 = lambda a: a.T[None, None, :, :]     # [C, Nt] -> [1, 1, Nt, C]
     return TileWalk(
-        loads=np.ascontiguousarray(loads4.transpose(*order, 4).reshape(-1, P)),
+        loads=balanced if p.pe_scheduling == "dynamic" else np.ascontiguousarray(loads4.transpose(*order, 4).reshape(-1, P)),
         flagged=np.ascontiguousarray(flag4.transpose(*order, 4).reshape(-1, P)),
         x_nnz=seq(x4(x_nnz)), x_numel=seq(x4(x_numel)), x_rows=seq(x4(x_rows)), x_id=seq(x4(x_id)),
         w_nnz=seq(w4(w_nnz)), w_numel=seq(w4(w_numel)), w_cols=seq(w4(w_cols)),

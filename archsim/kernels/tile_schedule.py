@@ -9,7 +9,7 @@ its laggy prefix sum and FIFO, and greedy load balancing.
   a FIFO of ``fifo_depth`` entries; the correction path pops one entry per cycle once the laggy
   prefix sum of that tile's spike bitmask chunk is ready (``laggy_cycles`` after the laggy unit
   starts on it, one chunk at a time). A full FIFO stalls the fast path.
-* :func:`list_schedule_makespan` -- jobs of a tile dealt in order to the least-loaded of P PEs.
+* :func:`list_schedule_loads` -- jobs of a tile dealt in order to the least-loaded of P PEs.
 """
 from __future__ import annotations
 
@@ -248,49 +248,44 @@ def tppe_pipeline(loads, min_cycles=None, fifo_depth: int = 8, laggy_cycles: int
 
 # --- load balancing ------------------------------------------------------------------------------
 
-def list_schedule_makespan_reference(jobs, pes):
-    out = np.zeros(jobs.shape[0], dtype=np.int64)
+def list_schedule_loads_reference(jobs, pes):
+    out = np.zeros((jobs.shape[0], pes), dtype=np.int64)
     for i, row in enumerate(jobs):
         heap = [(0, p) for p in range(pes)]
         for size in row:
             if size:
                 load, p = heapq.heappop(heap)
                 heapq.heappush(heap, (load + int(size), p))
-        out[i] = max(load for load, _ in heap)
+        for load, p in heap:
+            out[i, p] = load
     return out
 
 
-@kernel(reference=list_schedule_makespan_reference)
-def _list_schedule_makespan_kernel(jobs, pes):
+@kernel(reference=list_schedule_loads_reference)
+def _list_schedule_loads_kernel(jobs, pes):
     n_tiles, J = jobs.shape
-    out = np.zeros(n_tiles, dtype=np.int64)
-    load = np.zeros(pes, dtype=np.int64)
+    out = np.zeros((n_tiles, pes), dtype=np.int64)
     for i in range(n_tiles):
-        load[:] = 0
         for j in range(J):
             size = jobs[i, j]
             if size == 0:
                 continue
             best = 0
             for p in range(1, pes):
-                if load[p] < load[best]:
+                if out[i, p] < out[i, best]:
                     best = p
-            load[best] += size
-        most = 0
-        for p in range(pes):
-            if load[p] > most:
-                most = load[p]
-        out[i] = most
+            out[i, best] += size
     return out
 
 
-def list_schedule_makespan(jobs, pes: int, backend: str = "numba") -> np.ndarray:
-    """``jobs`` [tiles, J] (cycles of each job, in dispatch order) -> the makespan of each tile
-    when every job goes to the PE with the least work so far (ties: lowest index)."""
+def list_schedule_loads(jobs, pes: int, backend: str = "numba") -> np.ndarray:
+    """``jobs`` [tiles, J] (cycles of each job, in dispatch order) -> each PE's load per tile
+    ``[tiles, pes]`` when every job goes to the PE with the least work so far (ties: lowest
+    index): dynamic load balancing, the tile's makespan is the row maximum."""
     check_backend(backend)
     jobs = np.ascontiguousarray(jobs, dtype=np.int64)
     if jobs.ndim != 2 or pes < 1 or (jobs < 0).any():
         raise ValueError("jobs must be a non-negative [tiles, J] array and pes >= 1")
     if backend == "reference":
-        return list_schedule_makespan_reference(jobs, int(pes))
-    return _list_schedule_makespan_kernel(jobs, int(pes))
+        return list_schedule_loads_reference(jobs, int(pes))
+    return _list_schedule_loads_kernel(jobs, int(pes))
