@@ -175,6 +175,7 @@ class LoasModel(SpmspmModel):
 
         metrics = {
             "effectual_ops": ops, "compute_cycles": timing.compute_cycles,
+            "imbalance_cycles": timing.compute_cycles - ops / p.n_pe,
             "bandwidth_stall_cycles": timing.bandwidth_stall_cycles, "fifo_stall_cycles": timing.fifo_stall_cycles,
             "drain_cycles": timing.drain_cycles, "fill_cycles": timing.fill_cycles,
             "correction_adds": corrections, "tiles": float(walk.n_tiles),

@@ -45,6 +45,7 @@ def baseline_cost(walk, traffic: TileTraffic, p: SpmspmParams, clock_mhz: float,
     acts.add(pe, "op" if spike_input else "mac", ops)
     traffic_bytes = memory_actions(acts, traffic)
     metrics = {"effectual_ops": ops, "compute_cycles": timing.compute_cycles,
+               "imbalance_cycles": timing.compute_cycles - ops / p.n_pe,
                "bandwidth_stall_cycles": timing.bandwidth_stall_cycles, "fill_cycles": timing.fill_cycles,
                "tiles": float(walk.n_tiles), **metrics}
     return OpCost(cycles=timing.cycles, actions=acts.as_dict(), traffic_bytes=traffic_bytes, macs_effectual=ops,
