@@ -186,7 +186,7 @@ class LoasModel(SpmspmModel):
         }
         if view.spike_input:
             metrics.update({f"spike_bits.{k}": v for k, v in spike_format_bits(
-                words, T, None if p.strong_silent else nnz, p.kernel_backend).items()})
+                words, T, None if p.strong_silent else kept, p.kernel_backend).items()})
         return OpCost(cycles=timing.cycles, actions=acts.as_dict(), traffic_bytes=traffic_bytes,
                       macs_effectual=ops, utilization=ops / (p.n_pe * timing.cycles) if timing.cycles else 0.0,
                       metrics=metrics)

@@ -24,18 +24,19 @@ def _bits_for(n: int) -> int:
     return max(1, math.ceil(math.log2(max(n, 2))))
 
 
-def spike_format_bits(words: np.ndarray, timesteps: int, normal_nnz: int | None = None,
+def spike_format_bits(words: np.ndarray, timesteps: int, nonsilent: np.ndarray | None = None,
                       backend: str = "numba") -> dict[str, float]:
-    """Bits of ``words [M, K]`` in each format. ``normal_nnz`` (non-silent neurons), when the
-    caller has already compressed the matrix, saves one compression."""
+    """Bits of ``words [M, K]`` in each format. ``nonsilent``: the words a normal-mode compression
+    kept (every word with a spike), when the caller has them; everything is counted from those,
+    in O(nonzeros)."""
     words = np.asarray(words)
     M, K = words.shape
     T = timesteps
-    if normal_nnz is None:
-        normal_nnz = compress_rows(words, 0, backend=backend)[1].size      # non-silent words stored
-    strong_nnz = compress_rows(words, 1, backend=backend)[1].size
-    one = words.dtype.type(1)
-    per_t = [int(np.count_nonzero(words & (one << words.dtype.type(t)))) for t in range(T)]
+    if nonsilent is None:
+        nonsilent = compress_rows(words, 0, backend=backend)[2]
+    counts = np.bitwise_count(nonsilent)
+    strong = int(np.count_nonzero(counts > 1))
+    per_t = [int(np.count_nonzero(nonsilent & (np.uint64(1) << np.uint64(t)))) for t in range(T)]
     col_bits, row_bits = _bits_for(K), _bits_for(M)
     csr = sum(n * col_bits + (M + 1) * _bits_for(n + 1) for n in per_t)
     coo = sum(n * (row_bits + col_bits) for n in per_t)
@@ -43,6 +44,6 @@ def spike_format_bits(words: np.ndarray, timesteps: int, normal_nnz: int | None 
         "dense": float(T * M * K),
         "csr_per_t": float(csr),
         "coo_per_t": float(coo),
-        "loas": float(compressed_bits(M, K, normal_nnz, T)),
-        "loas_strong": float(compressed_bits(M, K, strong_nnz, T)),
+        "loas": float(compressed_bits(M, K, len(nonsilent), T)),
+        "loas_strong": float(compressed_bits(M, K, strong, T)),
     }

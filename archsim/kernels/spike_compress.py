@@ -36,7 +36,7 @@ def _compress_rows_kernel(words, silent_max):
         n = 0
         for k in range(K):
             w = words[r, k]
-            if w != 0 and popcount64(np.uint64(w)) > silent_max:   # most words are zero: test that first
+            if w != 0 and (silent_max == 0 or popcount64(np.uint64(w)) > silent_max):   # most words are 0
                 keep[r, k] = True
                 n += 1
         indptr[r + 1] = indptr[r] + n
