@@ -30,25 +30,27 @@ def compress_rows_reference(words: np.ndarray, silent_max: int):
 @kernel(reference=compress_rows_reference)
 def _compress_rows_kernel(words, silent_max):
     R, K = words.shape
-    keep = np.zeros((R, K), dtype=np.bool_)
     indptr = np.zeros(R + 1, dtype=np.int64)
     for r in range(R):
         n = 0
-        for k in range(K):
-            w = words[r, k]
-            if w != 0 and (silent_max == 0 or popcount64(np.uint64(w)) > silent_max):   # most words are 0
-                keep[r, k] = True
-                n += 1
+        if silent_max == 0:
+            for k in range(K):
+                n += words[r, k] != 0            # branch-free: vectorised
+        else:
+            for k in range(K):
+                w = words[r, k]
+                if w != 0 and popcount64(np.uint64(w)) > silent_max:
+                    n += 1
         indptr[r + 1] = indptr[r] + n
-    nnz = indptr[R]
-    indices = np.empty(nnz, dtype=np.int32)
-    values = np.empty(nnz, dtype=np.uint64)
+    indices = np.empty(indptr[R], dtype=np.int32)
+    values = np.empty(indptr[R], dtype=np.uint64)
     p = 0
     for r in range(R):
         for k in range(K):
-            if keep[r, k]:
+            w = words[r, k]
+            if w != 0 and (silent_max == 0 or popcount64(np.uint64(w)) > silent_max):   # most words are 0
                 indices[p] = k
-                values[p] = np.uint64(words[r, k])
+                values[p] = np.uint64(w)
                 p += 1
     return indptr, indices, values
 

@@ -32,8 +32,7 @@ def _weight_tiles_kernel(weights, tk, tn):
     for k in range(K):
         n_k = 0
         for n in range(N):
-            if weights[k, n] != 0:
-                n_k += 1
+            n_k += weights[k, n] != 0        # branch-free: the compiler vectorises the count
         indptr[k + 1] = indptr[k] + n_k
     indices = np.empty(indptr[K], dtype=np.int32)
     nnz = np.zeros((C, G), dtype=np.int64)
