@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up archsim on a fresh machine and runs the main job:
 #   1. a virtual environment in .venv with archsim and every extra (torch for the frontends, dask, tests);
-#   2. the main job: simulate the papers' workloads and write the report to reports/out/index.md.
+#   2. the main job: simulate the papers' workloads and write the report, reports/out/index.html (and .md).
 # Needs only Python >= 3.11 with pip and venv. Re-running it is safe (it reuses .venv).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -31,4 +31,4 @@ fi
 
 # The main job.
 .venv/bin/archsim reproduce -o reports/out
-echo "setup.sh: done. The report is reports/out/index.md; run the tests with: .venv/bin/python -m pytest"
+echo "setup.sh: done. Open the report: reports/out/index.html (or reports/out/index.md); run the tests with: .venv/bin/python -m pytest"
