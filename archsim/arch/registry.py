@@ -20,6 +20,7 @@ BUILTIN = {
     "sparten": "archsim.arch.sparten:SpartenModel",
     "gospa": "archsim.arch.gospa:GospaModel",
     "gamma": "archsim.arch.gamma:GammaModel",
+    "imc": "archsim.arch.imc.model:ImcModel",
 }
 
 
