@@ -16,6 +16,7 @@ from importlib.metadata import entry_points
 
 BUILTIN = {
     "mac_array": "archsim.arch.mac_array:MacArrayModel",
+    "systolic": "archsim.arch.systolic:SystolicModel",
 }
 
 

@@ -1,0 +1,248 @@
+"""``systolic``: a dense systolic array (input-, weight- or output-stationary) with separate
+ifmap, filter and ofmap SRAM buffers, DRAM, and an optional vector unit. The dense baseline the
+sparse and spiking designs are compared with. See docs/models/systolic.md.
+
+GEMM ops (conv2d in its im2col view, linear, matmul): compute cycles, folds and SRAM reads come
+from :mod:`archsim.arch.systolic_math`, which reproduces SCALE-Sim v3 exactly. On top of that
+this module counts, per op,
+
+* bits: operand widths from the trace change memory traffic and the multiplier energy (a W2
+  weight moves a quarter of the bits of a W8 weight and drives a quarter of the multiplier's
+  partial products); operands wider than the PE's multiplier are refused;
+* DRAM traffic from the reuse the buffers allow (the active half of a double-buffered SRAM
+  holds the working set): an operand that fits is fetched once, one that does not is fetched
+  again on every pass of the loop that reuses it, and partial sums that do not fit in the ofmap
+  buffer spill to DRAM between row folds;
+* stall cycles when DRAM cannot deliver the op's traffic within its compute cycles (transfers
+  overlap compute: ``cycles = max(compute, DRAM bytes / bytes per cycle)``);
+* actions for pricing: multiplier partial products (``bit_product``), accumulator bits
+  (``add_bit``), reads and writes per bit of each buffer, DRAM bits.
+
+Timesteps: when the stationary operand is a static weight, the T timesteps of an op stream
+through the array together (T x M rows, one weight load); a weight produced at run time differs
+per timestep, so then the T products run one after another, like groups.
+
+Non-GEMM ops run on the vector unit when ``vector_lanes`` is set (see
+:mod:`archsim.arch.vector_unit`); without one the model refuses them.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import pydantic
+
+from archsim.arch import systolic_math as sm
+from archsim.arch.base import ActionCounter, HardwareModel, OpContext, OpCost
+from archsim.arch.vector_unit import (DEFAULT_OPS_PER_ELEMENT, merge_ops_per_element, vector_cycles,
+                                      vector_io_bits, vector_ops)
+from archsim.config.validation import Strict
+from archsim.errors import ConfigError, UnsupportedOpError
+from archsim.trace.schema import GEMM_KINDS, OP_KINDS, Role
+
+BITS_PER_KIB = 8192
+
+
+class SystolicParams(Strict):
+    rows: int = pydantic.Field(ge=1, description="PE rows (SCALE-Sim ArrayHeight)")
+    cols: int = pydantic.Field(ge=1, description="PE columns (SCALE-Sim ArrayWidth)")
+    dataflow: Literal["ws", "os", "is"] = pydantic.Field(description="weight-, output- or input-stationary")
+    ifmap_sram_kib: float = pydantic.Field(gt=0, description="ifmap (input) buffer, KiB")
+    filter_sram_kib: float = pydantic.Field(gt=0, description="filter (weight) buffer, KiB")
+    ofmap_sram_kib: float = pydantic.Field(gt=0, description="ofmap (output and partial-sum) buffer, KiB")
+    sram_active_fraction: float = pydantic.Field(
+        default=0.5, gt=0, le=1, description="fraction of each buffer holding the working set (double buffering: 0.5)")
+    dram_bandwidth_gbps: float | None = pydantic.Field(
+        default=None, gt=0, description="DRAM bandwidth, GB/s; null = unlimited (no stalls, SCALE-Sim CALC mode)")
+    pe_input_bits: int = pydantic.Field(default=8, ge=1, description="widest input the PE multiplier takes")
+    pe_weight_bits: int = pydantic.Field(default=8, ge=1, description="widest weight the PE multiplier takes")
+    psum_bits: int = pydantic.Field(default=32, ge=1, description="accumulator / partial-sum width")
+    output_bits: int | None = pydantic.Field(
+        default=None, ge=1, description="bits of an output written back when the trace gives no output "
+                                        "operand; null = the input's width")
+    vector_lanes: int | None = pydantic.Field(default=None, ge=1, description="lanes of the vector unit "
+                                              "for non-GEMM ops; null = no vector unit")
+    vector_bits: int = pydantic.Field(default=8, ge=1, description="bits of a vector-op element whose "
+                                      "operands the trace does not describe")
+    ops_per_element: dict[str, float] = pydantic.Field(default_factory=lambda: dict(DEFAULT_OPS_PER_ELEMENT))
+
+    @pydantic.field_validator("ops_per_element")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        return merge_ops_per_element(value)
+
+
+class SystolicModel(HardwareModel):
+    name = "systolic"
+    description = "dense systolic array, IS/WS/OS, ifmap/filter/ofmap SRAMs, DRAM (analytical; cycles exact vs SCALE-Sim)"
+    Params = SystolicParams
+    kinds = OP_KINDS
+
+    def __init__(self, hw):
+        super().__init__(hw)
+        # without a vector unit only the GEMM ops can run (the engine names these in its error)
+        self.kinds = OP_KINDS if self.params.vector_lanes is not None else GEMM_KINDS
+
+    @classmethod
+    def check(cls, hw) -> None:
+        """The tables price each buffer from its size (``<buffer>_sram_kib`` table variables):
+        those must be the sizes in ``params``."""
+        for path, table in hw.table.files:
+            for key in ("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"):
+                if key in table.variables and float(table.variables[key]) != float(getattr(hw.params, key)):
+                    raise ConfigError(
+                        f"{hw.path or hw.name}: energy.variables.{key}: the table {path.name} prices a "
+                        f"{table.variables[key]} KiB buffer but params.{key} is {getattr(hw.params, key)}; "
+                        "set both from one variable")
+
+    def instances(self) -> dict[str, float]:
+        p = self.params
+        pes = p.rows * p.cols
+        out = {
+            "multiplier": pes * p.pe_input_bits * p.pe_weight_bits,   # partial-product bits
+            "accumulator": pes * p.psum_bits,                         # adder bits
+            "ifmap_sram": p.ifmap_sram_kib * BITS_PER_KIB,
+            "filter_sram": p.filter_sram_kib * BITS_PER_KIB,
+            "ofmap_sram": p.ofmap_sram_kib * BITS_PER_KIB,
+        }
+        if p.vector_lanes:
+            out["vector"] = p.vector_lanes
+        return out
+
+    def run_op(self, op, ctx: OpContext) -> OpCost:
+        return self._gemm(op) if op.kind in GEMM_KINDS else self._vector(op)
+
+    # -- GEMM ops -------------------------------------------------------------------------------
+    def _operand_bits(self, op) -> tuple[int, int, int, bool]:
+        """(input bits, weight bits, output bits, weight is static)."""
+        p = self.params
+        a_name, b_name = ("a", "b") if op.kind == "matmul" else ("input", "weight")
+        a = op.operand(a_name) if op.has_operand(a_name) else None
+        b = op.operand(b_name) if op.has_operand(b_name) else None
+        in_bits = a.bits if a else p.pe_input_bits
+        w_bits = b.bits if b else p.pe_weight_bits
+        if in_bits > p.pe_input_bits or w_bits > p.pe_weight_bits:
+            raise UnsupportedOpError(
+                f"op '{op.id}': {in_bits}-bit inputs x {w_bits}-bit weights do not fit the array's "
+                f"{p.pe_input_bits} x {p.pe_weight_bits}-bit multipliers (params.pe_input_bits, "
+                "params.pe_weight_bits)")
+        if op.output is not None:
+            out_bits = op.output.bits
+        else:
+            out_bits = p.output_bits if p.output_bits is not None else in_bits
+        static = b.role == Role.static_weight if b is not None else op.kind != "matmul"
+        return in_bits, w_bits, out_bits, static
+
+    def _gemm(self, op) -> OpCost:
+        p, g, T = self.params, op.gemm, op.timesteps
+        in_bits, w_bits, out_bits, static = self._operand_bits(op)
+        # T timesteps share a static weight: stream them together; else T separate products
+        M, groups = (g.M * T, g.groups) if static else (g.M, g.groups * T)
+        K, N = g.K, g.N
+        c = {k: int(v) for k, v in sm.gemm_costs(p.dataflow, p.rows, p.cols, M, K, N).items()
+             if k not in ("mapping_efficiency", "compute_utilization")}
+
+        # words of one product (one group): unique inputs, weights, outputs
+        a_op = op.operand("a" if op.kind == "matmul" else "input") if op.operands else None
+        w_op = op.operand("b" if op.kind == "matmul" else "weight") if op.operands else None
+        in_words = (a_op.numel // g.groups if a_op is not None else g.M * K) * (T if static else 1)
+        w_words = w_op.numel // g.groups if w_op is not None else K * N
+        out_words = M * N
+
+        dram = self._dram_words(c, M, N, K, in_words, w_words, in_bits, w_bits)
+        psum_words = c["ofmap_sram_writes"] - out_words          # partial sums written (row folds > 1)
+        spill = dram["psum_spill"]                               # of those, words that go to DRAM and back
+        bits = {
+            "ifmap_sram.read_bit": c["ifmap_sram_reads"] * in_bits,
+            "ifmap_sram.write_bit": dram["ifmap"] * in_bits,
+            "filter_sram.read_bit": c["filter_sram_reads"] * w_bits,
+            "filter_sram.write_bit": dram["filter"] * w_bits,
+            "ofmap_sram.write_bit": (psum_words + spill) * p.psum_bits + out_words * out_bits,
+            "ofmap_sram.read_bit": (c["psum_sram_reads"] + spill) * p.psum_bits + out_words * out_bits,
+            "dram.read_bit": dram["ifmap"] * in_bits + dram["filter"] * w_bits + spill * p.psum_bits,
+            "dram.write_bit": out_words * out_bits + spill * p.psum_bits,
+        }
+        acts = ActionCounter()
+        acts.add("multiplier", "bit_product", groups * c["macs"] * in_bits * w_bits)
+        acts.add("accumulator", "add_bit", groups * c["macs"] * p.psum_bits)
+        for key, count in bits.items():
+            component, action = key.split(".")
+            acts.add(component, action, groups * count)
+
+        compute_cycles = groups * c["cycles"]
+        dram_bytes = groups * (bits["dram.read_bit"] + bits["dram.write_bit"]) / 8
+        cycles = max(compute_cycles, self._dram_cycles(dram_bytes))
+        sram_bytes = groups * sum(v for k, v in bits.items() if "sram" in k) / 8
+        macs = groups * c["macs"]
+        return OpCost(
+            cycles=cycles,
+            actions=acts.as_dict(),
+            traffic_bytes={"dram": dram_bytes, "sram": sram_bytes},
+            macs_effectual=float(macs),
+            utilization=macs / (p.rows * p.cols * cycles) if cycles else 0.0,
+            metrics={
+                "compute_cycles": float(compute_cycles),
+                "stall_cycles": float(cycles - compute_cycles),
+                "folds": float(groups * c["folds"]),
+                "ifmap_sram_reads": float(groups * c["ifmap_sram_reads"]),
+                "filter_sram_reads": float(groups * c["filter_sram_reads"]),
+                "ofmap_sram_writes": float(groups * c["ofmap_sram_writes"]),
+                "psum_sram_reads": float(groups * c["psum_sram_reads"]),
+                "dram_ifmap_read_bytes": groups * dram["ifmap"] * in_bits / 8,
+                "dram_filter_read_bytes": groups * dram["filter"] * w_bits / 8,
+                "dram_ofmap_write_bytes": groups * out_words * out_bits / 8,
+                "dram_psum_spill_bytes": groups * 2 * spill * p.psum_bits / 8,
+            },
+        )
+
+    def _dram_words(self, c: dict[str, int], M: int, N: int, K: int, in_words: int, w_words: int,
+                    in_bits: int, w_bits: int) -> dict[str, int]:
+        """Words moved between DRAM and the buffers for one product, under SCALE-Sim's loop order
+        (column folds outer, row folds inner). ``psum_spill``: partial-sum words written to DRAM
+        (and read back) because a column fold's partial sums do not fit in the ofmap buffer."""
+        p = self.params
+        cap = {name: getattr(p, f"{name}_sram_kib") * BITS_PER_KIB * p.sram_active_fraction
+               for name in ("ifmap", "filter", "ofmap")}
+        Fr, Fc = c["row_folds"], c["col_folds"]
+        ifmap_fits = in_words * in_bits <= cap["ifmap"]
+        filter_fits = w_words * w_bits <= cap["filter"]
+        spill = 0
+        if p.dataflow == "ws":
+            # weight tiles are loaded once; the whole ifmap streams once per column fold
+            ifmap, filt = in_words * (1 if ifmap_fits else Fc), w_words
+            live_psums = M * min(p.cols, N)
+        elif p.dataflow == "is":
+            # ifmap tiles are loaded once; all weights stream once per column fold
+            ifmap, filt = in_words, w_words * (1 if filter_fits else Fc)
+            live_psums = min(p.cols, M) * N
+        else:
+            # outputs stay; the ifmap streams once per column fold, a column fold's weights
+            # (K x cols) serve all its row folds if they fit
+            strip_fits = K * min(p.cols, N) * w_bits <= cap["filter"]
+            ifmap, filt = in_words * (1 if ifmap_fits else Fc), w_words * (1 if strip_fits else Fr)
+            live_psums = 0
+        if Fr > 1 and live_psums * p.psum_bits > cap["ofmap"]:
+            spill = (Fr - 1) * M * N
+        return {"ifmap": ifmap, "filter": filt, "psum_spill": spill}
+
+    def _dram_cycles(self, dram_bytes: float) -> float:
+        bw = self.params.dram_bandwidth_gbps
+        if bw is None:
+            return 0.0
+        return dram_bytes / (bw * 1e9 / (self.clock_mhz * 1e6))
+
+    # -- other ops --------------------------------------------------------------------------------
+    def _vector(self, op) -> OpCost:
+        p = self.params
+        ops = vector_ops(op, p.ops_per_element)
+        read_bits, write_bits = vector_io_bits(op, p.vector_bits)
+        acts = ActionCounter()
+        acts.add("vector", "op", ops)
+        acts.add("dram", "read_bit", read_bits)
+        acts.add("dram", "write_bit", write_bits)
+        compute_cycles = vector_cycles(ops, p.vector_lanes)
+        dram_bytes = (read_bits + write_bits) / 8
+        cycles = max(compute_cycles, self._dram_cycles(dram_bytes))
+        return OpCost(
+            cycles=cycles, actions=acts.as_dict(), traffic_bytes={"dram": dram_bytes},
+            utilization=ops / (p.vector_lanes * cycles) if cycles else 0.0,
+            metrics={"compute_cycles": float(compute_cycles), "stall_cycles": float(cycles - compute_cycles)})
