@@ -51,6 +51,9 @@ class SystolicParams(Strict):
     ofmap_sram_kib: float = pydantic.Field(gt=0, description="ofmap (output and partial-sum) buffer, KiB")
     sram_active_fraction: float = pydantic.Field(
         default=0.5, gt=0, le=1, description="fraction of each buffer holding the working set (double buffering: 0.5)")
+    psum_tiling: bool = pydantic.Field(
+        default=False, description="cut the stream into chunks whose partial sums fit the ofmap buffer "
+                                   "(TPU-style) instead of spilling them to DRAM (SCALE-Sim's schedule)")
     dram_bandwidth_gbps: float | None = pydantic.Field(
         default=None, gt=0, description="DRAM bandwidth, GB/s; null = unlimited (no stalls, SCALE-Sim CALC mode)")
     pe_input_bits: int = pydantic.Field(default=8, ge=1, description="widest input the PE multiplier takes")
@@ -138,9 +141,6 @@ class SystolicModel(HardwareModel):
         # T timesteps share a static weight: stream them together; else T separate products
         M, groups = (g.M * T, g.groups) if static else (g.M, g.groups * T)
         K, N = g.K, g.N
-        c = {k: int(v) for k, v in sm.gemm_costs(p.dataflow, p.rows, p.cols, M, K, N).items()
-             if k not in ("mapping_efficiency", "compute_utilization")}
-
         # words of one product (one group): unique inputs, weights, outputs
         a_op = op.operand("a" if op.kind == "matmul" else "input") if op.operands else None
         w_op = op.operand("b" if op.kind == "matmul" else "weight") if op.operands else None
@@ -148,7 +148,9 @@ class SystolicModel(HardwareModel):
         w_words = w_op.numel // g.groups if w_op is not None else K * N
         out_words = M * N
 
-        dram = self._dram_words(c, M, N, K, in_words, w_words, in_bits, w_bits)
+        chunks, dram = self._schedule(M, K, N, in_words, w_words, in_bits, w_bits)
+        c = {k: int(v) for k, v in sm.gemm_costs(p.dataflow, p.rows, p.cols, M, K, N, chunks).items()
+             if k not in ("mapping_efficiency", "compute_utilization")}
         psum_words = c["ofmap_sram_writes"] - out_words          # partial sums written (row folds > 1)
         spill = dram["psum_spill"]                               # of those, words that go to DRAM and back
         bits = {
@@ -182,7 +184,7 @@ class SystolicModel(HardwareModel):
             metrics={
                 "compute_cycles": float(compute_cycles),
                 "stall_cycles": float(cycles - compute_cycles),
-                "folds": float(groups * c["folds"]),
+                "folds": float(groups * c["folds"] * chunks),
                 "ifmap_sram_reads": float(groups * c["ifmap_sram_reads"]),
                 "filter_sram_reads": float(groups * c["filter_sram_reads"]),
                 "ofmap_sram_writes": float(groups * c["ofmap_sram_writes"]),
@@ -194,35 +196,49 @@ class SystolicModel(HardwareModel):
             },
         )
 
-    def _dram_words(self, c: dict[str, int], M: int, N: int, K: int, in_words: int, w_words: int,
-                    in_bits: int, w_bits: int) -> dict[str, int]:
-        """Words moved between DRAM and the buffers for one product, under SCALE-Sim's loop order
-        (column folds outer, row folds inner). ``psum_spill``: partial-sum words written to DRAM
-        (and read back) because a column fold's partial sums do not fit in the ofmap buffer."""
+    def _schedule(self, M: int, K: int, N: int, in_words: int, w_words: int, in_bits: int,
+                  w_bits: int) -> tuple[int, dict[str, int]]:
+        """Chunks of the streamed dimension, and the words moved between DRAM and the buffers for
+        one product (loop order: column folds, then chunks, then row folds).
+
+        A buffer holds ``sram_active_fraction`` of its size as working set. An operand that fits
+        there is fetched once; otherwise once per pass of the loop that reuses it. Partial sums
+        of a column fold (WS, IS with more than one row fold) that do not fit in the ofmap buffer
+        either spill to DRAM and come back for every row fold after the first (``psum_spill``
+        words each way), or, with ``psum_tiling``, the stream is cut into chunks that fit."""
         p = self.params
         cap = {name: getattr(p, f"{name}_sram_kib") * BITS_PER_KIB * p.sram_active_fraction
                for name in ("ifmap", "filter", "ofmap")}
-        Fr, Fc = c["row_folds"], c["col_folds"]
+        Sr, Sc, T = sm.spatio_temporal(p.dataflow, M, K, N)
+        Fr, Fc = -(-Sr // p.rows), -(-Sc // p.cols)
+        live = min(p.cols, Sc)                  # partial-sum columns of one column fold
+        chunks, spill = 1, 0
+        if p.dataflow != "os" and Fr > 1 and T * live * p.psum_bits > cap["ofmap"]:
+            if p.psum_tiling:
+                chunks = -(-T // max(1, int(cap["ofmap"] // (live * p.psum_bits))))
+            else:
+                spill = (Fr - 1) * M * N
         ifmap_fits = in_words * in_bits <= cap["ifmap"]
         filter_fits = w_words * w_bits <= cap["filter"]
-        spill = 0
         if p.dataflow == "ws":
-            # weight tiles are loaded once; the whole ifmap streams once per column fold
-            ifmap, filt = in_words * (1 if ifmap_fits else Fc), w_words
-            live_psums = M * min(p.cols, N)
+            # the whole ifmap streams once per column fold; a column strip of weights (K x cols)
+            # is reloaded for every chunk
+            strip_fits = K * live * w_bits <= cap["filter"]
+            ifmap = in_words * (1 if ifmap_fits else Fc)
+            filt = w_words * (1 if chunks == 1 or strip_fits else chunks)
         elif p.dataflow == "is":
-            # ifmap tiles are loaded once; all weights stream once per column fold
-            ifmap, filt = in_words, w_words * (1 if filter_fits else Fc)
-            live_psums = min(p.cols, M) * N
+            # all weights stream once per column fold; a column strip of the ifmap (K x cols) is
+            # reloaded for every chunk
+            strip_fits = K * live * in_bits <= cap["ifmap"]
+            ifmap = in_words * (1 if chunks == 1 or strip_fits else chunks)
+            filt = w_words * (1 if filter_fits else Fc)
         else:
-            # outputs stay; the ifmap streams once per column fold, a column fold's weights
-            # (K x cols) serve all its row folds if they fit
-            strip_fits = K * min(p.cols, N) * w_bits <= cap["filter"]
-            ifmap, filt = in_words * (1 if ifmap_fits else Fc), w_words * (1 if strip_fits else Fr)
-            live_psums = 0
-        if Fr > 1 and live_psums * p.psum_bits > cap["ofmap"]:
-            spill = (Fr - 1) * M * N
-        return {"ifmap": ifmap, "filter": filt, "psum_spill": spill}
+            # the ifmap streams once per column fold; a column strip of weights (K x cols) serves
+            # all row folds of its column fold if it fits
+            strip_fits = K * live * w_bits <= cap["filter"]
+            ifmap = in_words * (1 if ifmap_fits else Fc)
+            filt = w_words * (1 if strip_fits else Fr)
+        return chunks, {"ifmap": ifmap, "filter": filt, "psum_spill": spill}
 
     def _dram_cycles(self, dram_bytes: float) -> float:
         bw = self.params.dram_bandwidth_gbps

@@ -25,6 +25,11 @@ another (column folds outer, row folds inner). One fold takes
 
 SCALE-Sim reports the index of the last busy cycle: ``cycles = F * fold_cycles - 1``.
 
+``chunks`` > 1 splits the streamed dimension T into that many pieces, each run through all the
+folds (a schedule that keeps partial sums small enough for the output buffer, as TPU v1's
+compiler tiles to its accumulators); every piece pays the fold's fill and drain again and reloads
+the stationary tile. ``chunks = 1`` is SCALE-Sim's schedule.
+
 Every function accepts numpy arrays (one entry per layer) as well as plain integers.
 """
 from __future__ import annotations
@@ -50,19 +55,21 @@ def spatio_temporal(dataflow: str, M, K, N):
 
 
 def fold_cycles(dataflow: str, rows, cols, T):
-    """Cycles of one fold (full array dimensions, also for a partly used fold)."""
+    """Cycles of one fold streaming T vectors (full array dimensions, also for a partly used fold)."""
     if check_dataflow(dataflow) == "os":
         return rows + cols + T - 2
     return 2 * rows + cols + T - 2
 
 
-def gemm_costs(dataflow: str, rows, cols, M, K, N) -> dict[str, np.ndarray]:
-    """Cycles, folds, utilisation and SRAM accesses of one ``M x K`` by ``K x N`` product.
+def gemm_costs(dataflow: str, rows, cols, M, K, N, chunks=1) -> dict[str, np.ndarray]:
+    """Cycles, folds, utilisation and SRAM accesses of one ``M x K`` by ``K x N`` product
+    (``chunks``: pieces of the streamed dimension, see the module docstring).
 
     Returns a dict of int64 arrays (floats for the fractions), each shaped like the broadcast
     inputs:
 
-    ``cycles``               SCALE-Sim's "Total Cycles": F * fold_cycles - 1
+    ``cycles``               SCALE-Sim's "Total Cycles": F * fold_cycles - 1 (with chunks:
+                             F * (chunks * fold_cycles(T=0) + T) - 1)
     ``row_folds``, ``col_folds``, ``folds``
     ``ifmap_sram_reads``     words of A read by the array (SCALE-Sim "SRAM IFMAP Reads")
     ``filter_sram_reads``    words of B read by the array ("SRAM Filter Reads")
@@ -73,23 +80,24 @@ def gemm_costs(dataflow: str, rows, cols, M, K, N) -> dict[str, np.ndarray]:
                              SCALE-Sim does not count these
     ``mapping_efficiency``   mean over folds of the fraction of PEs mapped (0..1)
     ``compute_utilization``  SCALE-Sim's "Compute Util" / 100 (its denominator for WS/IS is
-                             2*rows + 2*cols + T - 3, one cols - 1 more than the fold)
+                             2*rows + 2*cols + T - 3, one cols - 1 more than the fold; chunks = 1)
     ``macs``                 M * K * N
     """
-    M, K, N, rows, cols = (np.asarray(x, dtype=np.int64) for x in (M, K, N, rows, cols))
+    M, K, N, rows, cols, chunks = (np.asarray(x, dtype=np.int64) for x in (M, K, N, rows, cols, chunks))
     Sr, Sc, T = spatio_temporal(dataflow, M, K, N)
     Fr, Fc = _ceil_div(Sr, rows), _ceil_div(Sc, cols)
     F = Fr * Fc
-    cycles = F * fold_cycles(dataflow, rows, cols, T) - 1
+    cycles = F * (chunks * fold_cycles(dataflow, rows, cols, 0) + T) - 1
     if dataflow == "os":
         ifmap_reads, filter_reads, ofmap_writes = Fc * M * K, Fr * K * N, M * N
         psum_reads = np.zeros_like(ofmap_writes)
         util_den = rows + cols + T - 2
     else:
+        # the stationary tile is read again for every chunk
         if dataflow == "ws":
-            ifmap_reads, filter_reads = Fc * M * K, K * N
+            ifmap_reads, filter_reads = Fc * M * K, chunks * K * N
         else:
-            ifmap_reads, filter_reads = M * K, Fc * K * N
+            ifmap_reads, filter_reads = chunks * M * K, Fc * K * N
         ofmap_writes = Fr * M * N
         psum_reads = (Fr - 1) * M * N
         util_den = 2 * rows + 2 * cols + T - 3
