@@ -163,6 +163,23 @@ def test_refetch_when_the_ifmap_does_not_fit(hw):
     assert simulate(t, hw(**{"params.ifmap_sram_kib": 0.5})).ops.iloc[0].dram_ifmap_read_bytes == 1024
 
 
+def test_conv_ifmap_refetched_fold_by_fold(hw):
+    """WS, 3x3 conv on 4 channels of 6x6 (pad 1), 4 filters, 2x2 array: M=36, K=36 (channel
+    fastest), 18 row folds of 2 channels at one kernel position, 2 column folds. The input (144
+    words) fits 1 KiB: read once. In 64 words (0.125 KiB) it does not, and a word comes back only
+    with the next kernel position of its channel, two folds (the whole input) later: every fold
+    fetches its 36 x 2 = 72 distinct words, 2 * 18 * 72 = 2592 (as many as the SRAM reads)."""
+    b = builder()
+    x = b.operand("input", Role.activation, shape=[1, 4, 6, 6], bits=8)
+    w = b.operand("weight", Role.static_weight, shape=[4, 4, 3, 3], bits=8)
+    b.add("conv2d", "c", operands=[x, w], in_channels=4, out_channels=4, in_h=6, in_w=6,
+          kernel_h=3, kernel_w=3, pad_h=1, pad_w=1)
+    t = b.build()
+    assert simulate(t, hw()).ops.iloc[0].dram_ifmap_read_bytes == 144
+    op = simulate(t, hw(**{"params.ifmap_sram_kib": 0.125})).ops.iloc[0]
+    assert op.dram_ifmap_read_bytes == 2592 == op.ifmap_sram_reads
+
+
 def test_weight_bits_scale_traffic_and_multiplier_energy(hw):
     """A W2 weight moves a quarter of the bytes of a W8 weight and drives a quarter of the
     partial products; cycles do not change."""

@@ -148,7 +148,8 @@ class SystolicModel(HardwareModel):
         w_words = w_op.numel // g.groups if w_op is not None else K * N
         out_words = M * N
 
-        chunks, dram = self._schedule(M, K, N, in_words, w_words, in_bits, w_bits)
+        in_channels = (op.in_channels // g.groups if op.kind == "conv2d" else K)
+        chunks, dram = self._schedule(M, K, N, in_words, in_channels, w_words, in_bits, w_bits)
         c = {k: int(v) for k, v in sm.gemm_costs(p.dataflow, p.rows, p.cols, M, K, N, chunks).items()
              if k not in ("mapping_efficiency", "compute_utilization")}
         psum_words = c["ofmap_sram_writes"] - out_words          # partial sums written (row folds > 1)
@@ -196,49 +197,77 @@ class SystolicModel(HardwareModel):
             },
         )
 
-    def _schedule(self, M: int, K: int, N: int, in_words: int, w_words: int, in_bits: int,
-                  w_bits: int) -> tuple[int, dict[str, int]]:
+    def _schedule(self, M: int, K: int, N: int, in_words: int, in_channels: int, w_words: int,
+                  in_bits: int, w_bits: int) -> tuple[int, dict[str, int]]:
         """Chunks of the streamed dimension, and the words moved between DRAM and the buffers for
-        one product (loop order: column folds, then chunks, then row folds).
+        one product. Loop order: column folds, then chunks, then row folds (SCALE-Sim's, with
+        chunks inserted). See docs/models/systolic.md, "DRAM traffic".
 
-        A buffer holds ``sram_active_fraction`` of its size as working set. An operand that fits
-        there is fetched once; otherwise once per pass of the loop that reuses it. Partial sums
-        of a column fold (WS, IS with more than one row fold) that do not fit in the ofmap buffer
-        either spill to DRAM and come back for every row fold after the first (``psum_spill``
-        words each way), or, with ``psum_tiling``, the stream is cut into chunks that fit."""
+        A buffer holds ``sram_active_fraction`` of its size as working set. Each operand is
+        fetched
+
+        1. once, if all of it fits;
+        2. once per pass of the loop that re-streams it, if the words touched between two uses
+           of a word within a pass (its reuse distance, counted in folds) fit;
+        3. otherwise fold by fold: every fold fetches the distinct words it touches.
+
+        Partial sums of a column fold (WS, IS with more than one row fold) that do not fit in the
+        ofmap buffer either spill to DRAM and come back for every row fold after the first
+        (``psum_spill`` words each way), or, with ``psum_tiling``, the stream is cut into chunks
+        that fit."""
         p = self.params
         cap = {name: getattr(p, f"{name}_sram_kib") * BITS_PER_KIB * p.sram_active_fraction
                for name in ("ifmap", "filter", "ofmap")}
-        Sr, Sc, T = sm.spatio_temporal(p.dataflow, M, K, N)
+        df = p.dataflow
+        Sr, Sc, T = sm.spatio_temporal(df, M, K, N)
         Fr, Fc = -(-Sr // p.rows), -(-Sc // p.cols)
         live = min(p.cols, Sc)                  # partial-sum columns of one column fold
         chunks, spill = 1, 0
-        if p.dataflow != "os" and Fr > 1 and T * live * p.psum_bits > cap["ofmap"]:
+        if df != "os" and Fr > 1 and T * live * p.psum_bits > cap["ofmap"]:
             if p.psum_tiling:
                 chunks = -(-T // max(1, int(cap["ofmap"] // (live * p.psum_bits))))
             else:
                 spill = (Fr - 1) * M * N
-        ifmap_fits = in_words * in_bits <= cap["ifmap"]
-        filter_fits = w_words * w_bits <= cap["filter"]
-        if p.dataflow == "ws":
-            # the whole ifmap streams once per column fold; a column strip of weights (K x cols)
-            # is reloaded for every chunk
-            strip_fits = K * live * w_bits <= cap["filter"]
-            ifmap = in_words * (1 if ifmap_fits else Fc)
-            filt = w_words * (1 if chunks == 1 or strip_fits else chunks)
-        elif p.dataflow == "is":
-            # all weights stream once per column fold; a column strip of the ifmap (K x cols) is
-            # reloaded for every chunk
-            strip_fits = K * live * in_bits <= cap["ifmap"]
-            ifmap = in_words * (1 if chunks == 1 or strip_fits else chunks)
-            filt = w_words * (1 if filter_fits else Fc)
+        # Input words a block of u k-indices touches over ``rows`` rows of the stream: u per row,
+        # but no more than those channels' share of the input (the im2col matrix of a conv repeats
+        # input words across kernel positions; k runs channel-fastest, as in SCALE-Sim).
+        used = min(in_words, M * K)             # a strided 1x1 conv skips part of its input
+        per_channel = used / in_channels
+
+        def k_block_words(u: int, rows: float) -> float:
+            return min(rows * u, min(in_channels, u) * per_channel * rows / M)
+
+        last = Sr - (Fr - 1) * p.rows
+        all_k_blocks = (Fr - 1) * k_block_words(p.rows, M) + k_block_words(last, M)  # one pass, fold by fold
+
+        def fetched(words: float, bits: int, cap_bits: float, fold_words: float, passes: int,
+                    fold_by_fold: float) -> float:
+            if words * bits <= cap_bits:
+                return words
+            if fold_words * bits <= cap_bits:
+                return words * passes
+            return fold_by_fold
+
+        if df == "ws":
+            # The ifmap streams once per column fold, k-block by k-block over each chunk of rows.
+            # A word comes back with the next kernel position of its channel: in the next fold when
+            # a fold spans all channels, else after one fold per block of channels.
+            u0 = min(p.rows, Sr)
+            reuse = k_block_words(u0, -(-M // chunks)) * -(-in_channels // min(in_channels, u0))
+            ifmap = fetched(used, in_bits, cap["ifmap"], reuse, Fc, Fc * all_k_blocks)
+            # weight tiles are loaded once per chunk: if a column strip (K x cols) fits, once in all
+            filt = fetched(w_words, w_bits, cap["filter"], K * live, 1, chunks * w_words)
+        elif df == "is":
+            # ifmap tiles are loaded once per chunk: a column strip (all k, cols rows of M) fitting
+            # serves all chunks, else every tile fetches its words again per chunk.
+            ifmap = fetched(used, in_bits, cap["ifmap"], used * live / M, 1, chunks * all_k_blocks)
+            filt = fetched(w_words, w_bits, cap["filter"], w_words, Fc, Fc * w_words)
         else:
-            # the ifmap streams once per column fold; a column strip of weights (K x cols) serves
-            # all row folds of its column fold if it fits
-            strip_fits = K * live * w_bits <= cap["filter"]
-            ifmap = in_words * (1 if ifmap_fits else Fc)
-            filt = w_words * (1 if strip_fits else Fr)
-        return chunks, {"ifmap": ifmap, "filter": filt, "psum_spill": spill}
+            # ifmap streams row blocks of M (all k) once per column fold; a column strip of
+            # weights (K x cols) serves all row folds of its column fold if it fits
+            ifmap = fetched(used, in_bits, cap["ifmap"], used * min(p.rows, M) / M, Fc, Fc * used)
+            filt = fetched(w_words, w_bits, cap["filter"], K * live, 1, Fr * w_words)
+        return chunks, {"ifmap": round(ifmap), "filter": round(filt), "psum_spill": spill}
 
     def _dram_cycles(self, dram_bytes: float) -> float:
         bw = self.params.dram_bandwidth_gbps
