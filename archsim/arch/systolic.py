@@ -10,9 +10,10 @@ this module counts, per op,
   weight moves a quarter of the bits of a W8 weight and drives a quarter of the multiplier's
   partial products); operands wider than the PE's multiplier are refused;
 * DRAM traffic from the reuse the buffers allow (the active half of a double-buffered SRAM
-  holds the working set): an operand that fits is fetched once, one that does not is fetched
-  again on every pass of the loop that reuses it, and partial sums that do not fit in the ofmap
-  buffer spill to DRAM between row folds;
+  holds the working set): an operand that fits is fetched once; one whose reuse distance fits is
+  fetched once per pass of the loop that re-streams it; otherwise fold by fold. Partial sums that
+  do not fit in the ofmap buffer spill to DRAM between row folds, or (``psum_tiling``) the stream
+  is cut into chunks that fit;
 * stall cycles when DRAM cannot deliver the op's traffic within its compute cycles (transfers
   overlap compute: ``cycles = max(compute, DRAM bytes / bytes per cycle)``);
 * actions for pricing: multiplier partial products (``bit_product``), accumulator bits
@@ -115,12 +116,16 @@ class SystolicModel(HardwareModel):
         return self._gemm(op) if op.kind in GEMM_KINDS else self._vector(op)
 
     # -- GEMM ops -------------------------------------------------------------------------------
-    def _operand_bits(self, op) -> tuple[int, int, int, bool]:
+    @staticmethod
+    def _operands(op):
+        """(A, B): the streamed input and the weight-like operand, None where not described."""
+        a_name, b_name = ("a", "b") if op.kind == "matmul" else ("input", "weight")
+        return (op.operand(a_name) if op.has_operand(a_name) else None,
+                op.operand(b_name) if op.has_operand(b_name) else None)
+
+    def _operand_bits(self, op, a, b) -> tuple[int, int, int, bool]:
         """(input bits, weight bits, output bits, weight is static)."""
         p = self.params
-        a_name, b_name = ("a", "b") if op.kind == "matmul" else ("input", "weight")
-        a = op.operand(a_name) if op.has_operand(a_name) else None
-        b = op.operand(b_name) if op.has_operand(b_name) else None
         in_bits = a.bits if a else p.pe_input_bits
         w_bits = b.bits if b else p.pe_weight_bits
         if in_bits > p.pe_input_bits or w_bits > p.pe_weight_bits:
@@ -137,13 +142,12 @@ class SystolicModel(HardwareModel):
 
     def _gemm(self, op) -> OpCost:
         p, g, T = self.params, op.gemm, op.timesteps
-        in_bits, w_bits, out_bits, static = self._operand_bits(op)
+        a_op, w_op = self._operands(op)
+        in_bits, w_bits, out_bits, static = self._operand_bits(op, a_op, w_op)
         # T timesteps share a static weight: stream them together; else T separate products
         M, groups = (g.M * T, g.groups) if static else (g.M, g.groups * T)
         K, N = g.K, g.N
         # words of one product (one group): unique inputs, weights, outputs
-        a_op = op.operand("a" if op.kind == "matmul" else "input") if op.operands else None
-        w_op = op.operand("b" if op.kind == "matmul" else "weight") if op.operands else None
         in_words = (a_op.numel // g.groups if a_op is not None else g.M * K) * (T if static else 1)
         w_words = w_op.numel // g.groups if w_op is not None else K * N
         out_words = M * N
