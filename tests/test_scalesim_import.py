@@ -1,7 +1,7 @@
 """SCALE-Sim topology CSV and .cfg import: formats as SCALE-Sim's own example files write them,
 bad input with one-line errors, and the `archsim import scalesim` command."""
+import json
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -192,9 +192,12 @@ def test_cli_import_then_simulate(capsys, tmp_path):
                      "-o", str(res), "--quiet")
     assert code == 0
     # the CSV is also accepted directly as a trace
-    direct = simulate(topology_to_trace(read_topology(topo)), load_hardware(out / "arch.yaml"))
-    import json
-    assert json.loads((res / "summary.json").read_text())["cycles"] == direct["cycles"]
+    code, _, _ = run(capsys, "simulate", "--hw", str(out / "arch.yaml"), "--trace", str(topo),
+                     "-o", str(tmp_path / "res_csv"), "--quiet")
+    assert code == 0
+    a, b = (json.loads((d / "summary.json").read_text()) for d in (res, tmp_path / "res_csv"))
+    assert a["cycles"] == b["cycles"] == simulate(topology_to_trace(read_topology(topo)),
+                                                  load_hardware(out / "arch.yaml"))["cycles"]
 
 
 def test_cli_bad_input_leaves_nothing(capsys, tmp_path):

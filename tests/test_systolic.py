@@ -268,3 +268,19 @@ def test_shipped_configs_run_resnet18(repo, name):
     assert r["macs"] == 1_814_073_344          # torchvision ResNet-18 at 224x224
     assert r["cycles"] > r["metrics"]["compute_cycles"] * 0.99 and r["energy_j"] > 0 and r["area_mm2"] > 0
     assert set(r["energy_j_by_component"]) >= {"multiplier", "ifmap_sram", "filter_sram", "ofmap_sram", "dram"}
+
+
+@pytest.mark.parametrize("example", ["tiny_snn.yaml", "tiny_transformer.yaml"])
+def test_other_workloads_run(repo, example):
+    """Spiking layers (1-bit inputs, LIF on the vector unit) and attention (run-time K, V) run on
+    the TPU-like array; every GEMM op's compute cycles are the equations' for its GEMM view."""
+    trace = load_layer_list(repo / "examples" / example)
+    hw = load_hardware(repo / "hw_configs/systolic_tpu_like_32x32.yaml", overrides={"params.psum_tiling": False})
+    ops = simulate(trace, hw).ops.set_index("op_id")
+    for op in trace.ops:
+        if op.kind in ("conv2d", "linear", "matmul"):
+            dynamic = op.kind == "matmul"
+            M = op.gemm.M if dynamic else op.gemm.M * op.timesteps
+            groups = op.gemm.groups * (op.timesteps if dynamic else 1)
+            expect = groups * int(sm.gemm_costs("ws", 32, 32, M, op.gemm.K, op.gemm.N)["cycles"])
+            assert ops.loc[op.id, "compute_cycles"] == expect, op.id
