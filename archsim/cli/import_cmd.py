@@ -61,6 +61,9 @@ def run_scalesim(args) -> int:
         fd, tmp = tempfile.mkstemp(dir=out, prefix=".import-", suffix=".yaml")
         with os.fdopen(fd, "w") as f:
             f.write(hw_text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)       # mkstemp makes it private; a config is a plain file
     try:
         if trace is not None:
             trace.save(trace_path)
