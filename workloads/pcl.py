@@ -287,8 +287,17 @@ def load_stream(cfg: PclConfig) -> dict:
             "y_pretrain": ytr[cfg.pretrain_start:cfg.pretrain_start + cfg.pretrain_images].long()}
 
 
-def experiment(cfg: PclConfig, modes=(("one_stage", 0.0), ("two_stage", 0.0), ("one_stage", 0.1)),
-               progress: bool = True) -> dict:
+MODES = (("one_stage", 0.0), ("two_stage", 0.0), ("one_stage", 0.1))
+
+
+def measure(cfg: PclConfig = PclConfig(), modes=MODES, refresh: bool = False, progress: bool = True) -> dict:
+    """The cached result of :func:`experiment`."""
+    from workloads.result_cache import cached
+    return cached("pcl-fmnist", {"config": asdict(cfg), "modes": [list(m) for m in modes]},
+                  lambda: experiment(cfg, modes, progress), refresh=refresh)
+
+
+def experiment(cfg: PclConfig, modes=MODES, progress: bool = True) -> dict:
     """Pretrain the backbone once and run each (mode, qr_weight) over the same stream."""
     torch.set_num_threads(cfg.threads)
     data = load_stream(cfg)

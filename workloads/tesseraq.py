@@ -45,8 +45,10 @@ class LlmQuantConfig:
     window: int = 512
     calib_text: str = str(CALIB_TEXT)
     calib_seqs: int = 4
-    calib_len: int = 256
-    progressive: ProgressiveConfig = field(default_factory=ProgressiveConfig)
+    calib_len: int = 128
+    # a CPU budget: 4 hardening steps of 6 Adam steps on 2 of the 4 calibration sequences
+    progressive: ProgressiveConfig = field(default_factory=lambda: ProgressiveConfig(
+        schedule=(0.75, 0.5, 0.25, 0.0), iters=6, batch_size=2))
     threads: int = 2
 
     @property

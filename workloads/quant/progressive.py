@@ -106,6 +106,11 @@ class SoftRounding(nn.Module):
                                    self.zero.clone(), self.spec, self.k, self.shape)
 
 
+def _param(module_name: str) -> str:
+    """The weight's parameter name within the block (``""``: the block is the layer itself)."""
+    return f"{module_name}.weight" if module_name else "weight"
+
+
 BlockForward = Callable[[nn.Module, dict[str, torch.Tensor], torch.Tensor], torch.Tensor]
 
 
@@ -130,7 +135,7 @@ def progressive_round(block: nn.Module, specs: dict[str, QuantSpec], inputs: tor
     bs = n if cfg.batch_size is None else min(cfg.batch_size, n)
 
     def loss_on(idx) -> torch.Tensor:
-        params = {f"{name}.weight": s.weight() for name, s in soft.items()}
+        params = {_param(name): s.weight() for name, s in soft.items()}
         return (forward(block, params, inputs[idx]) - targets[idx]).pow(2).mean()
 
     with torch.no_grad():
@@ -162,5 +167,5 @@ def block_mse(block: nn.Module, weights: dict[str, torch.Tensor], inputs: torch.
               forward: BlockForward = default_forward) -> float:
     """MSE of the block with ``weights`` (module name -> weight) substituted."""
     with torch.no_grad():
-        params = {f"{name}.weight": w for name, w in weights.items()}
+        params = {_param(name): w for name, w in weights.items()}
         return float((forward(block, params, inputs) - targets).pow(2).mean())
