@@ -89,3 +89,12 @@ def test_example_files_simulate(repo):
     from archsim.trace.layer_list import load_layer_list
     r = simulate(load_layer_list(repo / "examples/tiny_snn.yaml"), repo / "hw_configs/mac_array_example.yaml")
     assert r["cycles"] > 0 and r["energy_j"] > 0 and r["area_mm2"] > 0
+
+
+def test_summary_only_equals_full(hw, repo):
+    from archsim.trace.layer_list import load_layer_list
+    trace = load_layer_list(repo / "examples/tiny_snn.yaml")
+    full = simulate(trace, hw())
+    brief = simulate(trace, hw(), details=False)
+    assert brief.summary == full.summary
+    assert brief.ops.empty and brief.actions.empty

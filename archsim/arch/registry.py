@@ -16,6 +16,11 @@ from importlib.metadata import entry_points
 
 BUILTIN = {
     "mac_array": "archsim.arch.mac_array:MacArrayModel",
+    "loas": "archsim.arch.loas:LoasModel",
+    "sparten": "archsim.arch.sparten:SpartenModel",
+    "gospa": "archsim.arch.gospa:GospaModel",
+    "gamma": "archsim.arch.gamma:GammaModel",
+    "imc": "archsim.arch.imc.model:ImcModel",
 }
 
 

@@ -69,7 +69,7 @@ def run_task(task: Task) -> dict[str, Any]:
     row: dict[str, Any] = {"row_id": task.row_id}
     try:
         hw = load_hardware(task.hardware, task.overrides)
-        result = simulate(_trace(task.trace, task.trace_digest), hw, seed=task.seed)
+        result = simulate(_trace(task.trace, task.trace_digest), hw, seed=task.seed, details=False)
         row.update(status="ok", error="")
         row.update(flatten(result.summary))
     except Exception as exc:   # noqa: BLE001 - a failing point is recorded and the sweep goes on
