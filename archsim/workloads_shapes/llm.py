@@ -24,7 +24,10 @@ quantised, as in TesseraQ's W4A4 configs). The embedding, the final norm and the
 **Phases.** ``prefill``: ``context`` tokens of each of ``batch`` sequences run at once, causal
 attention over the prompt (the product is dense; tag ``causal: true``), the head runs on the last
 token only (generation needs no other logits). ``decode``: one new token per sequence attends
-to ``context`` cached keys (its own included); the cache grows by one row per layer.
+to ``context`` cached keys (its own included); the cache grows by one row per layer. The
+attention products carry tags ``context`` and ``cache_new_tokens`` (the positions this step
+adds: 1 in decode, ``context`` in prefill), so a model that keeps the cache in place can charge
+only the new part's writes.
 
 **The embedding** is an ``elementwise`` op ``embedding_gather`` whose ``weight`` operand is the
 rows it reads (``[tokens, dim]``); the table's size is in its tags (``table_rows``, and
@@ -229,12 +232,14 @@ def llm_trace(shape: LlmShape | str, fmt: QuantFormat | str = "fp16", *, phase: 
         b.add("matmul", f"{p}.qk", inputs=[f"{p}.rope", f"{p}.k_cache"], batch=mm, M=rows, K=dh, N=context,
               operands=[fp16("a", [mm, rows, dh]), fp16("b", [mm, dh, context], Role.dynamic_weight)],
               output=fp16("output", [mm, rows, context]),
-              tags={**kv_tags, "operand": "k_t", "context": context, "causal": phase == "prefill"})
+              tags={**kv_tags, "operand": "k_t", "context": context, "cache_new_tokens": per_seq,
+                    "causal": phase == "prefill"})
         b.add("softmax", f"{p}.softmax", inputs=[f"{p}.qk"], rows=mm * rows, cols=context, tags=t)
         b.add("matmul", f"{p}.av", inputs=[f"{p}.softmax", f"{p}.v_cache"], batch=mm, M=rows, K=context, N=dh,
               operands=[fp16("a", [mm, rows, context]), fp16("b", [mm, context, dh], Role.dynamic_weight)],
               output=fp16("output", [mm, rows, dh]),
-              tags={**kv_tags, "operand": "v", "context": context, "causal": phase == "prefill"})
+              tags={**kv_tags, "operand": "v", "context": context, "cache_new_tokens": per_seq,
+                    "causal": phase == "prefill"})
         linear(f"{p}.o", d, d, quantize(f"{p}.o_in", d, f"{p}.av", t), t)
         b.add("add", f"{p}.res1", inputs=[f"{p}.o", prev], elements=tokens * d, tags=t)
         t = {**base, "layer": i, "block": "mlp"}

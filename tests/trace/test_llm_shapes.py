@@ -57,7 +57,7 @@ def test_decode_macs_and_kv_operands():
     assert macs == 6_476_005_376 + 131_072_000 + 2 * 32 * C * 4096
     qk = t.op("L5.qk")
     assert qk.tags == {"phase": "decode", "layer": 5, "block": "attn", "kv_cache": True, "operand": "k_t",
-                       "context": C, "causal": False}
+                       "context": C, "cache_new_tokens": 1, "causal": False}
     kt = qk.operand("b")
     assert kt.role == Role.dynamic_weight and kt.shape == [32, 128, C] and kt.bits == 16
     assert t.op("L5.k_cache").output.shape == [1, 32, 1, 128]
