@@ -33,7 +33,9 @@ only the new part's writes.
 rows it reads (``[tokens, dim]``); the table's size is in its tags (``table_rows``, and
 ``tied: true`` when the head shares it), so a simulator charges one row per token while
 :func:`weight_footprint_bytes` still counts the whole table. RMSNorm gains (0.27 M parameters in
-LLaMA-2-7B, 0.004 % of the bytes) are not operands.
+LLaMA-2-7B, 0.004 % of the bytes) are not operands. The header's metrics hold the footprint
+(``weight_footprint_bytes``, ``weight_footprint_gb``, ``block_linear_weight_bytes``), which a
+simulation result carries as ``trace_metrics``.
 
     python -m archsim.workloads_shapes.llm llama2_7b --format w2a16g128 --phase decode --context 2048 -o x.trace
 """
@@ -258,10 +260,14 @@ def llm_trace(shape: LlmShape | str, fmt: QuantFormat | str = "fp16", *, phase: 
     linear("lm_head", d, shape.vocab, "final_norm", {**t, "tied": shape.tied_embeddings}, quantised=False)
     if histograms:
         raise TraceError(f"histograms given for unknown linear ops: {sorted(histograms)[:5]}")
+    footprint = weight_footprint_bytes(b.ops)
+    b.header = b.header.model_copy(update={"metrics": {
+        **b.header.metrics, "weight_footprint_bytes": footprint["total"], "weight_footprint_gb": footprint["total"] / 1e9,
+        "block_linear_weight_bytes": footprint["linears"]}})
     return b.build()
 
 
-def weight_footprint_bytes(trace: Trace) -> dict[str, float]:
+def weight_footprint_bytes(trace: Trace | list) -> dict[str, float]:
     """Bytes to hold the model's weights, from the trace's operands: every static GEMM weight
     (elements at their bit width, plus the scales and zero points of its quantisation groups)
     and the embedding tables of ``embedding_gather`` ops (``table_rows`` x row width at the
@@ -271,7 +277,7 @@ def weight_footprint_bytes(trace: Trace) -> dict[str, float]:
     from archsim.trace.quant import metadata_bits
 
     out = {"linears": 0.0, "head": 0.0, "embedding": 0.0, "metadata": 0.0}
-    for op in trace.ops:
+    for op in (trace.ops if isinstance(trace, Trace) else trace):
         if op.kind in GEMM_KINDS:
             for o in op.operands:
                 if o.role == Role.static_weight:

@@ -18,8 +18,10 @@ GB = 1e9
 def test_llama2_7b_footprints(fmt, published_gb):
     """The issue's figures (research note 2.1): FP16 13.48 GB, W2 g128 2.26 GB, W4 per-channel
     3.76 GB, with the FP16 embedding and head, within 1 %."""
-    fp = weight_footprint_bytes(llm_trace("llama2_7b", fmt, phase="decode", context=2048))
+    t = llm_trace("llama2_7b", fmt, phase="decode", context=2048)
+    fp = weight_footprint_bytes(t)
     assert fp["total"] / GB == pytest.approx(published_gb, rel=0.01)
+    assert t.header.metrics["weight_footprint_gb"] == fp["total"] / GB
 
 
 def test_llama2_7b_footprint_by_hand():
