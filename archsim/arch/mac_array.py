@@ -28,11 +28,10 @@ import math
 import pydantic
 
 from archsim.arch.base import ActionCounter, HardwareModel, OpContext, OpCost
-from archsim.arch.vector_ops import OpsPerElement, default_ops_per_element, vector_ops
+from archsim.arch.vector_ops import (OpsPerElement, default_ops_per_element, vector_cycles, vector_io_bits,
+                                     vector_ops)
 from archsim.config.validation import Strict
 from archsim.trace.schema import GEMM_KINDS, OP_KINDS, Role
-
-
 
 class MacArrayParams(Strict):
     rows: int = pydantic.Field(ge=1, description="output rows (M) computed in parallel")
@@ -91,19 +90,13 @@ class MacArrayModel(HardwareModel):
                             macs_effectual=active, lanes=p.rows * p.cols, useful=macs)
 
     def _vector(self, op) -> OpCost:
-        p, T = self.params, op.timesteps
-        n_ops = vector_ops(op, p.ops_per_element)
+        p = self.params
+        ops = vector_ops(op, p.ops_per_element)
         acts = ActionCounter()
-        acts.add("vector", "op", n_ops)
-        compute_cycles = math.ceil(n_ops / p.vector_lanes)
-        if op.operands:
-            dram_read = sum(o.numel * o.bits for o in op.operands) * T
-        else:
-            dram_read = op.elements * p.vector_bits * T
-        out_bits = (op.output.numel * op.output.bits if op.output is not None
-                    else op.elements * p.vector_bits) * T
-        return self._finish(op, acts, compute_cycles, 0, dram_read, out_bits,
-                            macs_effectual=None, lanes=p.vector_lanes, useful=n_ops)
+        acts.add("vector", "op", ops)
+        dram_read, out_bits = vector_io_bits(op, p.vector_bits)
+        return self._finish(op, acts, vector_cycles(ops, p.vector_lanes), 0, dram_read, out_bits,
+                            macs_effectual=None, lanes=p.vector_lanes, useful=ops)
 
     def _finish(self, op, acts: ActionCounter, compute_cycles: float, sram_read_bits: float,
                 dram_read_bits: float, out_bits: float, *, macs_effectual, lanes, useful) -> OpCost:

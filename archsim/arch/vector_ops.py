@@ -7,6 +7,7 @@ with unknown kinds rejected.
 """
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -50,3 +51,19 @@ def vector_ops(op, ops_per_element: dict[str, float]) -> float:
     if op.kind == "elementwise":
         per *= op.ops_per_element
     return op.elements * op.timesteps * per
+
+
+def vector_cycles(ops: float, lanes: int) -> int:
+    return math.ceil(ops / lanes)
+
+
+def vector_io_bits(op, default_bits: int) -> tuple[float, float]:
+    """(bits read, bits written) of a non-GEMM op over all timesteps: its described operands and
+    output, or ``elements * default_bits`` each when the trace does not describe them."""
+    T = op.timesteps
+    if op.operands:
+        read = sum(o.numel * o.bits for o in op.operands) * T
+    else:
+        read = op.elements * default_bits * T
+    written = (op.output.numel * op.output.bits if op.output is not None else op.elements * default_bits) * T
+    return read, written
