@@ -7,9 +7,10 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
+
+from archsim.fileio import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,10 +35,7 @@ def cached(experiment: str, config: Any, compute: Callable[[], dict], *, version
     if path.exists() and not refresh:
         return json.loads(path.read_text())["result"]
     result = compute()
-    d.mkdir(parents=True, exist_ok=True)
     cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=d)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"experiment": experiment, "config": cfg, "result": result}, f, indent=1, default=str)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps({"experiment": experiment, "config": cfg, "result": result},
+                                       indent=1, default=str))
     return result
