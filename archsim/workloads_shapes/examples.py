@@ -13,7 +13,7 @@ from archsim.trace.io import Trace
 from archsim.workloads_shapes.llm import llm_trace
 from archsim.workloads_shapes.pcl import pcl_trace
 from archsim.workloads_shapes.reuse import reuse_pattern
-from archsim.workloads_shapes.transformers import preset_trace
+from archsim.workloads_shapes.transformers import preset_trace, vit_trace
 
 LLM_FORMATS = ("fp16", "w2a16", "w2a16g128", "w2a16g64", "w3a16", "w3a16g128", "w4a16", "w4a4")
 DECODE_CONTEXT = 2048
@@ -34,6 +34,9 @@ TREX = {
     "bert_base_trex6": ("bert_base", "strided", 6, {}),
 }
 LAYERS = {"deit_s": 12, "lvvit_s": 16, "bert_base": 12}
+# the small ViT trained on Fashion-MNIST for the TReX / ClipFormer studies (workloads.small_vit)
+SMALL_VIT = dict(model="small-vit-fmnist", layers=8, dim=64, heads=4, mlp_ratio=2, image=28, patch=4, in_chans=1,
+                 classes=10, dataset="Fashion-MNIST shapes")
 
 
 def _trex(preset: str, kind: str | None, n: int, overrides: dict) -> Trace:
@@ -50,6 +53,7 @@ def examples() -> dict[str, Callable[[], Trace]]:
         out[f"vitb16_pcl_{mode}.trace"] = lambda mode=mode: pcl_trace(mode)
         out[f"vit_fmnist_pcl_{mode}.trace"] = (
             lambda mode=mode: pcl_trace(mode, vit=FMNIST_VIT, **FMNIST_PROMPTS, model=f"pcl-{mode}-fmnist-vit"))
+    out["small_vit_fmnist.trace"] = lambda: vit_trace(**SMALL_VIT)
     for name, (preset, kind, n, overrides) in TREX.items():
         out[f"{name}.trace"] = lambda a=(preset, kind, n, overrides): _trex(*a)
     return out

@@ -85,40 +85,49 @@ def vit_trace(*, model: str = "vit", layers: int, dim: int, heads: int, mlp_rati
     return b.build()
 
 
+OperandData = Callable[[str, str], "dict | None"]
+
+
 class _Ops:
-    """Operand helpers bound to one builder and bit width."""
+    """Operand helpers bound to one builder and bit width. ``data(op_id, operand)`` may return
+    extra :meth:`TraceBuilder.operand` arguments (real tensors, histograms) for an operand."""
 
-    def __init__(self, b: TraceBuilder, bits: int):
-        self.b, self.bits = b, bits
+    def __init__(self, b: TraceBuilder, bits: int, data: OperandData | None = None):
+        self.b, self.bits, self.data = b, bits, data
 
-    def act(self, name, shape, *, unsigned=False):
-        return self.b.operand(name, Role.activation, shape=shape, bits=self.bits,
-                              dtype=DType.uint if unsigned else DType.int)
+    def _operand(self, op_id, name, role, shape, dtype):
+        extra = (self.data(op_id, name) if self.data is not None else None) or {}
+        return self.b.operand(name, role, shape=shape, bits=self.bits, dtype=dtype, **extra)
 
-    def weight(self, shape, role=Role.static_weight, name="weight"):
-        return self.b.operand(name, role, shape=shape, bits=self.bits, dtype=DType.int)
+    def act(self, op_id, name, shape, *, unsigned=False):
+        return self._operand(op_id, name, Role.activation, shape, DType.uint if unsigned else DType.int)
+
+    def weight(self, op_id, shape, role=Role.static_weight, name="weight"):
+        return self._operand(op_id, name, role, shape, DType.int)
 
     def linear(self, op_id, n_tokens, k, n, inputs, tags, *, unsigned_input=False):
         self.b.add("linear", op_id, inputs=inputs, tokens=n_tokens, in_features=k, out_features=n,
-                   operands=[self.act("input", [n_tokens, k], unsigned=unsigned_input), self.weight([n, k])],
-                   output=self.act("output", [n_tokens, n]), tags=tags)
+                   operands=[self.act(op_id, "input", [n_tokens, k], unsigned=unsigned_input),
+                             self.weight(op_id, [n, k])],
+                   output=self.act(op_id, "output", [n_tokens, n]), tags=tags)
 
     def conv(self, op_id, cin, cout, hw, k, stride, pad, inputs, tags, *, unsigned_input=False):
         out = (hw + 2 * pad - k) // stride + 1
         self.b.add("conv2d", op_id, inputs=inputs, in_channels=cin, out_channels=cout, in_h=hw, in_w=hw,
                    kernel_h=k, kernel_w=k, stride_h=stride, stride_w=stride, pad_h=pad, pad_w=pad,
-                   operands=[self.act("input", [1, cin, hw, hw], unsigned=unsigned_input),
-                             self.weight([cout, cin, k, k])],
-                   output=self.act("output", [1, cout, out, out]), tags=tags)
+                   operands=[self.act(op_id, "input", [1, cin, hw, hw], unsigned=unsigned_input),
+                             self.weight(op_id, [cout, cin, k, k])],
+                   output=self.act(op_id, "output", [1, cout, out, out]), tags=tags)
         return out
 
 
 def add_conv_stem(b: TraceBuilder, *, dim: int, image: int, patch: int, in_chans: int = 3, channels: int = 64,
-                  bits: int = 8, prefix: str = "", inputs: list[str] | None = None) -> str:
+                  bits: int = 8, prefix: str = "", inputs: list[str] | None = None,
+                  operand_data: OperandData | None = None) -> str:
     """LV-ViT's 4-layer convolutional patch embedding; returns the id of its last op."""
     if patch % 2:
         raise ValueError(f"the convolutional stem needs an even patch size, got {patch}")
-    o, p, t = _Ops(b, bits), prefix, {"block": "embed"}
+    o, p, t = _Ops(b, bits, operand_data), prefix, {"block": "embed"}
     # a crossbar per kernel position would hold only in_chans of its rows: unroll the 7x7xC_in
     # rows of the first convolution instead (crossbar mappers do the same for RGB inputs)
     hw = o.conv(f"{p}stem.conv1", in_chans, channels, image, 7, 2, 3, list(inputs or []),
@@ -139,7 +148,7 @@ def add_encoders(b: TraceBuilder, *, layers: int, dim: int, heads: int, mlp: int
                  prefix: str = "", inputs: list[str] | None = None, norm: str = "pre",
                  prefix_tokens: dict[int, int] | None = None,
                  before_attention: Callable[[int, list[str]], list[str]] | None = None,
-                 reuse: Mapping[int, int] | None = None) -> list[str]:
+                 reuse: Mapping[int, int] | None = None, operand_data: OperandData | None = None) -> list[str]:
     """Append ``layers`` encoders; returns the ids the next op reads. See the module docstring."""
     if dim % heads:
         raise ValueError(f"dim {dim} is not a multiple of heads {heads}")
@@ -148,7 +157,7 @@ def add_encoders(b: TraceBuilder, *, layers: int, dim: int, heads: int, mlp: int
     reuse = check_reuse(reuse or {}, layers)
     dh = dim // heads
     prefix_tokens = prefix_tokens or {}
-    o, p = _Ops(b, bits), prefix
+    o, p = _Ops(b, bits, operand_data), prefix
     prev = list(inputs or [])
     for i in range(layers):
         t = {"encoder": i}
@@ -173,12 +182,13 @@ def add_encoders(b: TraceBuilder, *, layers: int, dim: int, heads: int, mlp: int
                 attn_in = [f"{e}.ln1"]
             o.linear(f"{e}.qkv", tokens, dim, 3 * dim, attn_in, ta)
             b.add("matmul", f"{e}.qk", inputs=[f"{e}.qkv", *extra], batch=heads, M=tokens, K=dh, N=keys,
-                  operands=[o.act("a", [heads, tokens, dh]), o.weight([heads, dh, keys], Role.dynamic_weight, "b")],
+                  operands=[o.act(f"{e}.qk", "a", [heads, tokens, dh]),
+                            o.weight(f"{e}.qk", [heads, dh, keys], Role.dynamic_weight, "b")],
                   tags={**ta, "operand": "k_t"})
             b.add("softmax", f"{e}.softmax", rows=heads * tokens, cols=keys, tags=ta)
             b.add("matmul", f"{e}.av", inputs=[f"{e}.softmax", f"{e}.qkv", *extra], batch=heads, M=tokens, K=keys,
-                  N=dh, operands=[o.act("a", [heads, tokens, keys], unsigned=True),
-                                  o.weight([heads, keys, dh], Role.dynamic_weight, "b")],
+                  N=dh, operands=[o.act(f"{e}.av", "a", [heads, tokens, keys], unsigned=True),
+                                  o.weight(f"{e}.av", [heads, keys, dh], Role.dynamic_weight, "b")],
                   tags={**ta, "operand": "v"})
             o.linear(f"{e}.proj", tokens, dim, dim, [f"{e}.av"], ta)
             attn_out = f"{e}.proj"
@@ -208,7 +218,8 @@ def add_vit(b: TraceBuilder, *, layers: int, dim: int, heads: int, mlp_ratio: fl
             head: bool | str = True, prefix: str = "", inputs: list[str] | None = None,
             prefix_tokens: dict[int, int] | None = None,
             before_attention: Callable[[int, list[str]], list[str]] | None = None,
-            stem: str = "patch", aux_head: bool = False, reuse: Mapping[int, int] | None = None) -> str:
+            stem: str = "patch", aux_head: bool = False, reuse: Mapping[int, int] | None = None,
+            operand_data: OperandData | None = None) -> str:
     """Append a ViT's ops to ``b`` and return the id of its last op.
 
     ``prefix`` is prepended to every op id (two ViTs in one trace); ``inputs`` are the producers
@@ -218,22 +229,23 @@ def add_vit(b: TraceBuilder, *, layers: int, dim: int, heads: int, mlp_ratio: fl
     (prefix prompts: the queries attend to ``tokens + p`` keys). ``before_attention(i, block_in)``
     may append ops that encoder ``i``'s attention products wait for (e.g. prompt composition
     reading the encoder's input) and returns their ids. ``stem``: ``patch`` or ``conv``
-    (LV-ViT); ``aux_head``: LV-ViT's token-labelling head; ``reuse``: TReX ``{encoder: source}``."""
+    (LV-ViT); ``aux_head``: LV-ViT's token-labelling head; ``reuse``: TReX ``{encoder: source}``;
+    ``operand_data(op_id, operand)``: extra operand arguments (a frontend's real tensors)."""
     if stem not in ("patch", "conv"):
         raise ValueError(f"stem must be 'patch' or 'conv', got {stem!r}")
     patches = (image // patch) ** 2
     tokens = patches + 1
-    o, p = _Ops(b, bits), prefix
+    o, p = _Ops(b, bits, operand_data), prefix
     prev = list(inputs or [])
     if embed and stem == "conv":
         prev = [add_conv_stem(b, dim=dim, image=image, patch=patch, in_chans=in_chans, bits=bits, prefix=p,
-                              inputs=prev)]
+                              inputs=prev, operand_data=operand_data)]
     elif embed:
         o.linear(f"{p}embed", patches, in_chans * patch * patch, dim, prev, {"block": "embed"})
         prev = [f"{p}embed"]
     prev = add_encoders(b, layers=layers, dim=dim, heads=heads, mlp=int(round(dim * mlp_ratio)), tokens=tokens,
                         bits=bits, prefix=p, inputs=prev, prefix_tokens=prefix_tokens,
-                        before_attention=before_attention, reuse=reuse)
+                        before_attention=before_attention, reuse=reuse, operand_data=operand_data)
     if head == "norm":
         b.add("layernorm", f"{p}head.ln", inputs=prev, rows=1, cols=dim, tags={"block": "head"})
         prev = [f"{p}head.ln"]
