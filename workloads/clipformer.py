@@ -215,7 +215,7 @@ def tables(result: dict) -> list[dict]:
              f"standard training (ClipFormer Table II).")
     sweep = [[r["alpha"], r["beta"], f"{r['accuracy_mean']:.1f} ± {r['accuracy_std']:.1f}",
               f"{r['accuracy_min']:.1f}..{r['accuracy_max']:.1f}",
-              round(r["gain_points"], 1), round(r["snr_db"], 2)]
+              None if r["gain_points"] is None else round(r["gain_points"], 1), round(r["snr_db"], 2)]
              for r in rows if r["gamma"] == cfg["sweep_gamma"]]
     return [
         {"title": f"ClipFormer on crossbars: accuracy (%) and attention SNR without / with alpha {clip[0]:g}, "

@@ -150,3 +150,51 @@ def tables(result: dict) -> list[dict]:
              "columns": ["pattern", "reuse", "accuracy (%)", "latency (ms)", "EDAP reduction", "TOPS/mm2 gain",
                          "TOPS/W gain", "EDAP (J s mm2)", "TOPS/mm2", "TOPS/W", "within budget", "fine-tune (s)"],
              "rows": rows, "notes": notes}]
+
+
+PAPER = {"deit_s": (6, 2.3, 1.86, 1.07), "lvvit_s": (7, 2.19, 1.79, 1.116)}   # reuse count, EDAP, TOPS/mm2, TOPS/W
+
+
+def write_sensitivity(hardware: str = "hw_configs/trex_fefet_32nm.yaml",
+                      pulse_clocks: tuple[float, ...] = (1e-9, 50, 100, 200, 400, 800)) -> dict:
+    """The TReX ratios of DeiT-S (6 reuse) and LV-ViT-S (7 reuse) against the K/V write time: the
+    preset with ``write.pulse_clocks`` varied (200 is the preset's), the writes' share of the
+    baseline delay (1 - latency without writes / latency) and the three ratios."""
+    from archsim.config.hardware import load_hardware
+    from archsim.engine import simulate
+    from archsim.workloads_shapes.reuse import reuse_pattern
+    from archsim.workloads_shapes.transformers import preset_trace
+
+    path = Path(hardware)
+    path = path if path.is_absolute() else REPO / path
+    free = {"params.write.pulse_clocks": 1e-9, "params.write.verify_clocks": 1e-9}
+    rows = []
+    traces = {name: (preset_trace(name), preset_trace(name, reuse=reuse_pattern("strided", layers, PAPER[name][0])))
+              for name, layers in (("deit_s", 12), ("lvvit_s", 16))}
+    for name, (base_t, trex_t) in traces.items():
+        latency_free = simulate(base_t, load_hardware(path, overrides=free))["latency_s"]
+        for pc in pulse_clocks:
+            hw = load_hardware(path, overrides={"params.write.pulse_clocks": pc})
+            b, r = simulate(base_t, hw).summary, simulate(trex_t, hw).summary
+            rows.append({"model": name, "pulse_clocks": pc, "write_share": 1 - latency_free / b["latency_s"],
+                         "edap_reduction": b["edap_j_s_mm2"] / r["edap_j_s_mm2"],
+                         "tops_per_mm2_gain": r["tops_per_mm2"] / b["tops_per_mm2"],
+                         "tops_per_w_gain": r["tops_per_w"] / b["tops_per_w"],
+                         "latency_ms": b["latency_s"] * 1e3})
+    return {"hardware": str(hardware), "rows": rows}
+
+
+def sensitivity_table(result: dict) -> dict:
+    rows = []
+    for r in result["rows"]:
+        n, edap, tmm, tw = PAPER[r["model"]]
+        rows.append([r["model"], r["pulse_clocks"] if r["pulse_clocks"] >= 1 else 0, round(100 * r["write_share"], 1),
+                     round(r["latency_ms"], 2), f"{r['edap_reduction']:.2f} ({edap})",
+                     f"{r['tops_per_mm2_gain']:.2f} ({tmm})", f"{r['tops_per_w_gain']:.3f} ({tw})"])
+    return {"title": "TReX ratios against the K/V write time (DeiT-S 6 reuse, LV-ViT-S 7 reuse; paper in brackets)",
+            "columns": ["model", "write pulse (ns)", "writes' share of the baseline delay (%)", "baseline latency (ms)",
+                        "EDAP reduction", "TOPS/mm2 gain", "TOPS/W gain"],
+            "rows": rows,
+            "notes": ("trex_fefet_32nm with write.pulse_clocks varied (200 ns is the preset's: 4 pulses + 3 verify "
+                      "iterations per row, 8 crossbars at a time); 0: writes free. The writes' share is "
+                      "1 - latency without writes / latency.")}

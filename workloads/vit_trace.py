@@ -149,5 +149,13 @@ def export_vit_trace(model: ViT, images: torch.Tensor, *, model_name: str = "vit
     b = TraceBuilder(header)
     add_vit(b, layers=cfg.depth, dim=cfg.dim, heads=cfg.heads, mlp_ratio=cfg.mlp_dim / cfg.dim,
             image=cfg.image_size, patch=cfg.patch_size, in_chans=cfg.in_channels, classes=cfg.num_classes,
-            bits=bits, stem=stem, aux_head=cfg.aux_head, reuse=reuse, operand_data=operand_data)
-    return b.build()
+            bits=bits, stem=stem, stem_channels=cfg.stem_channels, aux_head=cfg.aux_head, reuse=reuse,
+            operand_data=operand_data)
+    trace = b.build()
+    for op in trace.ops:       # the stored weights must be what the generator's shapes say
+        if op.has_operand("weight") and op.operand("weight").tensor is not None:
+            w = op.operand("weight")
+            if list(trace.tensor(w.tensor).shape) != list(w.shape):
+                raise ValueError(f"op {op.id}: weight {list(trace.tensor(w.tensor).shape)} does not match the "
+                                 f"trace shape {w.shape}")
+    return trace

@@ -62,8 +62,9 @@ def _header(model: str, input_description: str, dataset: str, config: dict, time
 
 def vit_trace(*, model: str = "vit", layers: int, dim: int, heads: int, mlp_ratio: float = 4, image: int = 224,
               patch: int = 16, in_chans: int = 3, classes: int = 1000, bits: int = 8, timesteps: int = 1,
-              embed: bool = True, head: bool = True, stem: str = "patch", aux_head: bool = False,
-              reuse: Mapping[int, int] | None = None, dataset: str = "ImageNet-1k shapes") -> Trace:
+              embed: bool = True, head: bool = True, stem: str = "patch", stem_channels: int = 64,
+              aux_head: bool = False, reuse: Mapping[int, int] | None = None,
+              dataset: str = "ImageNet-1k shapes") -> Trace:
     """A shape-only ViT trace: all weights static, K^T and V dynamic, ``bits``-bit operands;
     ``reuse`` = ``{encoder: source}`` (TReX)."""
     tokens = (image // patch) ** 2 + 1
@@ -71,6 +72,7 @@ def vit_trace(*, model: str = "vit", layers: int, dim: int, heads: int, mlp_rati
     config = dict(layers=layers, dim=dim, heads=heads, mlp=int(round(dim * mlp_ratio)), tokens=tokens, bits=bits)
     if stem != "patch":
         config["stem"] = stem
+        config["stem_channels"] = stem_channels
     if aux_head:
         config["aux_head"] = True
     if reuse:
@@ -80,8 +82,8 @@ def vit_trace(*, model: str = "vit", layers: int, dim: int, heads: int, mlp_rati
                      f"{tokens} tokens", dataset, config, timesteps)
     b = TraceBuilder(header)
     add_vit(b, layers=layers, dim=dim, heads=heads, mlp_ratio=mlp_ratio, image=image, patch=patch,
-            in_chans=in_chans, classes=classes, bits=bits, embed=embed, head=head, stem=stem, aux_head=aux_head,
-            reuse=reuse)
+            in_chans=in_chans, classes=classes, bits=bits, embed=embed, head=head, stem=stem,
+            stem_channels=stem_channels, aux_head=aux_head, reuse=reuse)
     return b.build()
 
 
@@ -218,8 +220,8 @@ def add_vit(b: TraceBuilder, *, layers: int, dim: int, heads: int, mlp_ratio: fl
             head: bool | str = True, prefix: str = "", inputs: list[str] | None = None,
             prefix_tokens: dict[int, int] | None = None,
             before_attention: Callable[[int, list[str]], list[str]] | None = None,
-            stem: str = "patch", aux_head: bool = False, reuse: Mapping[int, int] | None = None,
-            operand_data: OperandData | None = None) -> str:
+            stem: str = "patch", stem_channels: int = 64, aux_head: bool = False,
+            reuse: Mapping[int, int] | None = None, operand_data: OperandData | None = None) -> str:
     """Append a ViT's ops to ``b`` and return the id of its last op.
 
     ``prefix`` is prepended to every op id (two ViTs in one trace); ``inputs`` are the producers
@@ -238,8 +240,8 @@ def add_vit(b: TraceBuilder, *, layers: int, dim: int, heads: int, mlp_ratio: fl
     o, p = _Ops(b, bits, operand_data), prefix
     prev = list(inputs or [])
     if embed and stem == "conv":
-        prev = [add_conv_stem(b, dim=dim, image=image, patch=patch, in_chans=in_chans, bits=bits, prefix=p,
-                              inputs=prev, operand_data=operand_data)]
+        prev = [add_conv_stem(b, dim=dim, image=image, patch=patch, in_chans=in_chans, channels=stem_channels,
+                              bits=bits, prefix=p, inputs=prev, operand_data=operand_data)]
     elif embed:
         o.linear(f"{p}embed", patches, in_chans * patch * patch, dim, prev, {"block": "embed"})
         prev = [f"{p}embed"]

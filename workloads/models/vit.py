@@ -141,11 +141,14 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    """A pre-LN encoder; with ``reuse_source`` set, a TReX reuse encoder (no attention)."""
+    """A pre-LN encoder; with ``reuse_source`` set, a TReX reuse encoder (no attention). After
+    each forward, ``heads`` holds its concatenated head outputs (None for a reuse encoder), which
+    later reuse encoders read."""
 
     def __init__(self, cfg: ViTConfig, reuse_source: int | None = None):
         super().__init__()
         self.reuse_source = reuse_source
+        self.heads: torch.Tensor | None = None
         if reuse_source is None:
             self.norm1 = nn.LayerNorm(cfg.dim, eps=cfg.layernorm_eps)
             self.attn = Attention(cfg.dim, cfg.heads, cfg.qkv_bias)
@@ -154,9 +157,9 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(cfg.dim, eps=cfg.layernorm_eps)
         self.mlp = Mlp(cfg.dim, cfg.mlp_dim)
 
-    def forward_heads(self, x: torch.Tensor, prefix: Prefix | None = None,
-                      reused: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(block output, own concatenated head outputs or None for a reuse encoder)."""
+    def forward(self, x: torch.Tensor, prefix: Prefix | None = None,
+                reused: torch.Tensor | None = None) -> torch.Tensor:
+        """``reused``: the source encoder's head outputs (reuse encoders only)."""
         if self.reuse_source is None:
             heads = self.attn.attend(self.norm1(x), prefix)
             x = x + self.attn.proj(heads)
@@ -167,11 +170,8 @@ class Block(nn.Module):
                 raise ValueError("a reuse encoder has no attention to prepend prompts to")
             heads = None
             x = x + self.tb(reused)
-        return x + self.mlp(self.norm2(x)), heads
-
-    def forward(self, x: torch.Tensor, prefix: Prefix | None = None,
-                reused: torch.Tensor | None = None) -> torch.Tensor:
-        return self.forward_heads(x, prefix, reused)[0]
+        self.heads = heads
+        return x + self.mlp(self.norm2(x))
 
 
 class ConvStem(nn.Module):
@@ -233,9 +233,9 @@ class ViT(nn.Module):
         for i, block in enumerate(self.blocks[:depth]):
             prefix = prompts(i, t) if prompts is not None else None
             src = block.reuse_source
-            t, h = block.forward_heads(t, prefix, heads.get(src) if src is not None else None)
-            if h is not None:
-                heads[i] = h
+            t = block(t, prefix, heads.get(src) if src is not None else None)
+            if block.heads is not None:
+                heads[i] = block.heads
         return self.norm(t)
 
     def features(self, x: torch.Tensor, prompts: PromptFn | None = None, depth: int | None = None) -> torch.Tensor:
