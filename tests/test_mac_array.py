@@ -98,3 +98,12 @@ def test_summary_only_equals_full(hw, repo):
     brief = simulate(trace, hw(), details=False)
     assert brief.summary == full.summary
     assert brief.ops.empty and brief.actions.empty
+
+
+def test_ops_per_element_override_and_unknown_kind(hw):
+    """An override merges over the defaults; an unknown op kind is a config error."""
+    from archsim.errors import ConfigError
+    h = hw(**{"params.ops_per_element": {"softmax": 2.0}})
+    assert h.params.ops_per_element["softmax"] == 2.0 and h.params.ops_per_element["gelu"] == 8.0
+    with pytest.raises(ConfigError, match=r"params.ops_per_element: unknown op kind\(s\) \['sofmax'\]"):
+        hw(**{"params.ops_per_element": {"sofmax": 2.0}})

@@ -15,6 +15,7 @@ progressive rounding (``rtn``: round to nearest, for reference). Accuracy is mea
 first ``test_size`` Fashion-MNIST test images. Results and the FP checkpoint are cached.
 
     python -m workloads.stableq run
+    python -m workloads.stableq export -o reports/traces
 """
 from __future__ import annotations
 
@@ -51,10 +52,12 @@ class StableQConfig:
     formats: tuple[tuple[int, int], ...] = ((4, 4), (2, 4))     # (weight bits, activation bits)
     calibrations: tuple[str, ...] = ("real", "fewshot", "zeroshot")
     methods: tuple[str, ...] = ("progressive", "rtn")
-    calib_images: int = 256
+    calib_images: int = 128
     fewshot_per_class: int = 1
-    inversion_steps: int = 200
+    inversion_steps: int = 100
     progressive: ProgressiveConfig = field(default_factory=lambda: ProgressiveConfig(iters=20, batch_size=64))
+    baseline_bits: tuple[int, int] = (8, 8)       # a W8A8 round-to-nearest model on real data, for reference
+    trace_images: int = 1                         # test images in each exported trace (batch)
     seed: int = 0
 
 
@@ -137,7 +140,8 @@ def calibration_images(kind: str, cfg: StableQConfig, model: torch.nn.Module, da
 
 
 def run(cfg: StableQConfig, progress: bool = True, keep_models: bool = False) -> dict:
-    """FP accuracy, then each (format, calibration, method): accuracy of the quantised network."""
+    """FP accuracy, the W8A8 reference, then each (format, calibration, method): accuracy of the
+    quantised network."""
     from workloads.quant.cnn import accuracy, fold_batchnorm, quantize_cnn
 
     torch.set_num_threads(cfg.train.threads)
@@ -151,29 +155,75 @@ def run(cfg: StableQConfig, progress: bool = True, keep_models: bool = False) ->
         t0 = time.perf_counter()
         x, desc = calibration_images(kind, cfg, fp, data, progress)
         calib_sets[kind] = (x, desc, time.perf_counter() - t0)
-    for w_bits, a_bits in cfg.formats:
-        for kind in cfg.calibrations:
-            x, desc, t_gen = calib_sets[kind]
-            for method in cfg.methods:
-                t0 = time.perf_counter()
-                q, stats = quantize_cnn(folded, x, w_bits, a_bits, method=method, cfg=cfg.progressive)
-                acc = accuracy(q, data["x_test"], data["y_test"])
-                label = f"w{w_bits}a{a_bits}-{kind}-{method}"
-                out["runs"].append({"label": label, "weight_bits": w_bits, "act_bits": a_bits, "calibration": kind,
-                                    "calibration_description": desc, "method": method, "accuracy": acc,
-                                    "calibration_time_s": t_gen, "quantize_time_s": time.perf_counter() - t0,
-                                    "layer_mse_rtn": stats["mse_rtn"], "layer_mse_final": stats["mse_final"]})
-                if keep_models:
-                    out["models"][label] = q
-                if progress:
-                    print(f"{label:32s} accuracy {acc:.4f}", flush=True)
+    plan = [(*cfg.baseline_bits, "real", "rtn")] if "real" in cfg.calibrations else []
+    plan += [(w, a, kind, method) for w, a in cfg.formats for kind in cfg.calibrations for method in cfg.methods]
+    for w_bits, a_bits, kind, method in plan:
+        x, desc, t_gen = calib_sets[kind]
+        t0 = time.perf_counter()
+        q, stats = quantize_cnn(folded, x, w_bits, a_bits, method=method, cfg=cfg.progressive)
+        acc = accuracy(q, data["x_test"], data["y_test"])
+        label = f"w{w_bits}a{a_bits}-{kind}-{method}"
+        out["runs"].append({"label": label, "weight_bits": w_bits, "act_bits": a_bits, "calibration": kind,
+                            "calibration_description": desc, "method": method, "accuracy": acc,
+                            "calibration_time_s": t_gen, "quantize_time_s": time.perf_counter() - t0,
+                            "layer_mse_rtn": stats["mse_rtn"], "layer_mse_final": stats["mse_final"]})
+        if keep_models:
+            out["models"][label] = q
+        if progress:
+            print(f"{label:32s} accuracy {acc:.4f}", flush=True)
+    out["trace_input"] = data["x_test"][:cfg.trace_images]
     return out
+
+
+def trace_labels(cfg: StableQConfig) -> list[str]:
+    """The quantised models exported as traces: the W8A8 reference and each format calibrated on
+    real images with progressive rounding."""
+    w, a = cfg.baseline_bits
+    return [f"w{w}a{a}-real-rtn"] + [f"w{w}a{a}-real-progressive" for w, a in cfg.formats]
+
+
+def export_traces(cfg: StableQConfig, out_dir: str | Path, refresh: bool = False, progress: bool = True) -> dict:
+    """Run the experiment (or read its cached numbers) and write ``resnet18-fmnist-<label>.trace``
+    for :func:`trace_labels` into ``out_dir``; the quantisation reruns only when a trace is missing."""
+    from archsim.trace.schema import Header, Provenance
+    from workloads.quant.export import export_quantized_cnn
+
+    out_dir = Path(out_dir)
+    paths = {label: out_dir / f"resnet18-fmnist-{label}.trace" for label in trace_labels(cfg)}
+    if all(p.exists() for p in paths.values()) and not refresh:
+        return measure(cfg, progress=progress)
+
+    holder: dict = {}
+
+    def compute():
+        r = run(cfg, progress, keep_models=True)
+        holder.update(models=r.pop("models"), trace_input=r.pop("trace_input"))
+        return r
+    result = cached("stableq-resnet18", cfg, compute, version=CACHE_VERSION, refresh=True)
+    by_label = {r["label"]: r for r in result["runs"]}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for label, path in paths.items():
+        r = by_label[label]
+        header = Header(
+            model=f"resnet18-fmnist-{label}", source="workloads.stableq (StableQ frontend, arXiv 2312.05272)",
+            dataset=f"fashion-mnist test[0:{cfg.trace_images}] (1x{cfg.train.image_size}x{cfg.train.image_size})",
+            input_description="normalised grey image, zero-padded 28 -> 32", seed=cfg.seed,
+            provenance=Provenance(weights="trained", inputs="real", notes=(
+                f"ResNet-18 trained here on Fashion-MNIST, post-training quantised to W{r['weight_bits']}A{r['act_bits']} "
+                f"(first/last layers 8-bit) with {r['method']} rounding on {r['calibration_description']}; weights are "
+                "the real integer codes")),
+            metrics={"accuracy_top1": r["accuracy"], "fp_accuracy_top1": result["fp_accuracy"]},
+            config={"weight_bits": r["weight_bits"], "act_bits": r["act_bits"], "calibration": r["calibration"],
+                    "method": r["method"], "test_images": result["test_images"]})
+        export_quantized_cnn(holder["models"][label], holder["trace_input"], header).save(path)
+    return result
 
 
 def measure(cfg: StableQConfig = StableQConfig(), refresh: bool = False, progress: bool = True) -> dict:
     def compute():
         r = run(cfg, progress)
         r.pop("models")
+        r.pop("trace_input")
         return r
     return cached("stableq-resnet18", cfg, compute, version=CACHE_VERSION, refresh=refresh)
 
@@ -183,8 +233,14 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("run")
     s.add_argument("--refresh", action="store_true")
+    s = sub.add_parser("export")
+    s.add_argument("-o", "--out", type=Path, required=True)
+    s.add_argument("--refresh", action="store_true")
     args = p.parse_args(argv)
-    r = measure(refresh=args.refresh)
+    if args.cmd == "export":
+        r = export_traces(StableQConfig(), args.out, refresh=args.refresh)
+    else:
+        r = measure(refresh=args.refresh)
     print(f"FP ResNet-18: accuracy {r['fp_accuracy']:.4f} on {r['test_images']} test images")
     for run_ in r["runs"]:
         print(f"{run_['label']:32s} {run_['accuracy']:.4f}  ({run_['calibration_description']})")

@@ -116,7 +116,8 @@ def quantize_and_measure(cfg: LlmQuantConfig, model=None, tokenizer=None, progre
 
 def measure(cfg: LlmQuantConfig, refresh: bool = False, progress: bool = True) -> dict:
     """The cached result of :func:`quantize_and_measure`."""
-    return cached(f"smollm2-{cfg.label}", cfg, lambda: quantize_and_measure(cfg, progress=progress),
+    key = {k: v for k, v in asdict(cfg).items() if k != "threads"}     # threads do not change the result
+    return cached(f"smollm2-{cfg.label}", key, lambda: quantize_and_measure(cfg, progress=progress),
                   version=CACHE_VERSION, refresh=refresh)
 
 

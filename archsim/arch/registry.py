@@ -21,6 +21,7 @@ BUILTIN = {
     "gospa": "archsim.arch.gospa:GospaModel",
     "gamma": "archsim.arch.gamma:GammaModel",
     "imc": "archsim.arch.imc.model:ImcModel",
+    "systolic": "archsim.arch.systolic:SystolicModel",
 }
 
 

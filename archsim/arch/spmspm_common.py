@@ -37,20 +37,13 @@ from archsim.kernels.pair_counts import pe_loads
 from archsim.kernels.spike_compress import compress_rows
 from archsim.kernels.tile_stats import weight_tiles
 from archsim.kernels.tile_schedule import fifo_buffer_hits, list_schedule_loads
+from archsim.arch.vector_ops import OpsPerElement, default_ops_per_element, vector_ops
 from archsim.trace.im2col import im2col
 from archsim.trace.packing import pack_spikes
 from archsim.trace.schema import GEMM_KINDS, OP_KINDS, Role
 
 AXES = {"t": 0, "m": 1, "n": 2, "k": 3}
 
-DEFAULT_VECTOR_OPS = {
-    # assumed operations of the neuron/vector unit per output element and timestep
-    "lif": 3.0,        # leak, integrate, compare-and-reset
-    "softmax": 5.0, "layernorm": 5.0, "gelu": 8.0, "silu": 4.0,
-    "add": 1.0, "concat": 0.0,
-    "pool": 1.0,       # per window element (multiplied by the window size)
-    "elementwise": 1.0,  # multiplied by the op's own ops_per_element
-}
 
 
 class SpmspmParams(Strict):
@@ -79,7 +72,7 @@ class SpmspmParams(Strict):
         "jobs go to the least-loaded PE (an upper bound on what balancing recovers)")
     kernel_backend: Literal["numba", "reference"] = pydantic.Field(
         "numba", description="run the kernels' numpy references instead (tests, benchmarks)")
-    ops_per_element: dict[str, float] = pydantic.Field(default_factory=lambda: dict(DEFAULT_VECTOR_OPS))
+    ops_per_element: OpsPerElement = pydantic.Field(default_factory=default_ops_per_element)
 
     @pydantic.field_validator("loop_order")
     @classmethod
@@ -87,14 +80,6 @@ class SpmspmParams(Strict):
         if sorted(value) != sorted("tmnk"):
             raise ValueError(f"loop_order must be a permutation of 'tmnk', got {value!r}")
         return value
-
-    @pydantic.field_validator("ops_per_element")
-    @classmethod
-    def _known_kinds(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(OP_KINDS))
-        if unknown:
-            raise ValueError(f"unknown op kind(s) {unknown}; op kinds are {list(OP_KINDS)}")
-        return {**DEFAULT_VECTOR_OPS, **value}
 
     @pydantic.model_validator(mode="after")
     def _dynamic_chunks(self):
@@ -363,12 +348,7 @@ def vector_op(op, p: SpmspmParams, unit: str) -> OpCost:
     """A non-GEMM op on the neuron/vector unit: ``elements * T * ops_per_element`` operations on
     ``vector_lanes`` lanes; operands stream from the on-chip buffer (no DRAM traffic: the layer's
     spikes stay on chip between the GEMM and its LIF)."""
-    per = p.ops_per_element[op.kind]
-    if op.kind == "pool":
-        per *= op.kernel_h * op.kernel_w
-    if op.kind == "elementwise":
-        per *= op.ops_per_element
-    n_ops = op.elements * op.timesteps * per
+    n_ops = vector_ops(op, p.ops_per_element)
     acts = ActionCounter()
     acts.add(unit, "op", n_ops)
     cycles = math.ceil(n_ops / p.vector_lanes)

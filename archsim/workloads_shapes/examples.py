@@ -17,6 +17,8 @@ from archsim.workloads_shapes.transformers import preset_trace, vit_trace
 
 LLM_FORMATS = ("fp16", "w2a16", "w2a16g128", "w2a16g64", "w3a16", "w3a16g128", "w4a16", "w4a4")
 DECODE_CONTEXT = 2048
+PREFILL_FORMATS = ("fp16", "w2a16g128", "w4a4")
+PREFILL_CONTEXT = 512
 # the small ViT of the Fashion-MNIST continual-learning run (workloads.pcl.PclConfig defaults)
 FMNIST_VIT = dict(layers=4, dim=64, heads=4, mlp_ratio=2, image=28, patch=4, in_chans=1, classes=10)
 FMNIST_PROMPTS = dict(prompt_layers=(0, 1, 2), pool=10, prompt_length=8)
@@ -49,6 +51,9 @@ def examples() -> dict[str, Callable[[], Trace]]:
     for fmt in LLM_FORMATS:
         out[f"llama2_7b_{fmt}_decode.trace"] = (
             lambda fmt=fmt: llm_trace("llama2_7b", fmt, phase="decode", context=DECODE_CONTEXT))
+    for fmt in PREFILL_FORMATS:
+        out[f"llama2_7b_{fmt}_prefill.trace"] = (
+            lambda fmt=fmt: llm_trace("llama2_7b", fmt, phase="prefill", context=PREFILL_CONTEXT))
     for mode in ("one_stage", "two_stage"):
         out[f"vitb16_pcl_{mode}.trace"] = lambda mode=mode: pcl_trace(mode)
         out[f"vit_fmnist_pcl_{mode}.trace"] = (

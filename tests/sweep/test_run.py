@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from archsim.arch.mac_array import DEFAULT_OPS_PER_ELEMENT
+from archsim.arch.vector_ops import DEFAULT_OPS_PER_ELEMENT
 from archsim.cli.common import load_any_trace
 from archsim.errors import ArchsimError
 from archsim.sweep.runner import run_sweep

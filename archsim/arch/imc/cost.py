@@ -29,9 +29,10 @@ from __future__ import annotations
 import math
 
 from archsim.arch.base import ActionCounter, OpCost
-from archsim.arch.quant_cost import total_dequant_ops
 from archsim.arch.imc.mapping import Layout, OpOptions, input_planes
 from archsim.arch.imc.params import ImcParams
+from archsim.arch.quant_cost import total_dequant_ops
+from archsim.arch.vector_ops import vector_ops
 from archsim.trace.schema import DType, Role
 
 
@@ -134,12 +135,7 @@ def neuron_cost(op, params: ImcParams, producer_pe_cycles: float | None) -> OpCo
 
 def digital_cost(op, params: ImcParams) -> OpCost:
     d = params.digital
-    per_elem = d.ops_per_element[op.kind]
-    if op.kind == "pool":
-        per_elem *= op.kernel_h * op.kernel_w
-    if op.kind == "elementwise":
-        per_elem *= op.ops_per_element
-    count = op.elements * op.timesteps * per_elem
+    count = vector_ops(op, d.ops_per_element)
     acts = ActionCounter()
     acts.add("digital", "op", count)
     cycles = math.ceil(count / d.lanes) * d.op_clocks

@@ -12,20 +12,9 @@ from typing import Literal
 import pydantic
 from pydantic import Field, model_validator
 
+from archsim.arch.vector_ops import OpsPerElement, default_ops_per_element
 from archsim.config.validation import Strict
 
-# Vector operations per output element of the digital units (softmax, LayerNorm, GELU, ...).
-# The same assumed counts as the mac_array model; override per design.
-DEFAULT_OPS_PER_ELEMENT = {
-    "softmax": 5.0,     # max, subtract, exp, sum, divide
-    "layernorm": 5.0,   # sum, square-sum, subtract, multiply, scale/shift
-    "gelu": 8.0,        # tanh approximation
-    "silu": 4.0,        # exp, add, divide, multiply
-    "add": 1.0,
-    "concat": 0.0,      # data movement only
-    "pool": 1.0,        # per window element (multiplied by the window size)
-    "elementwise": 1.0,  # multiplied by the op's own ops_per_element
-}
 
 
 class Crossbar(Strict):
@@ -101,15 +90,7 @@ class Buffers(Strict):
 class Digital(Strict):
     lanes: int = Field(default=64, ge=1, description="lanes of the digital unit (softmax, LayerNorm, GELU, ...)")
     op_clocks: float = Field(default=1, gt=0, description="clocks per operation of one lane")
-    ops_per_element: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_OPS_PER_ELEMENT))
-
-    @pydantic.field_validator("ops_per_element")
-    @classmethod
-    def _known(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(DEFAULT_OPS_PER_ELEMENT))
-        if unknown:
-            raise ValueError(f"unknown op kind(s) {unknown}; digital op kinds are {list(DEFAULT_OPS_PER_ELEMENT)}")
-        return {**DEFAULT_OPS_PER_ELEMENT, **value}
+    ops_per_element: OpsPerElement = Field(default_factory=default_ops_per_element)
 
 
 class Write(Strict):
