@@ -136,7 +136,8 @@ def tables(result: dict) -> list[dict]:
                      round(100 * r["accuracy"], 2), round(r["latency_s"] * 1e3, 3),
                      round(base["edap_j_s_mm2"] / r["edap_j_s_mm2"], 3),
                      round(r["tops_per_mm2"] / base["tops_per_mm2"], 3), round(r["tops_per_w"] / base["tops_per_w"], 3),
-                     r["edap_j_s_mm2"], r["tops_per_mm2"], r["tops_per_w"], "yes" if r["within_budget"] else "no",
+                     *(float(f"{r[k]:.4g}") for k in ("edap_j_s_mm2", "tops_per_mm2", "tops_per_w")),
+                     "yes" if r["within_budget"] else "no",
                      round(r["finetune_s"], 1)])
     cfg = result["config"]
     notes = (f"Small ViT ({cfg['vit']['depth']} encoders, D {cfg['vit']['dim']}, {cfg['vit']['heads']} heads, "
@@ -174,7 +175,8 @@ def write_sensitivity(hardware: str = "hw_configs/trex_fefet_32nm.yaml",
     for name, (base_t, trex_t) in traces.items():
         latency_free = simulate(base_t, load_hardware(path, overrides=free))["latency_s"]
         for pc in pulse_clocks:
-            hw = load_hardware(path, overrides={"params.write.pulse_clocks": pc})
+            sets = free if pc < 1 else {"params.write.pulse_clocks": pc}
+            hw = load_hardware(path, overrides=sets)
             b, r = simulate(base_t, hw).summary, simulate(trex_t, hw).summary
             rows.append({"model": name, "pulse_clocks": pc, "write_share": 1 - latency_free / b["latency_s"],
                          "edap_reduction": b["edap_j_s_mm2"] / r["edap_j_s_mm2"],
@@ -196,5 +198,6 @@ def sensitivity_table(result: dict) -> dict:
                         "EDAP reduction", "TOPS/mm2 gain", "TOPS/W gain"],
             "rows": rows,
             "notes": ("trex_fefet_32nm with write.pulse_clocks varied (200 ns is the preset's: 4 pulses + 3 verify "
-                      "iterations per row, 8 crossbars at a time); 0: writes free. The writes' share is "
+                      "iterations per row, 8 crossbars at a time); 0: writes free (pulses and verify reads). The "
+                      "writes' share is "
                       "1 - latency without writes / latency.")}

@@ -2,7 +2,8 @@
 
 1. the small ViT trained on Fashion-MNIST (:mod:`workloads.small_vit`, checkpoint cached), and
    its trace with real K/V histograms (``OUT/vit/small_vit_fmnist.trace``);
-2. TReX's reuse-pattern search on it (:mod:`workloads.trex`) -> ``OUT/vit/trex_search.json``;
+2. TReX's reuse-pattern search on it (:mod:`workloads.trex`) and the TReX ratios' sensitivity to
+   the K/V write time -> ``OUT/vit/trex_search.json``;
 3. ClipFormer's accuracy and attention SNR under K/V write noise (:mod:`workloads.clipformer`)
    -> ``OUT/vit/clipformer.json``.
 
@@ -66,7 +67,9 @@ def main(argv=None) -> int:
     trace.save(out / "small_vit_fmnist.trace")
     if args.only in (None, "trex"):
         result = trex.measure(trex.TrexSearchConfig(vit=vit), refresh=args.refresh)
-        write_tables(out / "trex_search.json", trex.tables(result), {"result": result})
+        sensitivity = trex.write_sensitivity()
+        write_tables(out / "trex_search.json", [*trex.tables(result), trex.sensitivity_table(sensitivity)],
+                     {"result": result, "write_sensitivity": sensitivity})
         print(f"TReX search: {result['reuse_encoders']} reuse encoders, best pattern {result['best']}")
     if args.only in (None, "clipformer"):
         cfg = clipformer.ClipFormerConfig(vit=vit, workers=args.workers)

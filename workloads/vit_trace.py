@@ -102,18 +102,19 @@ def export_vit_trace(model: ViT, images: torch.Tensor, *, model_name: str = "vit
     cfg = model.cfg
     seen = capture(model, images)
     stem = cfg.stem
+    modules = module_ops(model)
 
     def stem_weight(op_id: str) -> np.ndarray:
         if op_id.startswith("stem.conv"):
             k = op_id[-1]
             return _folded_conv(getattr(model.stem, f"conv{k}"), getattr(model.stem, f"bn{k}"))
-        return _folded_conv(module_ops(model)[op_id], None)
+        return _folded_conv(modules[op_id], None)
 
     def operand_data(op_id: str, name: str):
         if op_id not in seen:
             return None
         args, _ = seen[op_id]
-        module = module_ops(model)[op_id]
+        module = modules[op_id]
         if name == "weight":
             if isinstance(module, nn.Conv2d) and not (op_id == "embed" and stem == "patch"):
                 w = stem_weight(op_id)

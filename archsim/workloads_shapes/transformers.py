@@ -291,7 +291,10 @@ def bert_trace(*, model: str = "bert-base", layers: int = 12, dim: int = 768, he
 def preset_trace(name: str, *, reuse: Mapping[int, int] | None = None, **overrides) -> Trace:
     """A named preset (``deit_s``, ``lvvit_s``, ``bert_base``), optionally with TReX reuse."""
     if name == "bert_base":
-        return bert_trace(**{**BERT_BASE, **overrides}, reuse=reuse)
+        cfg = {**BERT_BASE, **overrides}
+        if reuse:
+            cfg["model"] = f"{cfg['model']}-trex{len(reuse)}"
+        return bert_trace(**cfg, reuse=reuse)
     if name not in PRESETS:
         raise KeyError(f"unknown transformer preset {name!r}; known: {', '.join([*PRESETS, 'bert_base'])}")
     cfg = {**PRESETS[name], **overrides}

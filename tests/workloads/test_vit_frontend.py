@@ -237,8 +237,8 @@ def test_trex_search_end_to_end(caches):
 
 def test_clipformer_study_smoke(caches):
     from workloads import clipformer
-    cfg = clipformer.ClipFormerConfig(vit=TINY, gammas=(5.0,), sweep=((1.0, 0.5),), seeds=(0, 1), images=20,
-                                      workers=1)
+    cfg = clipformer.ClipFormerConfig(vit=TINY, write_sigmas=(0.2,), gammas=(5.0,), clips=((2.0, 0.5),),
+                                      sweep=((1.0, 0.5),), sweep_sigma=0.2, seeds=(0, 1), images=20, workers=1)
     res = clipformer.experiment(cfg, progress=False)
     assert len(res["runs"]) == 1 + 2 * 2 + 2
     rows = clipformer.summarise(res)
@@ -247,5 +247,8 @@ def test_clipformer_study_smoke(caches):
     assert on["seeds"] == 2 and on["gain_points"] == pytest.approx(on["accuracy_mean"] - off["accuracy_mean"])
     ideal = next(r for r in rows if r["gamma"] == 0.0)
     assert ideal["snr_db"] > off["snr_db"]
-    main, sweep = clipformer.tables(res)
-    assert [r[0] for r in main["rows"]] == [5.0] and len(sweep["rows"]) == 3
+    stats = res["kv_statistics"]
+    assert len(stats) == 4 and all(s["k_clipped_0.25"] >= s["k_clipped_0.5"] >= s["k_clipped_0.75"] for s in stats)
+    main, sweep, kv = clipformer.tables(res)
+    assert [r[:2] for r in main["rows"]] == [[0.2, 5.0]] and len(main["rows"][0]) == len(main["columns"])
+    assert len(sweep["rows"]) == 3 and len(kv["rows"]) == 4
