@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
+import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -163,29 +164,50 @@ def evaluate_run(cfg: ClipFormerConfig, model, data: dict, sigma: float, gamma: 
             "snr_db_per_layer": {str(k): v for k, v in per_layer.items()}, "seconds": time.perf_counter() - t0}
 
 
-def _worker(args) -> list[dict]:
-    cfg, runs = args
+_STATE: dict = {}
+
+
+def _init_worker(cfg: ClipFormerConfig) -> None:
     import numba
     torch.set_num_threads(1)
     numba.set_num_threads(1)       # the products are small: threads cost more than they give
-    model, _ = load_or_train(cfg.vit, progress=False)
-    data = fashion_mnist(cfg.vit)
-    return [evaluate_run(cfg, model, data, *r) for r in runs]
+    _STATE["cfg"] = cfg
+    _STATE["model"], _ = load_or_train(cfg.vit, progress=False)
+    _STATE["data"] = fashion_mnist(cfg.vit)
+
+
+def _run(run: tuple) -> dict:
+    return evaluate_run(_STATE["cfg"], _STATE["model"], _STATE["data"], *run)
 
 
 def experiment(cfg: ClipFormerConfig = ClipFormerConfig(), progress: bool = True) -> dict:
     """Every run of ``cfg`` (the trained model is loaded from, or trained into, the checkpoint cache)."""
+    from concurrent.futures import as_completed
+
+    from tqdm.auto import tqdm
+
     model, info = load_or_train(cfg.vit, progress=progress)
     data = fashion_mnist(cfg.vit)
     runs = cfg.runs()
     workers = max(1, min(cfg.workers or os.cpu_count() or 1, len(runs)))
-    chunks = [(cfg, runs[k::workers]) for k in range(workers)]
     t0 = time.perf_counter()
-    if workers == 1:
-        rows = _worker(chunks[0])
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            rows = [r for part in pool.map(_worker, chunks) for r in part]
+    with tqdm(total=len(runs), desc="ClipFormer runs", disable=not progress) as bar:
+        if workers == 1:
+            _init_worker(cfg)
+            rows = []
+            for r in runs:
+                rows.append(_run(r))
+                bar.update(1)
+        else:
+            # spawn, not fork: a forked child inherits torch's and Numba's thread pools mid-state and can hang
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_init_worker, initargs=(cfg,)) as pool:
+                futures = {pool.submit(_run, r): k for k, r in enumerate(runs)}
+                done: dict[int, dict] = {}
+                for f in as_completed(futures):
+                    done[futures[f]] = f.result()
+                    bar.update(1)
+            rows = [done[k] for k in range(len(runs))]
     return {"config": asdict(cfg), "model": {k: info[k] for k in ("test_accuracy", "train_time_s", "parameters")},
             "digital_accuracy": accuracy(model, data["x_test"][:cfg.images], data["y_test"][:cfg.images]),
             "kv_statistics": kv_statistics(model, data["x_test"][:cfg.images]),
