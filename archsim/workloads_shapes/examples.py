@@ -76,5 +76,4 @@ def write_all(out_dir: str | Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for p in write_all(sys.argv[1] if len(sys.argv) > 1 else "examples/shapes"):
-        print(p)
+    write_all(sys.argv[1] if len(sys.argv) > 1 else "examples/shapes")

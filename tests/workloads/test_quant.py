@@ -178,7 +178,7 @@ def test_quantize_cnn_on_digits():
     model = _tiny_cnn()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     model.train()
-    for _ in range(30):
+    for _ in range(12):
         for idx in torch.randperm(len(x), generator=torch.Generator().manual_seed(0)).split(128):
             loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
             opt.zero_grad()
@@ -224,7 +224,7 @@ def test_bn_statistics_inversion_matches_statistics():
         return sum(float((f.mean((0, 2, 3)) - bn.running_mean).norm() + (f.var((0, 2, 3), unbiased=False)
                                                                         - bn.running_var).norm())
                    for f, bn in zip(feats, bns))
-    noise = torch.randn(32, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    x, y = bn_statistics_inversion(m, 32, (1, 8, 8), steps=100, batch=32, lr=0.1, seed=0)
-    assert x.shape == (32, 1, 8, 8) and y.shape == (32,)
+    noise = torch.randn(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    x, y = bn_statistics_inversion(m, 16, (1, 8, 8), steps=60, batch=16, lr=0.1, seed=0)
+    assert x.shape == (16, 1, 8, 8) and y.shape == (16,)
     assert stat_loss(x) < 0.5 * stat_loss(noise)
