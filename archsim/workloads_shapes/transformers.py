@@ -33,7 +33,7 @@ from typing import Callable, Mapping
 from archsim.trace.builder import TraceBuilder
 from archsim.trace.io import Trace
 from archsim.trace.schema import DType, Header, Provenance, Role
-from archsim.workloads_shapes.reuse import check_reuse, describe, reuse_pattern
+from archsim.workloads_shapes.reuse import check_reuse, reuse_pattern
 
 SHAPE_ONLY_NOTE = ("shapes and bit widths only; no tensors. No pretrained weights of this model exist offline, "
                    "so nothing here comes from a trained network")
@@ -332,10 +332,7 @@ def main(argv=None) -> int:
         reuse = parse_reuse(args.reuse, layers_of(args.preset)) if args.reuse else None
     except ValueError as exc:
         p.error(str(exc))
-    trace = preset_trace(args.preset, reuse=reuse, **overrides)
-    if reuse:
-        print(f"{trace.header.model}: reuse {describe(reuse)}")
-    trace.save(args.out)
+    preset_trace(args.preset, reuse=reuse, **overrides).save(args.out)     # the header records the reuse map
     return 0
 
 
