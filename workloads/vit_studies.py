@@ -12,6 +12,7 @@ The report recipes ``reports/trex.yaml`` and ``reports/clipformer.yaml`` show th
 configuration in ``data/`` (git-ignored), so a second run only rewrites the files.
 
     python -m workloads.vit_studies -o reports/out
+    python -m workloads.vit_studies -o reports/out --only clipformer --images 250   # a larger ClipFormer run
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -46,6 +48,8 @@ def main(argv=None) -> int:
     p.add_argument("--only", choices=("trex", "clipformer"), help="run one study")
     p.add_argument("--refresh", action="store_true", help="recompute cached results")
     p.add_argument("--workers", type=int, default=0, help="ClipFormer processes (0: one per CPU core)")
+    p.add_argument("--images", type=int, help="ClipFormer: first test images (default 150)")
+    p.add_argument("--seeds", type=int, help="ClipFormer: write-noise seeds 0..N-1 (default 3)")
     args = p.parse_args(argv)
 
     import torch
@@ -66,15 +70,21 @@ def main(argv=None) -> int:
                              dataset="fashion-mnist test[0:32]", metrics={"accuracy_top1": info["test_accuracy"]})
     trace.save(out / "small_vit_fmnist.trace")
     if args.only in (None, "trex"):
+        t1 = time.perf_counter()
         result = trex.measure(trex.TrexSearchConfig(vit=vit), refresh=args.refresh)
         sensitivity = trex.write_sensitivity()
         write_tables(out / "trex_search.json", [*trex.tables(result), trex.sensitivity_table(sensitivity)],
                      {"result": result, "write_sensitivity": sensitivity})
-        print(f"TReX search: {result['reuse_encoders']} reuse encoders, best pattern {result['best']}")
+        print(f"TReX search: {result['reuse_encoders']} reuse encoders, best pattern {result['best']} "
+              f"({time.perf_counter() - t1:.0f} s with the write-time sensitivity)")
     if args.only in (None, "clipformer"):
-        cfg = clipformer.ClipFormerConfig(vit=vit, workers=args.workers)
+        default = clipformer.ClipFormerConfig(vit=vit, workers=args.workers)
+        cfg = replace(default, images=args.images or default.images,
+                      seeds=tuple(range(args.seeds)) if args.seeds else default.seeds)
+        # another size is written beside the default's table (which the clipformer recipe shows)
+        name = "clipformer.json" if cfg == default else f"clipformer-{cfg.images}x{len(cfg.seeds)}.json"
         result = clipformer.measure(cfg, refresh=args.refresh)
-        write_tables(out / "clipformer.json", clipformer.tables(result), {"result": result})
+        write_tables(out / name, clipformer.tables(result), {"result": result})
         print(f"ClipFormer: {len(result['runs'])} evaluations in {result['seconds']:.0f} s")
     print(f"wrote {out}/ in {time.perf_counter() - t0:.0f} s")
     return 0
