@@ -24,6 +24,16 @@ SHAPE = dict(layers=4, dim=16, heads=2, mlp_ratio=2, image=8, patch=4, in_chans=
 ATTENTION = (".ln1", ".qkv", ".qk", ".softmax", ".av", ".proj")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_numba_thread():
+    """The K/V products are tiny: Numba's thread start-up would cost ~50x the work (as in the study)."""
+    import numba
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(before)
+
+
 def _x(n=3, seed=0, c=1, size=8):
     return torch.randn(n, c, size, size, generator=torch.Generator().manual_seed(seed))
 
@@ -143,21 +153,26 @@ def test_clipformer_identity_at_one_one_and_monotone():
 
 def test_clipformer_changes_only_the_written_products():
     """With ClipFormer on the crossbar K/V products, the static (digital) Q/K/V projection of
-    encoder 0 sees the same input and gives the same output; the attention products differ."""
+    encoder 0 sees the same input and gives the same output; the attention products differ; a
+    per-layer transform touches only its encoder."""
     spec = CrossbarSpec(signed_weights="differential", write=NoiseModel(kind="txsim", sigma=0.05, gamma=5))
     torch.manual_seed(0)
     vit = ViT(CFG).eval()
     outs = {}
-    for name, t in (("off", None), ("on", ClipFormerTransform(2, 0.25))):
+    for name, t in (("off", None), ("on", ClipFormerTransform(2, 0.25)), ("layer1", {1: ClipFormerTransform(2, 0.25)})):
         m = on_crossbars(vit, spec, seed=3, transform=t)
         rec = {}
         m.blocks[0].attn.qkv.register_forward_hook(lambda mod, a, o, rec=rec: rec.__setitem__("qkv", o))
-        m.blocks[0].attn.av.register_forward_hook(lambda mod, a, o, rec=rec: rec.__setitem__("av", o))
+        for i in (0, 1):
+            m.blocks[i].attn.av.register_forward_hook(lambda mod, a, o, rec=rec, i=i: rec.__setitem__(f"av{i}", o))
         with torch.no_grad():
             m(_x())
         outs[name] = rec
     torch.testing.assert_close(outs["on"]["qkv"], outs["off"]["qkv"], rtol=0, atol=0)
-    assert not torch.equal(outs["on"]["av"], outs["off"]["av"])
+    assert not torch.equal(outs["on"]["av0"], outs["off"]["av0"])
+    # per layer ({encoder: transform}): encoder 0 is written as without ClipFormer, encoder 1 clipped
+    assert torch.equal(outs["layer1"]["av0"], outs["off"]["av0"])
+    assert not torch.equal(outs["layer1"]["av1"], outs["off"]["av1"])
     # the same seed without a transform reproduces itself exactly
     a, b = np.random.default_rng(0).normal(size=(2, 5, 8)), np.random.default_rng(1).normal(size=(2, 8, 5))
     np.testing.assert_array_equal(dynamic_matmul(a, b, spec, seed=2),
