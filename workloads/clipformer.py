@@ -292,6 +292,7 @@ def tables(result: dict) -> list[dict]:
                      "K clipped at 0.5 (%)", "V clipped at 0.5 (%)"],
          "rows": stats,
          "notes": ("Per head and image (the quantisation scale of a written K^T or V), mean over heads and images. "
-                   "Light tails (max ~3 std) mean beta 0.25 clips a third or more of the values; DeiT-S's K/V have "
-                   "heavier outliers, where beta 0.25 clips few.")},
+                   "Light tails (max ~3 std) mean beta 0.25 clips a third or more of the values. ClipFormer's premise "
+                   "is K/V with rare large outliers (DeiT-S; not measurable here, no pretrained weights offline), "
+                   "where beta 0.25 would clip few.")},
     ]
