@@ -42,14 +42,24 @@ def write_tables(path: Path, tables: list[dict], extra: dict | None = None) -> N
         os.replace(tmp, target)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="train the small ViT and write the TReX / ClipFormer study tables")
     p.add_argument("-o", "--out", default="reports/out", type=Path, help="the archsim reproduce output folder")
     p.add_argument("--only", choices=("trex", "clipformer"), help="run one study")
     p.add_argument("--refresh", action="store_true", help="recompute cached results")
     p.add_argument("--workers", type=int, default=0, help="ClipFormer processes (0: one per CPU core)")
-    p.add_argument("--images", type=int, help="ClipFormer: first test images (default 150)")
-    p.add_argument("--seeds", type=int, help="ClipFormer: write-noise seeds 0..N-1 (default 3)")
+    p.add_argument("--images", type=_positive, help="ClipFormer: first test images (default 150)")
+    p.add_argument("--seeds", type=_positive, help="ClipFormer: write-noise seeds 0..N-1 (default 3)")
     args = p.parse_args(argv)
 
     import torch

@@ -267,3 +267,11 @@ def test_clipformer_study_smoke(caches):
     main, sweep, kv = clipformer.tables(res)
     assert [r[:2] for r in main["rows"]] == [[0.2, 5.0]] and len(main["rows"][0]) == len(main["columns"])
     assert len(sweep["rows"]) == 3 and len(kv["rows"]) == 4
+
+
+@pytest.mark.parametrize("arg", ["--images=0", "--seeds=-2", "--images=many"])
+def test_vit_studies_rejects_bad_sizes(arg, tmp_path, capsys):
+    from workloads.vit_studies import main
+    with pytest.raises(SystemExit):
+        main(["-o", str(tmp_path / "out"), arg])
+    assert "expected a positive integer" in capsys.readouterr().err and not (tmp_path / "out").exists()
