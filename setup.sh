@@ -36,6 +36,9 @@ fi
 # the PCL continual-learning run. Results are cached under data/ (a rerun takes seconds).
 HF_HUB_OFFLINE=1 .venv/bin/python -m workloads.quant_frontends -o reports/traces
 
-# The main job.
+# The main job. First the vision-transformer studies that need PyTorch: a small ViT trained on
+# Fashion-MNIST (once; cached in data/), TReX's reuse-pattern search and ClipFormer's accuracy
+# under K/V write noise -> reports/out/vit/*.json, shown by the trex and clipformer recipes.
+.venv/bin/python -m workloads.vit_studies -o reports/out
 .venv/bin/archsim reproduce -o reports/out
 echo "setup.sh: done. Open the report: reports/out/index.html (or reports/out/index.md); run the tests with: .venv/bin/python -m pytest"

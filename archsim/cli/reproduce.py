@@ -32,6 +32,9 @@ def run(args) -> int:
         failed += sum(not c["pass"] for c in outcome["checks"])
         print(f"{recipe}: {len(outcome['summaries'])} runs, "
               f"{sum(c['pass'] for c in outcome['checks'])}/{len(outcome['checks'])} checks within tolerance")
+        for c in outcome["checks"]:
+            print(f"  {c['check']}: archsim {c['archsim']:.4g}, paper {c['published']:.4g} "
+                  f"(x{c['ratio_to_published']:.3f}{'' if c['pass'] else ', outside tolerance'})")
     md, html = write_report(out, lambda figures: recipes_page(outcomes, figures, out), embed=args.embed)
     print(f"wrote {html} and {md}")
     return 1 if (failed and args.strict) else 0

@@ -13,7 +13,8 @@
   G + gamma sqrt((G - G_min)(G_max - G_min)) N(0, s^2). Device-to-device variation is
   proportional, drawn once per physical array.
 * ``ClipFormerTransform``: the K/V conductance transform applied before the write (shift
-  ``G <- max(G - alpha G_min, G_min)``, then clip ``G <- min(G, beta G_max)``).
+  ``G <- max(G - (alpha - 1) G_min, G_min)``, then clip ``G <- min(G, beta G_max)``), by default
+  on each value's whole conductance (``granularity="value"``), else on every cell.
 """
 from __future__ import annotations
 
@@ -112,18 +113,50 @@ def device_variation(shape, sigma: float, rng: np.random.Generator) -> np.ndarra
 
 @dataclass(frozen=True)
 class ClipFormerTransform:
-    """ClipFormer's K/V transform (Bhattacharjee et al., TCAD 2024, Algorithm 1), on the target
-    conductance of every cell before it is written: shift ``G <- max(G - alpha G_min, G_min)``
+    """ClipFormer's K/V transform (Bhattacharjee et al., TCAD 2024, Algorithm 1) on the target
+    conductances before they are written: shift ``G <- max(G - (alpha - 1) G_min, G_min)``
     (alpha >= 1), then clip ``G <- min(G, beta G_max)`` (0 < beta <= 1). It moves written
-    conductances to where the TxSim write noise is small."""
+    conductances to where the TxSim write noise is small.
+
+    The shift is ``(alpha - 1) G_min`` so that ``alpha = 1, beta = 1`` is the identity: the
+    research notes write it ``alpha G_min`` with ``alpha >= 1``, under which ``alpha = 1`` would
+    already subtract one ``G_min`` (1 % of the range at ON/OFF 100); we read ``alpha`` as the
+    multiple of ``G_min`` at which a shifted zero lands. The two readings differ by one ``G_min``.
+
+    ``granularity``: ``"value"`` (default) applies it to each stored value's whole conductance
+    ``G_v = G_min + |w| / w_max (G_max - G_min)`` on the weight's own scale, before bit slicing:
+    clipping at ``beta`` empties the high-order slices, which is how the paper's "key-value
+    clipping" needs fewer bit-slice crossbars. ``"cell"`` applies it to every cell's conductance
+    after slicing (with 2-bit cells and ``beta`` < 2/3 it merges all non-zero levels)."""
 
     alpha: float = 1.0
     beta: float = 1.0
+    granularity: str = "value"
 
     def __post_init__(self):
         if self.alpha < 1.0 or not 0.0 < self.beta <= 1.0:
             raise ValueError(f"ClipFormer needs alpha >= 1 and 0 < beta <= 1, got alpha {self.alpha}, beta {self.beta}")
+        if self.granularity not in ("value", "cell"):
+            raise ValueError(f"granularity must be 'value' or 'cell', got {self.granularity!r}")
 
     def __call__(self, G: np.ndarray, g_min: float, g_max: float) -> np.ndarray:
-        G = np.maximum(G - self.alpha * g_min, g_min)
+        G = np.maximum(G - (self.alpha - 1.0) * g_min, g_min)
         return np.minimum(G, self.beta * g_max)
+
+
+def transform_values(wq: np.ndarray, bits: int, signed_weights: str, transform, g_min: float,
+                     g_max: float) -> np.ndarray:
+    """Apply a conductance ``transform`` to whole values: signed integer codes ``wq`` (differential
+    pairs: magnitude ``|wq|`` of ``2^(b-1) - 1``) -> conductance ``G_min + m / m_max (G_max -
+    G_min)`` -> transform -> nearest code. Offset encoding is refused: its zero sits mid-range, so
+    clipping the conductance would clip every positive value."""
+    if signed_weights != "differential":
+        raise ValueError("value-level conductance transforms (ClipFormer) need signed_weights 'differential' "
+                         "(positive and negative values on separate columns, as TxSim maps them); offset "
+                         "encoding puts zero at mid-range")
+    m_max = 2 ** (bits - 1) - 1
+    span = g_max - g_min
+    G = g_min + np.abs(wq) * (span / m_max)
+    G = np.asarray(transform(G, g_min, g_max), dtype=np.float64)
+    m = np.clip(np.rint((G - g_min) / span * m_max), 0, m_max).astype(np.int64)
+    return np.sign(wq) * m

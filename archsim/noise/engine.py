@@ -35,7 +35,7 @@ import numpy as np
 
 from archsim.kernels import crossbar as xk
 from archsim.noise.conductance import (G_CEILING, apply_noise, device_variation, level_conductance, quantize,
-                                       weight_digits)
+                                       transform_values, weight_digits)
 from archsim.noise.ir_drop import ir_drop_currents
 from archsim.noise.spec import CrossbarSpec
 
@@ -145,7 +145,8 @@ def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool =
             d2d_seed: int | None = None, weight_scale: float | np.ndarray | None = None) -> ProgrammedArray:
     """Program the stationary operand ``W`` (K x N). ``dynamic``: written at run time (write
     noise model) instead of programmed once (programming model). ``transform(G, g_min, g_max)``
-    changes the target conductances before the write (e.g. :class:`ClipFormerTransform`).
+    changes the target conductances before the write: of every cell, or of every whole value
+    when the transform has ``granularity == "value"`` (:class:`ClipFormerTransform`'s default).
     ``row_groups``: rows summed by one conversion (default: consecutive blocks of ``rows``)."""
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
@@ -153,6 +154,10 @@ def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool =
     k, n = W.shape
     axis = 1 if spec.weight_scale == "channel" else None
     wq, w_scale, _ = quantize(W, spec.weight_bits, signed=True, axis=axis, scale=weight_scale)
+    if transform is not None and getattr(transform, "granularity", "cell") == "value":
+        # a transform of whole values (ClipFormer): on each value's conductance, before slicing
+        wq = transform_values(wq, spec.weight_bits, spec.signed_weights, transform, spec.g_min_us, spec.g_max_us)
+        transform = None
     digits, col_weights, offset = weight_digits(wq, spec.weight_bits, spec.bits_per_cell, spec.signed_weights)
     c = digits.shape[-1]
     groups = _normalise_groups(row_groups, k, spec.rows)

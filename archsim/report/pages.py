@@ -95,10 +95,12 @@ def recipe_blocks(outcome: dict[str, Any], figures: FigureWriter | None, base: P
                          c["ratio_to_published"], mark, c["source"]])
         blocks.append(Table(["check", "metric", "runs", "paper", "archsim", "archsim / paper",
                              "within tolerance", "source"], rows))
+    out = outcome.get("out")
+    for ref in recipe.tables:
+        blocks += table_ref_blocks(ref, Path(out).parent if out is not None else None)
     if figures is not None and len(summaries) > 1:
         blocks.append(figures.add(f"{recipe.name}-runs", lambda p: plots.runs_comparison(
             summaries, p, recipe.title or recipe.name), "Energy by component and latency of each run"))
-    out = outcome.get("out")
     if figures is not None and out is not None:
         from archsim.result import Result
         for name in summaries:
@@ -110,6 +112,25 @@ def recipe_blocks(outcome: dict[str, Any], figures: FigureWriter | None, base: P
             if base is not None:
                 inner.insert(0, Paragraph(f"Result files: {os.path.relpath(run_dir, base)}/"))
             blocks.append(Details(f"Run {name}: {result.summary['trace']} on {result.summary['hardware']}", inner))
+    return blocks
+
+
+def table_ref_blocks(ref, reproduce_dir: Path | None) -> list:
+    """The tables a main-job step wrote for a recipe (``TableRef``), or a note saying how to make them."""
+    path = reproduce_dir / ref.path if reproduce_dir is not None else None
+    if path is None or not path.exists():
+        return [Heading(ref.title, 3), Paragraph(f"Not produced yet ({ref.path} missing): run `{ref.command}`.")]
+    try:
+        tables = json.loads(path.read_text())["tables"]
+        blocks: list = [Heading(ref.title, 3)]
+        for t in tables:
+            blocks.append(Heading(t["title"], 4))
+            if t.get("notes"):
+                blocks.append(Paragraph(t["notes"]))
+            blocks.append(Table(list(t["columns"]), [list(r) for r in t["rows"]]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ArchsimError(f"{path}: not a table file ({{'tables': [{{title, columns, rows}}]}}): {exc}") from None
+    blocks.append(Paragraph(f"From {ref.path} (made by `{ref.command}`)."))
     return blocks
 
 

@@ -58,12 +58,22 @@ class Check(Strict):
         return self
 
 
+class TableRef(Strict):
+    """Tables a main-job step writes (e.g. accuracy studies that need PyTorch), shown with the
+    recipe: a JSON file ``{"tables": [{"title", "columns", "rows", "notes"}]}`` at ``path``,
+    relative to the ``archsim reproduce`` output folder; ``command`` says how to make it."""
+    title: str
+    path: str
+    command: str
+
+
 class Recipe(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     title: str = ""
     description: str = ""
     runs: list[Run] = Field(min_length=1)
     checks: list[Check] = Field(default_factory=list)
+    tables: list[TableRef] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _names(self):

@@ -12,6 +12,8 @@ from typing import Callable
 from archsim.trace.io import Trace
 from archsim.workloads_shapes.llm import llm_trace
 from archsim.workloads_shapes.pcl import pcl_trace
+from archsim.workloads_shapes.reuse import reuse_pattern
+from archsim.workloads_shapes.transformers import preset_trace, vit_trace
 
 LLM_FORMATS = ("fp16", "w2a16", "w2a16g128", "w2a16g64", "w3a16", "w3a16g128", "w4a16", "w4a4")
 DECODE_CONTEXT = 2048
@@ -20,6 +22,29 @@ PREFILL_CONTEXT = 512
 # the small ViT of the Fashion-MNIST continual-learning run (workloads.pcl.PclConfig defaults)
 FMNIST_VIT = dict(layers=4, dim=64, heads=4, mlp_ratio=2, image=28, patch=4, in_chans=1, classes=10)
 FMNIST_PROMPTS = dict(prompt_layers=(0, 1, 2), pool=10, prompt_length=8)
+# TReX (reports/trex.yaml): baselines and attention-reuse variants; the number in a name is the
+# count of reuse encoders (TReX-D-6 keeps 6 of DeiT-S's 12 attentions, TReX-L-9 9 of LV-ViT-S's 16)
+TREX = {
+    "deit_s_trex6": ("deit_s", "strided", 6, {}),
+    "deit_s_trex8": ("deit_s", "pyramid", 8, {}),
+    "lvvit_s": ("lvvit_s", None, 0, {}),
+    "lvvit_s_trex7": ("lvvit_s", "strided", 7, {}),
+    "lvvit_s_patch_stem": ("lvvit_s", None, 0, {"stem": "patch", "aux_head": False, "model": "lv-vit-s-patch-stem"}),
+    "lvvit_s_patch_stem_trex7": ("lvvit_s", "strided", 7, {"stem": "patch", "aux_head": False,
+                                                           "model": "lv-vit-s-patch-stem"}),
+    "bert_base": ("bert_base", None, 0, {}),
+    "bert_base_trex4": ("bert_base", "strided", 4, {}),
+    "bert_base_trex6": ("bert_base", "strided", 6, {}),
+}
+LAYERS = {"deit_s": 12, "lvvit_s": 16, "bert_base": 12}
+# the small ViT trained on Fashion-MNIST for the TReX / ClipFormer studies (workloads.small_vit)
+SMALL_VIT = dict(model="small-vit-fmnist", layers=8, dim=64, heads=4, mlp_ratio=2, image=28, patch=4, in_chans=1,
+                 classes=10, dataset="Fashion-MNIST shapes")
+
+
+def _trex(preset: str, kind: str | None, n: int, overrides: dict) -> Trace:
+    reuse = reuse_pattern(kind, LAYERS[preset], n) if kind else None
+    return preset_trace(preset, reuse=reuse, **overrides)
 
 
 def examples() -> dict[str, Callable[[], Trace]]:
@@ -34,6 +59,9 @@ def examples() -> dict[str, Callable[[], Trace]]:
         out[f"vitb16_pcl_{mode}.trace"] = lambda mode=mode: pcl_trace(mode)
         out[f"vit_fmnist_pcl_{mode}.trace"] = (
             lambda mode=mode: pcl_trace(mode, vit=FMNIST_VIT, **FMNIST_PROMPTS, model=f"pcl-{mode}-fmnist-vit"))
+    out["small_vit_fmnist.trace"] = lambda: vit_trace(**SMALL_VIT)
+    for name, (preset, kind, n, overrides) in TREX.items():
+        out[f"{name}.trace"] = lambda a=(preset, kind, n, overrides): _trex(*a)
     return out
 
 

@@ -58,11 +58,12 @@ def test_deit_s_cells_written_by_hand(deit):
 
 
 def test_deit_s_write_cycles(deit):
-    """TReX-like writes: row by row, 1 pulse + 2 verify iterations of 200 + 10 clocks ->
-    3 x 200 + 2 x 10 = 620 clocks per row, 64 rows per crossbar, all crossbars in parallel."""
+    """TReX-like writes: row by row, 4 pulses + 3 verify iterations of 200 + 10 clocks ->
+    7 x 200 + 3 x 10 = 1430 clocks per row, 64 rows per crossbar, 8 crossbars at a time:
+    K^T 78 crossbars -> 10 waves, V 96 -> 12 waves."""
     ops = deit.ops.set_index("op_id")
-    assert ops.loc["e0.qk", "write_cycles"] == 64 * 620
-    assert ops.loc["e0.av", "write_cycles"] == 64 * 620
+    assert ops.loc["e0.qk", "write_cycles"] == 10 * 64 * 1430
+    assert ops.loc["e0.av", "write_cycles"] == 12 * 64 * 1430
 
 
 def test_committed_deit_trace_matches_builder(repo_root):

@@ -129,23 +129,39 @@ def test_device_variation_is_fixed_per_array(rng):
 
 
 def test_clipformer_transform_by_hand():
-    """G_min 1, G_max 10, alpha 2, beta 0.5: 1 -> max(1-2, 1) = 1; 4 -> 2; 7 -> 5; 10 -> min(8, 5) = 5."""
+    """G_min 1, G_max 10, alpha 2, beta 0.5: shift by (alpha - 1) G_min = 1, floor 1, clip 5:
+    1 -> max(0, 1) = 1; 4 -> 3; 7 -> min(6, 5) = 5; 10 -> 5."""
     t = ClipFormerTransform(alpha=2, beta=0.5)
-    np.testing.assert_array_equal(t(np.array([1.0, 4.0, 7.0, 10.0]), 1.0, 10.0), [1.0, 2.0, 5.0, 5.0])
+    np.testing.assert_array_equal(t(np.array([1.0, 4.0, 7.0, 10.0]), 1.0, 10.0), [1.0, 3.0, 5.0, 5.0])
     with pytest.raises(ValueError, match="alpha >= 1"):
         ClipFormerTransform(alpha=0.5)
+    with pytest.raises(ValueError, match="granularity"):
+        ClipFormerTransform(granularity="slice")
 
 
 def test_clipformer_lowers_write_noise():
-    """The transform moves K/V conductances down, where TxSim noise is smaller: the summed
-    write-noise variance of the array drops."""
-    spec = CrossbarSpec(g_min_us=0.1, g_max_us=10.0, write=NoiseModel(kind="txsim", sigma=0.05, gamma=5))
+    """On whole values (differential pairs, 7 magnitude bits in 2-bit slices), beta 0.25 clips
+    magnitudes at rint((0.25 * 10 - 0.1) / 9.9 * 127) = 31: slice 3 (bit 6) is always empty and
+    slice 2 (bits 4-5) holds at most 1, so the write-noise variance of the stored values (each
+    cell's variance times its significance squared) more than halves (0.40 of it here)."""
+    spec = CrossbarSpec(g_min_us=0.1, g_max_us=10.0, signed_weights="differential",
+                        write=NoiseModel(kind="txsim", sigma=0.05, gamma=5))
     k = np.random.default_rng(0).normal(size=(64, 50))
     plain = program(k, spec.replace(write=NoiseModel()), dynamic=True)
     clipped = program(k, spec.replace(write=NoiseModel()), dynamic=True, transform=ClipFormerTransform(2, 0.25))
-    var = lambda G: noise_moments(G, spec.write, spec.g_min_us, spec.g_max_us)[1].sum()  # noqa: E731
-    assert var(clipped.G_us) < 0.5 * var(plain.G_us)
-    assert clipped.G_us.max() <= 0.25 * spec.g_max_us
+    def var(arr):
+        cell = noise_moments(arr.G_us, spec.write, spec.g_min_us, spec.g_max_us)[1] / spec.level_us ** 2
+        return float((cell.reshape(64, 50, 8) * arr.col_weights ** 2).sum())
+    assert var(clipped) < 0.5 * var(plain)
+    digits = np.rint((clipped.G_us - 0.1) / spec.level_us).reshape(64, 50, 8)    # [pos s0..s3, neg s0..s3]
+    assert digits[..., [3, 7]].max() == 0 and digits[..., [2, 6]].max() == 1
+    assert np.abs(clipped.stored_weights()).max() == 31
+    # per cell instead: every cell is clipped to beta G_max
+    cells = program(k, spec.replace(write=NoiseModel()), dynamic=True,
+                    transform=ClipFormerTransform(2, 0.25, granularity="cell"))
+    assert cells.G_us.max() <= 0.25 * spec.g_max_us
+    with pytest.raises(ValueError, match="differential"):
+        program(k, spec.replace(signed_weights="offset"), dynamic=True, transform=ClipFormerTransform(2, 0.25))
 
 
 def test_dynamic_matmul_seeds_and_exactness(rng):

@@ -1,5 +1,6 @@
 """A general vision transformer (ViT) for the frontends: any depth, width, heads, MLP size, patch
-and image size, optionally with prefix prompts in the keys and values of chosen layers.
+and image size, optionally with prefix prompts in the keys and values of chosen layers, TReX
+attention reuse, and LV-ViT's convolutional stem and token-labelling head.
 
 Every operation an accelerator cares about is its own module, so a hook-based exporter sees it:
 the patch embedding is a ``Conv2d`` (kernel = stride = patch), the attention products Q.K^T and
@@ -13,6 +14,17 @@ prompts=fn)`` calls ``fn(layer_index, tokens)`` before each block with that bloc
 ``[B, N, D]``; it returns ``None`` or a pair ``(pk, pv)`` of ``[B, P, D]`` tensors that are
 split into heads and prepended to the block's keys and values (not projected), so the block's
 ``N`` queries attend to ``P + N`` keys.
+
+**TReX attention reuse** (``ViTConfig.reuse = ((i, j), ...)``, Moitra et al., IEEE TETC 2024):
+block ``i`` has no attention; its ``tb`` (:class:`TransformationBlock`: LayerNorm -> D x D linear
+-> GELU) reads block ``j``'s concatenated head outputs (``attn.av`` reshaped to ``[B, N, D]``,
+before ``j``'s output projection) and feeds the residual; its MLP stays. ``j`` must compute its own
+attention (:mod:`archsim.workloads_shapes.reuse` builds the patterns).
+
+**LV-ViT** (Jiang et al., NeurIPS 2021): ``stem="conv"`` is the 4-layer patch embedding
+(conv 7x7/2 -> BN -> ReLU -> 2 x (conv 3x3 -> BN -> ReLU) -> conv (patch/2)/(patch/2), the last
+one named ``patch_embed``); ``aux_head`` adds the token-labelling head that inference also uses
+(``head(cls) + 0.5 max_tokens aux_head(tokens)``).
 """
 from __future__ import annotations
 
@@ -38,6 +50,15 @@ class ViTConfig:
     mlp_dim: int = 3072
     qkv_bias: bool = True
     layernorm_eps: float = 1e-6
+    reuse: tuple[tuple[int, int], ...] = ()   # TReX: (reuse block, source block) pairs
+    stem: str = "patch"                       # patch | conv (LV-ViT)
+    stem_channels: int = 64
+    aux_head: bool = False                    # LV-ViT's token-labelling head
+
+    @property
+    def reuse_map(self) -> dict[int, int]:
+        from archsim.workloads_shapes.reuse import check_reuse
+        return check_reuse(dict(self.reuse), self.depth)
 
     @property
     def patches(self) -> int:
@@ -79,7 +100,8 @@ class Attention(nn.Module):
         b, n, _ = t.shape
         return t.reshape(b, n, self.heads, self.head_dim).transpose(1, 2)
 
-    def forward(self, x: torch.Tensor, prefix: Prefix | None = None) -> torch.Tensor:
+    def attend(self, x: torch.Tensor, prefix: Prefix | None = None) -> torch.Tensor:
+        """The concatenated head outputs ``[B, N, D]`` (before the output projection)."""
         b, n, d = x.shape
         q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         if prefix is not None:
@@ -88,8 +110,23 @@ class Attention(nn.Module):
             v = torch.cat([self._heads(pv), v], dim=2)
         k, v = self.k_out(k), self.v_out(v)
         attn = self.softmax(self.qk(q * self.scale, k.transpose(-2, -1)))
-        out = self.av(attn, v)
-        return self.proj(out.transpose(1, 2).reshape(b, n, d))
+        return self.av(attn, v).transpose(1, 2).reshape(b, n, d)
+
+    def forward(self, x: torch.Tensor, prefix: Prefix | None = None) -> torch.Tensor:
+        return self.proj(self.attend(x, prefix))
+
+
+class TransformationBlock(nn.Module):
+    """TReX's transformation block on a reused attention output: LayerNorm -> D x D -> GELU."""
+
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.ln = nn.LayerNorm(dim, eps=eps)
+        self.fc = nn.Linear(dim, dim)
+        self.act = nn.GELU()
+
+    def forward(self, heads: torch.Tensor) -> torch.Tensor:
+        return self.act(self.fc(self.ln(heads)))
 
 
 class Mlp(nn.Module):
@@ -104,16 +141,62 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: ViTConfig):
+    """A pre-LN encoder; with ``reuse_source`` set, a TReX reuse encoder (no attention). After
+    each forward, ``heads`` holds its concatenated head outputs (None for a reuse encoder), which
+    later reuse encoders read."""
+
+    def __init__(self, cfg: ViTConfig, reuse_source: int | None = None):
         super().__init__()
-        self.norm1 = nn.LayerNorm(cfg.dim, eps=cfg.layernorm_eps)
-        self.attn = Attention(cfg.dim, cfg.heads, cfg.qkv_bias)
+        self.reuse_source = reuse_source
+        self.heads: torch.Tensor | None = None
+        if reuse_source is None:
+            self.norm1 = nn.LayerNorm(cfg.dim, eps=cfg.layernorm_eps)
+            self.attn = Attention(cfg.dim, cfg.heads, cfg.qkv_bias)
+        else:
+            self.tb = TransformationBlock(cfg.dim, cfg.layernorm_eps)
         self.norm2 = nn.LayerNorm(cfg.dim, eps=cfg.layernorm_eps)
         self.mlp = Mlp(cfg.dim, cfg.mlp_dim)
 
-    def forward(self, x: torch.Tensor, prefix: Prefix | None = None) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), prefix)
+    def forward(self, x: torch.Tensor, prefix: Prefix | None = None,
+                reused: torch.Tensor | None = None) -> torch.Tensor:
+        """``reused``: the source encoder's head outputs (reuse encoders only)."""
+        if self.reuse_source is None:
+            heads = self.attn.attend(self.norm1(x), prefix)
+            x = x + self.attn.proj(heads)
+        else:
+            if reused is None:
+                raise ValueError(f"a reuse encoder needs the head outputs of encoder {self.reuse_source}")
+            if prefix is not None:
+                raise ValueError("a reuse encoder has no attention to prepend prompts to")
+            heads = None
+            x = x + self.tb(reused)
+        self.heads = heads
         return x + self.mlp(self.norm2(x))
+
+
+class ConvStem(nn.Module):
+    """LV-ViT's ``PatchEmbed4_2``: three convolutions with BatchNorm and ReLU at half resolution,
+    then a (patch/2)-strided projection to the token width (``patch_embed``)."""
+
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        c, half = cfg.stem_channels, cfg.patch_size // 2
+        if cfg.patch_size % 2:
+            raise ValueError(f"the convolutional stem needs an even patch size, got {cfg.patch_size}")
+        self.conv1 = nn.Conv2d(cfg.in_channels, c, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+        self.conv3 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(c)
+        self.relu = nn.ReLU()
+        self.patch_embed = nn.Conv2d(c, cfg.dim, half, stride=half)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.relu(self.bn2(self.conv2(x)))
+        x = self.relu(self.bn3(self.conv3(x)))
+        return self.patch_embed(x)
 
 
 class ViT(nn.Module):
@@ -121,26 +204,47 @@ class ViT(nn.Module):
         super().__init__()
         if cfg.image_size % cfg.patch_size:
             raise ValueError(f"image size {cfg.image_size} is not a multiple of the patch size {cfg.patch_size}")
+        if cfg.stem not in ("patch", "conv"):
+            raise ValueError(f"stem must be 'patch' or 'conv', got {cfg.stem!r}")
         self.cfg = cfg
-        self.patch_embed = nn.Conv2d(cfg.in_channels, cfg.dim, cfg.patch_size, stride=cfg.patch_size)
+        reuse = cfg.reuse_map
+        if cfg.stem == "conv":
+            self.stem = ConvStem(cfg)
+        else:
+            self.patch_embed = nn.Conv2d(cfg.in_channels, cfg.dim, cfg.patch_size, stride=cfg.patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.dim))
         self.pos_embed = nn.Parameter(torch.randn(1, cfg.tokens, cfg.dim) * 0.02)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
+        self.blocks = nn.ModuleList(Block(cfg, reuse.get(i)) for i in range(cfg.depth))
         self.norm = nn.LayerNorm(cfg.dim, eps=cfg.layernorm_eps)
         self.head = nn.Linear(cfg.dim, cfg.num_classes)
+        if cfg.aux_head:
+            self.aux_head = nn.Linear(cfg.dim, cfg.num_classes)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        p = self.patch_embed(x).flatten(2).transpose(1, 2)
+        p = (self.stem(x) if self.cfg.stem == "conv" else self.patch_embed(x)).flatten(2).transpose(1, 2)
         cls = self.cls_token.expand(p.shape[0], -1, -1)
         return torch.cat([cls, p], dim=1) + self.pos_embed
 
+    def tokens(self, x: torch.Tensor, prompts: PromptFn | None = None, depth: int | None = None) -> torch.Tensor:
+        """All tokens after ``depth`` blocks (all by default), normalised: ``[B, N, D]``."""
+        t = self.embed(x)
+        heads: dict[int, torch.Tensor] = {}
+        for i, block in enumerate(self.blocks[:depth]):
+            prefix = prompts(i, t) if prompts is not None else None
+            src = block.reuse_source
+            t = block(t, prefix, heads.get(src) if src is not None else None)
+            if block.heads is not None:
+                heads[i] = block.heads
+        return self.norm(t)
+
     def features(self, x: torch.Tensor, prompts: PromptFn | None = None, depth: int | None = None) -> torch.Tensor:
         """The normalised class token after ``depth`` blocks (all by default)."""
-        t = self.embed(x)
-        for i, block in enumerate(self.blocks[:depth]):
-            t = block(t, prompts(i, t) if prompts is not None else None)
-        return self.norm(t)[:, 0]
+        return self.tokens(x, prompts, depth)[:, 0]
 
     def forward(self, x: torch.Tensor, prompts: PromptFn | None = None) -> torch.Tensor:
-        return self.head(self.features(x, prompts))
+        t = self.tokens(x, prompts)
+        logits = self.head(t[:, 0])
+        if self.cfg.aux_head:
+            logits = logits + 0.5 * self.aux_head(t[:, 1:]).max(dim=1).values
+        return logits

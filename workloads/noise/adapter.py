@@ -17,6 +17,9 @@
   (write noise, optional K/V conductance ``transform``); :class:`CrossbarAttention` and
   :func:`patch_attention` use it for Q.K^T (K^T written) and A.V (V written), with an exact
   digital softmax.
+* :class:`CrossbarMatMul` replaces a run-time product module (``workloads.models.vit.MatMul``:
+  ``attn.qk``, ``attn.av``) when ``convert(..., kinds=(..., "matmul"))``: its second operand (K^T,
+  V) is written into crossbars on every call, with the optional ``transform`` (ClipFormer).
 * Per-module options: ``convert(..., options={"blocks.3.attn.qkv": {"noise.read_sigma": 0.0}})``
   applies op-tag style overrides (``CrossbarSpec.for_tags``) to modules by name.
 * Seeds: every module draws from ``SeedSequence([seed, crc32(name)])``; each forward advances a
@@ -138,6 +141,23 @@ def crossbar_attention(q, k, v, spec: CrossbarSpec, *, seed: int, attn_mask=None
     return crossbar_matmul_dynamic(attn, v, spec, seed=_seed(seed, "av"), transform=transform, backend=backend)
 
 
+class CrossbarMatMul(_CrossbarModule):
+    """``a @ b`` with ``b`` written into crossbars per call (a ViT's ``attn.qk`` / ``attn.av``).
+    ``transform``: a write-time conductance transform (ClipFormer), settable per module."""
+
+    def __init__(self, spec: CrossbarSpec, *, seed: int = 0, name: str = "matmul",
+                 transform: Callable | None = None, backend: str = "numba"):
+        super().__init__(spec, seed, name)
+        self.transform, self.backend = transform, backend
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return crossbar_matmul_dynamic(a, b, self.spec, seed=self._next_seed(), transform=self.transform,
+                                       backend=self.backend)
+
+    def extra_repr(self) -> str:
+        return f"written per call, transform={self.transform}"
+
+
 class CrossbarAttention(_CrossbarModule):
     """A module form of :func:`crossbar_attention` (for frontends that call it explicitly)."""
 
@@ -171,14 +191,18 @@ def patch_attention(spec: CrossbarSpec, *, seed: int = 0, transform: Callable | 
 
 def convert(model: nn.Module, spec: CrossbarSpec, *, seed: int = 0, kinds: Iterable[str] = ("linear", "conv2d"),
             skip: Iterable[str] = (), options: Mapping[str, Mapping] | None = None,
-            backend: str = "numba") -> list[str]:
-    """Replace the model's ``nn.Linear`` / ``nn.Conv2d`` modules (in place) by crossbar versions;
-    returns the names replaced. ``skip``: module names kept digital (e.g. the classifier);
-    ``options``: per-module tag overrides for :meth:`CrossbarSpec.for_tags`."""
+            transform: Callable | None = None, backend: str = "numba") -> list[str]:
+    """Replace the model's ``nn.Linear`` / ``nn.Conv2d`` (and, with ``"matmul"`` in ``kinds``,
+    run-time ``MatMul``) modules in place by crossbar versions; returns the names replaced.
+    ``skip``: module names kept digital (e.g. the classifier); ``options``: per-module tag
+    overrides for :meth:`CrossbarSpec.for_tags`; ``transform``: the write-time transform of the
+    run-time products."""
+    from workloads.models.vit import MatMul
+
     kinds, skip, options = set(kinds), set(skip), dict(options or {})
-    unknown = kinds - {"linear", "conv2d"}
+    unknown = kinds - {"linear", "conv2d", "matmul"}
     if unknown:
-        raise ValueError(f"unknown module kinds {sorted(unknown)}; use 'linear' and/or 'conv2d'")
+        raise ValueError(f"unknown module kinds {sorted(unknown)}; use 'linear', 'conv2d' and/or 'matmul'")
     replaced = []
     for name, module in list(model.named_modules()):
         if name in skip or not name:
@@ -187,11 +211,15 @@ def convert(model: nn.Module, spec: CrossbarSpec, *, seed: int = 0, kinds: Itera
             cls = CrossbarLinear
         elif isinstance(module, nn.Conv2d) and "conv2d" in kinds:
             cls = CrossbarConv2d
+        elif isinstance(module, MatMul) and "matmul" in kinds:
+            cls = None
         else:
             continue
         local = spec.for_tags(options[name], where=f"module {name}") if name in options else spec
         parent = model.get_submodule(name.rpartition(".")[0]) if "." in name else model
-        setattr(parent, name.rpartition(".")[2], cls(module, local, seed=seed, name=name, backend=backend))
+        new = (CrossbarMatMul(local, seed=seed, name=name, transform=transform, backend=backend) if cls is None
+               else cls(module, local, seed=seed, name=name, backend=backend))
+        setattr(parent, name.rpartition(".")[2], new)
         replaced.append(name)
     missing = set(options) - set(replaced)
     if missing:

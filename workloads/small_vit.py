@@ -1,0 +1,164 @@
+"""A small ViT trained here on Fashion-MNIST, so that TReX and ClipFormer are measured on a real
+trained model with real attention maps and K/V distributions (no pretrained ViT exists offline).
+
+The default (:class:`SmallViTConfig`): 28x28 grey images, 4x4 patches (49 + 1 tokens), width 64,
+8 encoders of 4 heads (head dim 16), MLP 128; AdamW with a one-cycle schedule on the first
+``train_images`` training images, evaluated on the first ``test_images`` test images. The
+checkpoint is cached in ``data/checkpoints/`` (git-ignored; ``ARCHSIM_CHECKPOINT_DIR`` moves it)
+under a hash of the configuration, with its measured accuracy and training time beside it.
+
+    from workloads.small_vit import SmallViTConfig, load_or_train, fashion_mnist
+    model, info = load_or_train(SmallViTConfig())
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from workloads.models.vit import ViT, ViTConfig
+from workloads.result_cache import REPO, config_key
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SmallViTConfig:
+    image_size: int = 28
+    patch_size: int = 4
+    dim: int = 64
+    depth: int = 8
+    heads: int = 4
+    mlp_dim: int = 128
+    train_images: int = 20000
+    test_images: int = 2000
+    epochs: int = 5
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    seed: int = 0
+    threads: int = 1           # more threads ran 4x slower per image on the shared 2-core machine
+
+    def vit_config(self, reuse: tuple[tuple[int, int], ...] = ()) -> ViTConfig:
+        return ViTConfig(image_size=self.image_size, patch_size=self.patch_size, in_channels=1, num_classes=10,
+                         dim=self.dim, depth=self.depth, heads=self.heads, mlp_dim=self.mlp_dim, reuse=reuse)
+
+
+def checkpoint_dir() -> Path:
+    return Path(os.environ.get("ARCHSIM_CHECKPOINT_DIR", REPO / "data" / "checkpoints"))
+
+
+def fashion_mnist(cfg: SmallViTConfig) -> dict[str, torch.Tensor]:
+    """Train and test tensors ``[N, 1, size, size]``, normalised by the training mean and std."""
+    from workloads.data import load
+    xtr, ytr = load("fashion-mnist", "train", size=cfg.image_size, channels=1, limit=cfg.train_images)
+    xte, yte = load("fashion-mnist", "test", size=cfg.image_size, channels=1, limit=cfg.test_images)
+    xtr, xte = torch.as_tensor(xtr), torch.as_tensor(xte)
+    mean, std = float(xtr.mean()), float(xtr.std())
+    return {"x_train": (xtr - mean) / std, "y_train": torch.as_tensor(ytr).long(),
+            "x_test": (xte - mean) / std, "y_test": torch.as_tensor(yte).long()}
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 500) -> float:
+    model.eval()
+    correct = sum(int((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum()) for i in range(0, len(x), batch))
+    return correct / len(x)
+
+
+def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: float, batch_size: int, lr: float,
+        weight_decay: float, seed: int, params=None, desc: str = "train", progress: bool = True) -> float:
+    """AdamW + one-cycle over ``epochs`` (fractions allowed: a partial last epoch); returns the
+    training accuracy over the last epoch's batches."""
+    from tqdm.auto import tqdm
+    g = torch.Generator().manual_seed(seed)
+    steps_per_epoch = math.ceil(len(x) / batch_size)
+    total = max(1, int(round(epochs * steps_per_epoch)))
+    opt = torch.optim.AdamW(params if params is not None else model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.15)
+    model.train()
+    step, correct, seen = 0, 0, 0
+    with tqdm(total=total, desc=desc, leave=False, disable=not progress) as bar:
+        while step < total:
+            correct = seen = 0
+            for idx in torch.randperm(len(x), generator=g).split(batch_size):
+                if step == total:
+                    break
+                logits = model(x[idx])
+                loss = F.cross_entropy(logits, y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                correct += int((logits.argmax(1) == y[idx]).sum())
+                seen += len(idx)
+                step += 1
+                bar.update(1)
+    model.eval()
+    return correct / max(seen, 1)
+
+
+def train(cfg: SmallViTConfig, data: dict | None = None, progress: bool = True) -> tuple[ViT, dict]:
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    data = data or fashion_mnist(cfg)
+    model = ViT(cfg.vit_config())
+    t0 = time.perf_counter()
+    train_acc = fit(model, data["x_train"], data["y_train"], epochs=cfg.epochs, batch_size=cfg.batch_size,
+                    lr=cfg.lr, weight_decay=cfg.weight_decay, seed=cfg.seed, desc="small ViT", progress=progress)
+    seconds = time.perf_counter() - t0
+    info = {"config": asdict(cfg), "train_accuracy": train_acc, "test_accuracy": accuracy(model, data["x_test"], data["y_test"]),
+            "train_time_s": seconds, "parameters": sum(p.numel() for p in model.parameters()),
+            "torch": torch.__version__}
+    return model, info
+
+
+def _paths(cfg: SmallViTConfig, directory: Path | None) -> tuple[Path, Path]:
+    d = Path(directory or checkpoint_dir())
+    stem = f"small-vit-{config_key(cfg, CHECKPOINT_VERSION)}"
+    return d / f"{stem}.pt", d / f"{stem}.json"
+
+
+def load_or_train(cfg: SmallViTConfig = SmallViTConfig(), *, directory: Path | None = None,
+                  refresh: bool = False, progress: bool = True) -> tuple[ViT, dict]:
+    """The cached trained model for ``cfg`` (trained and stored, atomically, when absent)."""
+    pt, meta = _paths(cfg, directory)
+    if pt.exists() and meta.exists() and not refresh:
+        model = ViT(cfg.vit_config())
+        model.load_state_dict(torch.load(pt, weights_only=True))
+        return model.eval(), json.loads(meta.read_text())
+    model, info = train(cfg, progress=progress)
+    pt.parent.mkdir(parents=True, exist_ok=True)
+    for path, write in ((pt, lambda f: torch.save(model.state_dict(), f)),
+                        (meta, lambda f: f.write(json.dumps(info, indent=1).encode()))):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    return model, info
+
+
+def with_reuse(model: ViT, reuse: dict[int, int]) -> ViT:
+    """A copy of ``model`` whose encoders ``reuse`` (``{encoder: source}``) reuse attention: every
+    other weight is kept; each transformation block starts as LayerNorm (identity affine) ->
+    the reusing encoder's own output projection -> GELU, so fine-tuning starts near the original
+    encoder's contribution."""
+    cfg = replace(model.cfg, reuse=tuple(sorted(reuse.items())))
+    new = ViT(cfg)
+    state = model.state_dict()
+    own = new.state_dict()
+    for key in own:
+        if key in state and state[key].shape == own[key].shape:
+            own[key] = state[key].clone()
+    for i in reuse:
+        own[f"blocks.{i}.tb.fc.weight"] = state[f"blocks.{i}.attn.proj.weight"].clone()
+        own[f"blocks.{i}.tb.fc.bias"] = state[f"blocks.{i}.attn.proj.bias"].clone()
+    new.load_state_dict(own)
+    return new.eval()
