@@ -25,6 +25,7 @@ def describe_training(trained: Trained) -> str:
         text += (f"; lottery-ticket global magnitude pruning to {100 * c.target_sparsity:g} % of the "
                  f"prunable weights in {c.prune_rounds} round(s), rewinding to step {c.rewind_step}, "
                  f"{c.retrain_epochs} retraining epoch(s) per round"
+                 + (f" ({c.final_retrain_epochs} in the last)" if c.final_retrain_epochs is not None else "")
                  + ("; first and last layer kept dense" if c.skip_first_last else ""))
     if trained.strong is not None:
         text += (f"; strong mode (neurons firing once in T silenced) fine-tuned "
@@ -43,9 +44,13 @@ def export_trained(trained: Trained, start: int = 0, batch: int = 1, weight_bits
     x, y = x[start:start + batch], y[start:start + batch]
     if len(x) < batch:
         raise ValueError(f"the {c.dataset} test split has no images [{start}:{start + batch}]")
+    model = trained.model
+    reseed = lambda: setattr(model, "rate_generator", torch.Generator().manual_seed(c.seed))  # noqa: E731
+    reseed()                  # rate encoding: the prediction and the trace see the same spikes
     with torch.no_grad():
-        trained.model.eval()
-        pred = trained.model(x).argmax(1)
+        model.eval()
+        pred = model(x).argmax(1)
+    reseed()
     spiking = entry.kind == "snn"
     name = c.model + ("-strong" if trained.strong is not None else "")
     enc = (f"{c.encoding} encoding over T={c.timesteps}" if spiking else "ANN input")
@@ -55,7 +60,7 @@ def export_trained(trained: Trained, start: int = 0, batch: int = 1, weight_bits
     config = {"train": dataclasses.asdict(c), "checkpoint_key": c.key(),
               "strong": dataclasses.asdict(trained.strong) if trained.strong else None,
               "labels": [int(v) for v in y], "predictions": [int(v) for v in pred]}
-    return export(trained.model, x, model_name=name, source=entry.source,
+    return export(model, x, model_name=name, source=entry.source,
                   dataset=f"{c.dataset} test[{start}:{start + batch}]",
                   input_description=(DATA_NOTES[c.dataset].format(s=c.image_size, c=c.channels)
                                      + f"; {enc}; 8-bit pixels"),

@@ -52,27 +52,27 @@ def get(name: str) -> ModelEntry:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}") from None
 
 
-# Main-job schedules: sized so that the three LoAS models train and prune in about 30-40 minutes
-# on 2 CPU cores (docs/workloads/loas.md has the measured times).
+# Main-job schedules: sized so that the three LoAS models train and prune in about 35 minutes on
+# 2 idle CPU cores (docs/workloads.md has the measured times and accuracies). Learning-rate
+# rewinding: with rounds of a few dozen steps, lottery-ticket weight rewinding throws away most of
+# the training (the `rewind=weights` setting is there for longer schedules).
+_MAIN = dict(batch_size=32, lr=2e-3, rewind="lr", prune_rounds=3, retrain_epochs=1, test_size=1000,
+             eval_dense=False)
+_QUICK = dict(train_size=256, test_size=128, dense_epochs=1, prune_rounds=1, retrain_epochs=1,
+              batch_size=32, lr=2e-3, rewind="lr")
 register(ModelEntry(
     "loas-alexnet", _loas("loas_alexnet"), "snn", _LOAS,
     "spiking AlexNet, 5 conv + fc, 2.26 M weights, 32x32x3 input",
-    schedules={"main": dict(train_size=6000, dense_epochs=2, prune_rounds=4, retrain_epochs=1),
-               "quick": dict(train_size=256, test_size=128, dense_epochs=1, prune_rounds=1,
-                             retrain_epochs=1)}))
+    schedules={"main": dict(_MAIN, train_size=3000, dense_epochs=2), "quick": _QUICK}))
 register(ModelEntry(
     "loas-vgg16", _loas("loas_vgg16"), "snn", _LOAS,
     "spiking VGG16-bn, 13 conv + fc, 14.73 M weights, 32x32x3 input",
-    schedules={"main": dict(train_size=3000, dense_epochs=2, prune_rounds=4, retrain_epochs=1),
-               "quick": dict(train_size=256, test_size=128, dense_epochs=1, prune_rounds=1,
-                             retrain_epochs=1)}))
+    schedules={"main": dict(_MAIN, train_size=2000, dense_epochs=1), "quick": _QUICK}))
 register(ModelEntry(
     "loas-resnet19", _loas("loas_resnet19"), "snn", _LOAS,
     "spiking ResNet19, 19 conv (incl. 3 1x1 shortcuts) + 2 fc, 12.63 M weights, 32x32x3 input",
-    schedules={"main": dict(train_size=2500, dense_epochs=2, prune_rounds=4, retrain_epochs=1,
-                            target_sparsity=0.97),
-               "quick": dict(train_size=256, test_size=128, dense_epochs=1, prune_rounds=1,
-                             retrain_epochs=1, target_sparsity=0.97)}))
+    schedules={"main": dict(_MAIN, train_size=1500, dense_epochs=1, target_sparsity=0.97),
+               "quick": dict(_QUICK, target_sparsity=0.97)}))
 register(ModelEntry(
     "tiny-snn", _tiny("tiny_snn"), "snn", "archsim test model",
     "2 conv + fc spiking net for tests and examples (any input size divisible by 4)",

@@ -4,8 +4,13 @@ Schedule (:class:`TrainConfig`): train the dense network for ``dense_epochs`` on
 ``train_size`` training images (Adam, cosine learning rate); keep the weights after
 ``rewind_step`` steps (late rewinding, as lottery-ticket work does for deep networks); then for
 each of ``prune_rounds`` rounds: prune globally by magnitude to the round's size
-(:mod:`workloads.prune`), rewind the surviving weights (and batch-norm state) to the kept
-weights, and retrain for ``retrain_epochs`` with the mask held. Accuracy is measured on the first
+(:mod:`workloads.prune`), rewind, and retrain. ``rewind="weights"`` is the lottery ticket:
+the surviving weights (and batch-norm state) go back to the kept early weights.
+``rewind="lr"`` is learning-rate rewinding (Renda et al., ICLR 2020): the weights stay, the
+learning-rate schedule restarts; each round then builds on the last one's training, which
+matters when a round is only a few dozen steps. Either way the pruned network is retrained for
+``retrain_epochs`` (the last round: ``final_retrain_epochs``) with the mask held. Batch-norm
+statistics are re-estimated before each evaluation. Accuracy is measured on the first
 ``test_size`` test images.
 
 :func:`finetune_strong` is LoAS's strong mode: neurons that fire once in T are silenced
@@ -55,12 +60,24 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     dense_epochs: int = 2
-    rewind_step: int = 20         # lottery-ticket late rewinding point (optimizer steps)
+    rewind: str = "weights"       # "weights": lottery ticket (late) rewinding; "lr": learning-rate rewinding
+    rewind_step: int = 20         # weight rewinding point (optimizer steps into dense training)
     prune_rounds: int = 4
     target_sparsity: float = 0.98
     retrain_epochs: int = 1
+    final_retrain_epochs: int | None = None   # epochs of the last round (default: retrain_epochs)
+    eval_dense: bool = True       # measure the dense network's test accuracy before pruning
     skip_first_last: bool = True  # keep the first and the classifier layer dense
     seed: int = 0
+
+    def __post_init__(self):
+        if self.rewind not in ("weights", "lr"):
+            raise ValueError(f"rewind must be 'weights' or 'lr', got {self.rewind!r}")
+        if not 0.0 <= self.target_sparsity < 1.0:
+            raise ValueError(f"target_sparsity must be in [0, 1), got {self.target_sparsity}")
+        for f in ("train_size", "test_size", "batch_size", "timesteps", "image_size", "channels"):
+            if getattr(self, f) < 1:
+                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
 
     def key(self) -> str:
         blob = json.dumps({"v": CACHE_VERSION, **dataclasses.asdict(self)}, sort_keys=True)
@@ -83,7 +100,7 @@ class StrongConfig:
     """Fine-tuning with neurons that fire once silenced (LoAS strong mode, their Fig. 11)."""
 
     epochs: int = 1
-    lr: float = 2e-4
+    lr: float = 5e-4
     images: int | None = None     # training images used (default: all of the training subset)
 
 
@@ -201,12 +218,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> Trained:
     metrics: dict[str, float] = {}
     name = cfg.model
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rewind, acc = _train_phase(model, x, y, cfg, cfg.dense_epochs, cfg.lr, rewind_at=cfg.rewind_step,
                                progress=progress, desc=f"{name} dense")
     metrics["train_accuracy_dense"] = acc
     metrics["time_dense_s"] = time.perf_counter() - t0
-    if cfg.prune_rounds:
+    if cfg.prune_rounds and cfg.eval_dense:
         recalibrate_bn(model, x)
         metrics["accuracy_dense"] = evaluate(model, xt, yt, progress=progress, desc=f"{name} test")
     total = sum(p.numel() for p in params.values())
@@ -214,9 +231,13 @@ def train(cfg: TrainConfig, progress: bool = True) -> Trained:
         t1 = time.perf_counter()
         keep = P.kept_after_round(total, cfg.target_sparsity, r, cfg.prune_rounds)
         masks = P.global_magnitude_masks(params, masks, keep)
-        model.load_state_dict(rewind)                      # rewind the survivors
+        if cfg.rewind == "weights":
+            model.load_state_dict(rewind)                  # rewind the survivors
         P.apply_masks(params, masks)
-        _, acc = _train_phase(model, x, y, cfg, cfg.retrain_epochs, cfg.lr, params, masks,
+        epochs = cfg.retrain_epochs
+        if r == cfg.prune_rounds and cfg.final_retrain_epochs is not None:
+            epochs = cfg.final_retrain_epochs
+        _, acc = _train_phase(model, x, y, cfg, epochs, cfg.lr, params, masks,
                               progress=progress, desc=f"{name} round {r}/{cfg.prune_rounds}")
         metrics[f"train_accuracy_round{r}"] = acc
         metrics[f"time_round{r}_s"] = time.perf_counter() - t1
@@ -226,6 +247,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Trained:
     metrics["time_eval_s"] = time.perf_counter() - t2
     metrics["weight_sparsity_pruned_layers"] = P.sparsity(params.values())
     metrics["time_total_s"] = time.perf_counter() - t0
+    metrics["cpu_time_total_s"] = time.process_time() - c0     # all threads; wall time varies with load
     model.eval()
     return Trained(model, cfg, masks, metrics)
 
@@ -246,7 +268,7 @@ def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True)
     masks = {n: m.clone() for n, m in trained.masks.items()}
     set_drop_single_spike(model, True)
     metrics = dict(trained.metrics)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     metrics["accuracy_strong_before_finetune"] = evaluate(model, xt, yt, progress=progress,
                                                           desc=f"{cfg.model} strong test")
     _, acc = _train_phase(model, x, y, cfg, scfg.epochs, scfg.lr, params, masks, progress=progress,
@@ -255,6 +277,7 @@ def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True)
     metrics["accuracy_strong_after_finetune"] = evaluate(model, xt, yt, progress=progress,
                                                          desc=f"{cfg.model} strong test")
     metrics["time_strong_finetune_s"] = time.perf_counter() - t0
+    metrics["cpu_time_strong_finetune_s"] = time.process_time() - c0
     metrics["accuracy_top1"] = metrics["accuracy_strong_after_finetune"]
     model.eval()
     return Trained(model, cfg, masks, metrics, strong=scfg)

@@ -16,7 +16,7 @@ def register(sub) -> None:
                          description="Per-operand densities of a trace, or with --loas the LoAS Table II "
                                      "statistics (spike sparsity, silent-neuron ratio in normal and strong "
                                      "mode, weight sparsity) per layer and for the network.")
-    st.add_argument("file", help="trace file or YAML layer list")
+    st.add_argument("files", nargs="+", metavar="FILE", help="trace files or YAML layer lists")
     st.add_argument("--loas", action="store_true", help="LoAS Table II statistics on the im2col'd spike matrices")
     st.add_argument("--kinds", default="conv2d", metavar="K[,K]",
                     help="layer kinds profiled with --loas: conv2d (the artifact's choice) and/or linear")
@@ -51,24 +51,32 @@ def run_stats(args) -> int:
     from archsim.cli.common import load_any_trace
     from archsim.trace.summary import header_lines, sparsity_table
 
-    trace = load_any_trace(args.file)
+    traces = [load_any_trace(f) for f in args.files]
     if not args.loas:
-        if args.json:
-            print(json.dumps({op.id: {o.name: o.sparsity.model_dump(exclude_none=True)
-                                      for o in (*op.operands, *([op.output] if op.output else []))
-                                      if o.sparsity is not None} for op in trace.ops}, indent=1))
-        else:
-            print(sparsity_table(trace))
+        for file, trace in zip(args.files, traces):
+            if args.json:
+                print(json.dumps({op.id: {o.name: o.sparsity.model_dump(exclude_none=True)
+                                          for o in (*op.operands, *([op.output] if op.output else []))
+                                          if o.sparsity is not None} for op in trace.ops}, indent=1))
+            else:
+                print(f"{file}:\n" + sparsity_table(trace) if len(traces) > 1 else sparsity_table(trace))
         return 0
-    from archsim.trace.loas_stats import format_table, loas_table
+    from archsim.trace.loas_stats import format_summary, format_table, loas_table
 
     kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
-    table = loas_table(trace, kinds=kinds, exclude_first=not args.keep_first,
-                       im2col_view=not args.no_im2col)
+    tables = [loas_table(t, kinds=kinds, exclude_first=not args.keep_first, im2col_view=not args.no_im2col)
+              for t in traces]
     if args.json:
-        print(json.dumps({"trace": str(args.file), "header": trace.header.model_dump(mode="json"),
-                          **table.as_dict()}, indent=1))
-    else:
+        out = [{"trace": str(f), "header": t.header.model_dump(mode="json"), **tab.as_dict()}
+               for f, t, tab in zip(args.files, traces, tables)]
+        print(json.dumps(out[0] if len(out) == 1 else out, indent=1))
+        return 0
+    for file, trace, table in zip(args.files, traces, tables):
+        if len(traces) > 1:
+            print(f"== {file}")
         print("\n".join(header_lines(trace)))
         print(format_table(table))
+        print()
+    if len(traces) > 1:
+        print(format_summary([(str(f), t, tab) for f, t, tab in zip(args.files, traces, tables)]))
     return 0

@@ -109,3 +109,17 @@ def test_exported_weights_are_the_model_weights():
     assert np.array_equal(w, model.body.conv2.weight.detach().numpy())
     s = trace.op("conv2").operand("weight").sparsity
     assert s.row_nnz == (w.reshape(w.shape[0], -1) != 0).sum(axis=1).tolist()
+
+
+def test_rate_encoded_input_is_a_spike_operand():
+    torch.manual_seed(0)
+    model = tiny_snn(timesteps=3, image_size=8, width=4, encoding="rate")
+    model.rate_generator = torch.Generator().manual_seed(5)
+    x = torch.rand(1, 1, 8, 8)
+    trace = export(model, x, model_name="rate")
+    inp = trace.op("conv1").operand("input")
+    assert inp.role == Role.spike and trace.header.timesteps == 3
+    spikes = trace.tensor(inp.tensor)[:, 0, 0]                  # [T, H, W]
+    # Bernoulli(intensity): over 3 steps a pixel of intensity p fires on average 3p times
+    assert spikes.shape == (3, 8, 8) and set(np.unique(spikes)) <= {0, 1}
+    assert abs(spikes.mean() - float(x.mean())) < 0.15

@@ -12,8 +12,10 @@ Shapes per timestep (M = output positions, K = C_in*kh*kw):
 * VGG16-bn: 13 conv3x3 (64,64,M,128,128,M,256x3,M,512x3,M,512x3,M) each with BN and LIF, fc 512->10.
 * ResNet19: conv 3->64 + BN + LIF at 32x32; basic blocks 3 x 128 (16x16), 3 x 256 (8x8),
   2 x 512 (4x4), the first of each stage strided with a 1x1 conv + BN shortcut; global avg-pool,
-  fc 512->256, LIF, fc 256->10. (The authors' forward skips the LIF between the two fc layers;
-  it is applied here. Neither fc layer enters the LoAS statistics.)
+  fc 512->256, fc 256->10. (The authors declare a LIF between the two fc layers but their forward
+  skips it; so does this one: with it, the averaged spikes into fc1 were too weak to make that
+  LIF fire and the network did not learn in our short schedule. Neither fc layer enters the
+  LoAS statistics.)
 """
 from __future__ import annotations
 
@@ -44,9 +46,12 @@ def loas_alexnet(num_classes: int = 10, timesteps: int = 4, encoding: str = "dir
         ("flatten", nn.Flatten()),
         ("fc1", nn.Linear(256 * 2 * 2, num_classes)),
     ]))
-    for m in body.modules():     # the authors' initialisation
+    # Kaiming-normal (fan-in) initialisation. The authors draw N(0, 0.1), which leaves most
+    # neurons of this BN-free network silent at the start; with our short CPU schedule it reached
+    # 30 % test accuracy after 1,000 Fashion-MNIST images against 62 % with this one.
+    for m in body.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.1)
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
             nn.init.zeros_(m.bias)
     return SpikingNet(body, timesteps=timesteps, encoding=encoding, num_classes=num_classes,
                       in_channels=in_channels)
@@ -125,7 +130,6 @@ class ResNetBody(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.flatten = nn.Flatten()
         self.fc1 = nn.Linear(c, 256)
-        self.lif_fc = lif(**lif_kw)
         self.fc2 = nn.Linear(256, num_classes)
 
     def forward(self, x):
@@ -133,7 +137,7 @@ class ResNetBody(nn.Module):
         for s in range(1, self.n_stages + 1):
             x = getattr(self, f"layer{s}")(x)
         x = self.flatten(self.avgpool(x))
-        return self.fc2(self.lif_fc(self.fc1(x)))
+        return self.fc2(self.fc1(x))
 
 
 def loas_resnet19(num_classes: int = 10, timesteps: int = 4, encoding: str = "direct",
