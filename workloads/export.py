@@ -1,8 +1,9 @@
 """The generic trace exporter: run a model on real inputs and write an archsim trace.
 
 Forward hooks on the leaf modules record, in execution order, every Conv2d, Linear, LIF, pooling,
-residual :class:`~workloads.snn.network.Add`, ReLU/GELU/SiLU, LayerNorm and Softmax call with its
-real input and output tensors. Each becomes one trace op (built with
+:class:`~workloads.ops.Add`, :class:`~workloads.ops.MatMul`, ReLU/GELU/SiLU, LayerNorm and Softmax
+call with its real input and output tensors (functional calls are invisible to hooks: models use
+the modules of :mod:`workloads.ops`). Each becomes one trace op (built with
 :class:`archsim.trace.builder.TraceBuilder`, which computes the sparsity statistics):
 
 * conv/linear: the GEMM op with its loop bounds; the input is a **spike** operand when the model
@@ -31,6 +32,7 @@ from torch import nn
 
 from archsim.trace.builder import TraceBuilder
 from archsim.trace.schema import Header, Provenance, Quant, Role
+from workloads.ops import Add, MatMul
 
 PASS_THROUGH = (nn.BatchNorm1d, nn.BatchNorm2d, nn.Dropout, nn.Identity, nn.Flatten)
 POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
@@ -51,24 +53,33 @@ class _Call:
 
 
 def _recorded(m: nn.Module) -> bool:
-    from workloads.snn.network import Add
-    return (isinstance(m, (nn.Conv2d, nn.Linear, nn.LayerNorm, nn.Softmax, Add, *POOLS, *ELEMENTWISE))
-            or getattr(m, "is_spiking", False))
+    return (isinstance(m, (nn.Conv2d, nn.Linear, nn.LayerNorm, nn.Softmax, Add, MatMul, *POOLS,
+                           *ELEMENTWISE)) or getattr(m, "is_spiking", False))
 
 
 def record_calls(model: nn.Module, x: torch.Tensor) -> tuple[list[_Call], torch.Tensor, list[str]]:
     """Run ``model(x)`` once (eval mode, no grad) and return the recorded calls, the output and
     the names of leaf modules that were run but are not modelled."""
     calls: list[_Call] = []
-    producer: dict[int, str] = {}
+    producer: dict[object, str] = {}
     keep_alive: list[torch.Tensor] = []      # ids stay unique while the tensors live
     skipped: list[str] = []
     used_ids: dict[str, int] = {}
 
+    def storage(t: torch.Tensor) -> tuple[str, int]:
+        return ("storage", t.untyped_storage().data_ptr())
+
     def source(t: torch.Tensor) -> list[str]:
-        if id(t) in producer:
-            return [producer[id(t)]]
+        """The op that made ``t``: by identity, else through views of its output (reshape,
+        transpose... share the storage), else the most recent op."""
+        for key in (id(t), storage(t)):
+            if key in producer:
+                return [producer[key]]
         return [calls[-1].name] if calls else []
+
+    def made_by(t: torch.Tensor, op_id: str) -> None:
+        producer[id(t)] = op_id
+        producer.setdefault(storage(t), op_id)
 
     def hook(name):
         def fn(module, inputs, output):
@@ -81,14 +92,14 @@ def record_calls(model: nn.Module, x: torch.Tensor) -> tuple[list[_Call], torch.
                 op_id = name if n == 0 else f"{name}#{n + 1}"
                 sources = [(source(t) or [None])[0] for t in tensors]
                 calls.append(_Call(op_id, module, [t.detach() for t in tensors], output.detach(), sources))
-                producer[id(output)] = op_id
+                made_by(output, op_id)
             else:
                 if not isinstance(module, PASS_THROUGH) and not (isinstance(module, nn.Sequential)):
                     skipped.append(name)
                 if tensors and id(output) != id(tensors[0]):
                     src = source(tensors[0])
                     if src:
-                        producer[id(output)] = src[0]
+                        made_by(output, src[0])
         return fn
 
     handles = []
@@ -128,7 +139,6 @@ class _Exporter:
         self.store_spikes, self.store_lif_spikes = store_spikes, store_lif_spikes
         self.gemm_index = 0
         self.spike_out: dict[str, bool] = {}   # op id -> its output is a spike train
-        self.sources: list[str | None] = []
 
     def per_t(self, t: torch.Tensor) -> np.ndarray:
         """[T*B, ...] -> [T, B, ...] numpy."""
@@ -159,8 +169,6 @@ class _Exporter:
         return self.b.operand("weight", Role.static_weight, data=w.astype(np.float32), bits=32)
 
     def add(self, c: _Call) -> None:
-        from workloads.snn.network import Add
-
         m, T = c.module, self.T
         src = c.sources + [None] * (2 - len(c.sources))
         inp = lambda name, t, i=0, store=None: self.operand(name, t, store, src[i])  # noqa: E731
@@ -220,6 +228,12 @@ class _Exporter:
             ops = [inp(n, t, i, store=False) for i, (n, t) in enumerate(zip(("a", "b"), c.inputs))]
             self.b.add("add", c.name, operands=ops, output=outp(c.output),
                        elements=math.prod(shape(c.output)), **common)
+        elif isinstance(m, MatMul):
+            a, bm = c.inputs
+            sa, sb = shape(a), shape(bm)
+            ops = [inp("a", a, 0, store=False), inp("b", bm, 1, store=False)]
+            self.b.add("matmul", c.name, operands=ops, output=outp(c.output),
+                       batch=math.prod(sa[:-2]), M=sa[-2], K=sa[-1], N=sb[-1], **common)
         elif isinstance(m, tuple(ELEMENTWISE)):
             kind, fn = ELEMENTWISE[type(m)]
             extra = {"function": fn} if fn else {}

@@ -123,3 +123,31 @@ def test_rate_encoded_input_is_a_spike_operand():
     # Bernoulli(intensity): over 3 steps a pixel of intensity p fires on average 3p times
     assert spikes.shape == (3, 8, 8) and set(np.unique(spikes)) <= {0, 1}
     assert abs(spikes.mean() - float(x.mean())) < 0.15
+
+
+def test_matmul_of_spikes_is_exported_with_both_producers():
+    """A spiking attention-like product: Q and K spikes from two neurons, Q @ K^T per head."""
+    from workloads.ops import MatMul
+
+    class Attn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q, self.k = nn.Linear(8, 8), nn.Linear(8, 8)
+            self.lq, self.lk = LIF(tau=2.0, v_threshold=0.3), LIF(tau=2.0, v_threshold=0.3)
+            self.mm = MatMul()
+
+        def forward(self, x):                       # x [T*B, tokens, 8]
+            q = self.lq(self.q(x)).view(x.shape[0], 5, 2, 4).transpose(1, 2)   # heads 2, dim 4
+            k = self.lk(self.k(x)).view(x.shape[0], 5, 2, 4).transpose(1, 2)
+            return self.mm(q, k.transpose(-1, -2))
+
+    class Net(SpikingNet):
+        def forward(self, x):
+            return self.body(x.unsqueeze(0).expand(self.timesteps, *x.shape).reshape(-1, *x.shape[1:]))
+
+    torch.manual_seed(0)
+    net = Net(Attn(), timesteps=2, in_channels=1)
+    trace = export(net, torch.randn(3, 5, 8), model_name="attn")
+    mm = trace.op("mm")
+    assert (mm.batch, mm.M, mm.K, mm.N) == (3 * 2, 5, 4, 5) and mm.inputs == ["lq", "lk"]
+    assert mm.operand("a").role == Role.spike and mm.operand("b").role == Role.spike

@@ -23,7 +23,8 @@ from collections import OrderedDict
 
 from torch import nn
 
-from workloads.snn.network import Add, SpikingNet
+from workloads.ops import Add
+from workloads.snn.network import SpikingNet
 from workloads.snn.neuron import LIF
 
 

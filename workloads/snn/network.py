@@ -9,16 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from workloads.ops import Add, MatMul  # noqa: F401  (re-exported for SNN models)
 from workloads.snn import encoding as enc
 from workloads.snn.neuron import set_timesteps
-
-
-class Add(nn.Module):
-    """``a + b`` as a module, so that the exporter sees residual additions (forward hooks do not
-    see a bare ``+``)."""
-
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return a + b
 
 
 class SpikingNet(nn.Module):
