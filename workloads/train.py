@@ -88,11 +88,25 @@ class TrainConfig:
         entry = registry.get(model)
         if schedule not in entry.schedules:
             raise KeyError(f"model {model!r} has no schedule {schedule!r}; it has: {', '.join(entry.schedules)}")
-        fields = {f.name for f in dataclasses.fields(cls)}
-        bad = set(overrides) - fields
+        fields = {f.name: f.type for f in dataclasses.fields(cls)}
+        bad = set(overrides) - set(fields)
         if bad:
             raise KeyError(f"unknown training setting(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(fields))}")
+        for key, value in overrides.items():
+            _check_type(key, fields[key], value)
         return cls(model=model, **{**entry.schedules[schedule], **overrides})
+
+
+def _check_type(key: str, annotation: str, value) -> None:
+    """``annotation`` is the field's type as written ("int", "float", "int | None", ...)."""
+    names = [a.strip() for a in str(annotation).split("|")]
+    if value is None and "None" in names:
+        return
+    ok = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          "bool": lambda v: isinstance(v, bool), "str": lambda v: isinstance(v, str)}
+    if not any(ok[n](value) for n in names if n in ok):
+        raise ValueError(f"training setting {key}: expected {annotation}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,11 @@ class StrongConfig:
     epochs: int = 1
     lr: float = 5e-4
     images: int | None = None     # training images used (default: all of the training subset)
+
+    def __post_init__(self):
+        if self.epochs < 1 or (self.images is not None and self.images < 1) or self.lr <= 0:
+            raise ValueError(f"strong fine-tune needs epochs >= 1, images >= 1 and lr > 0 "
+                             f"(got {self.epochs}, {self.images}, {self.lr})")
 
 
 @dataclass
@@ -306,10 +325,14 @@ def save(trained: Trained, path: Path) -> Path:
 def load(path: Path) -> Trained:
     from workloads.snn.neuron import set_drop_single_spike
 
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    cfg = TrainConfig(**blob["config"])
-    model = build(cfg)
-    model.load_state_dict(blob["state_dict"])
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        cfg = TrainConfig(**blob["config"])
+        model = build(cfg)
+        model.load_state_dict(blob["state_dict"])
+    except Exception as exc:     # truncated file, another version's keys, ...
+        raise ValueError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
+                         "delete it or retrain with --retrain") from None
     strong = StrongConfig(**blob["strong"]) if blob.get("strong") else None
     if strong is not None:
         set_drop_single_spike(model, True)

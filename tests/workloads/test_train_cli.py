@@ -77,3 +77,25 @@ def test_cli_errors(capsys, tmp_path):
     assert "bogus" in capsys.readouterr().err
     assert main(["train", "tiny-snn", "--set", "novalue"]) == 2
     assert not (tmp_path / "x.trace").exists()
+
+
+def test_corrupt_checkpoint_is_a_clear_error(trained, tmp_path, capsys):
+    path = W.checkpoint_path(trained.config, tmp_path)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="unreadable checkpoint"):
+        W.load_or_train(trained.config, cache_dir=tmp_path, progress=False)
+    args = ["train", "tiny-snn", "--cache-dir", str(tmp_path), "-q"] + [f"--set={k}={v}" for k, v in TINY.items()]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "unreadable checkpoint" in err and err.count("\n") == 1
+
+
+def test_bad_setting_values(capsys):
+    with pytest.raises(ValueError, match="train_size: expected int"):
+        W.TrainConfig.for_model("tiny-snn", train_size="many")
+    with pytest.raises(ValueError, match="rewind"):
+        W.TrainConfig.for_model("tiny-snn", rewind="sometimes")
+    with pytest.raises(ValueError, match="target_sparsity"):
+        W.TrainConfig.for_model("tiny-snn", target_sparsity=1.5)
+    assert main(["train", "tiny-snn", "--set", "lr=fast"]) == 2
+    assert "lr: expected float" in capsys.readouterr().err
