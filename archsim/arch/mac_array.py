@@ -28,22 +28,10 @@ import math
 import pydantic
 
 from archsim.arch.base import ActionCounter, HardwareModel, OpContext, OpCost
+from archsim.arch.vector_ops import (OpsPerElement, default_ops_per_element, vector_cycles, vector_io_bits,
+                                     vector_ops)
 from archsim.config.validation import Strict
 from archsim.trace.schema import GEMM_KINDS, OP_KINDS, Role
-
-DEFAULT_OPS_PER_ELEMENT = {
-    # assumed operation counts of a vector unit per output element; override in params
-    "lif": 3.0,        # leak multiply, add input, compare with threshold (reset folded in)
-    "softmax": 5.0,    # max, subtract, exp, sum, divide
-    "layernorm": 5.0,  # sum, square-sum, subtract, multiply, scale/shift
-    "gelu": 8.0,       # tanh approximation
-    "silu": 4.0,       # exp, add, divide, multiply
-    "add": 1.0,
-    "concat": 0.0,     # data movement only
-    "pool": 1.0,       # per window element: multiplied by the window size below
-    "elementwise": 1.0,  # multiplied by the op's own ops_per_element
-}
-
 
 class MacArrayParams(Strict):
     rows: int = pydantic.Field(ge=1, description="output rows (M) computed in parallel")
@@ -56,15 +44,7 @@ class MacArrayParams(Strict):
     vector_bits: int = pydantic.Field(default=16, ge=1, description="bits of a vector-op element "
                                       "whose operands the trace does not describe")
     gate_zero_inputs: bool = False
-    ops_per_element: dict[str, float] = pydantic.Field(default_factory=lambda: dict(DEFAULT_OPS_PER_ELEMENT))
-
-    @pydantic.field_validator("ops_per_element")
-    @classmethod
-    def _known_kinds(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(OP_KINDS))
-        if unknown:
-            raise ValueError(f"unknown op kind(s) {unknown}; op kinds are {list(OP_KINDS)}")
-        return {**DEFAULT_OPS_PER_ELEMENT, **value}
+    ops_per_element: OpsPerElement = pydantic.Field(default_factory=default_ops_per_element)
 
 
 class MacArrayModel(HardwareModel):
@@ -110,24 +90,13 @@ class MacArrayModel(HardwareModel):
                             macs_effectual=active, lanes=p.rows * p.cols, useful=macs)
 
     def _vector(self, op) -> OpCost:
-        p, T = self.params, op.timesteps
-        per_elem = p.ops_per_element[op.kind]
-        if op.kind == "pool":
-            per_elem *= op.kernel_h * op.kernel_w
-        if op.kind == "elementwise":
-            per_elem *= op.ops_per_element
-        vector_ops = op.elements * T * per_elem
+        p = self.params
+        ops = vector_ops(op, p.ops_per_element)
         acts = ActionCounter()
-        acts.add("vector", "op", vector_ops)
-        compute_cycles = math.ceil(vector_ops / p.vector_lanes)
-        if op.operands:
-            dram_read = sum(o.numel * o.bits for o in op.operands) * T
-        else:
-            dram_read = op.elements * p.vector_bits * T
-        out_bits = (op.output.numel * op.output.bits if op.output is not None
-                    else op.elements * p.vector_bits) * T
-        return self._finish(op, acts, compute_cycles, 0, dram_read, out_bits,
-                            macs_effectual=None, lanes=p.vector_lanes, useful=vector_ops)
+        acts.add("vector", "op", ops)
+        dram_read, out_bits = vector_io_bits(op, p.vector_bits)
+        return self._finish(op, acts, vector_cycles(ops, p.vector_lanes), 0, dram_read, out_bits,
+                            macs_effectual=None, lanes=p.vector_lanes, useful=ops)
 
     def _finish(self, op, acts: ActionCounter, compute_cycles: float, sram_read_bits: float,
                 dram_read_bits: float, out_bits: float, *, macs_effectual, lanes, useful) -> OpCost:

@@ -16,6 +16,12 @@ from importlib.metadata import entry_points
 
 BUILTIN = {
     "mac_array": "archsim.arch.mac_array:MacArrayModel",
+    "loas": "archsim.arch.loas:LoasModel",
+    "sparten": "archsim.arch.sparten:SpartenModel",
+    "gospa": "archsim.arch.gospa:GospaModel",
+    "gamma": "archsim.arch.gamma:GammaModel",
+    "imc": "archsim.arch.imc.model:ImcModel",
+    "systolic": "archsim.arch.systolic:SystolicModel",
 }
 
 
@@ -28,7 +34,9 @@ def available() -> dict[str, str]:
 
 
 def get_model_class(name: str) -> type:
-    models = available()
+    # a built-in name needs no scan of the installed packages' entry points (milliseconds per
+    # call: too slow for a sweep that loads a hardware file per design point)
+    models = BUILTIN if name in BUILTIN else available()
     if name not in models:
         hint = difflib.get_close_matches(name, list(models), n=1)
         extra = f" (did you mean '{hint[0]}'?)" if hint else ""

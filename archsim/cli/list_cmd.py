@@ -20,9 +20,9 @@ def config_dirs() -> list[Path]:
 def run(args) -> int:
     import importlib
 
-    import yaml
-
     from archsim.arch.registry import available
+    from archsim.config.yaml_loader import load_yaml
+    from archsim.errors import ArchsimError
 
     print("hardware models (architecture: ...):")
     for name, target in sorted(available().items()):
@@ -36,8 +36,8 @@ def run(args) -> int:
         print(f"example hardware descriptions in {d}:")
         for path in sorted(d.glob("*.yaml")):
             try:
-                data = yaml.safe_load(path.read_text()) or {}
-            except yaml.YAMLError:
+                data = load_yaml(path, resolve=False).data   # follows `extends:` to the base file
+            except ArchsimError:
                 continue
             if isinstance(data, dict) and "architecture" in data:
                 print(f"  {path.name:<34} {data.get('architecture'):<12} {data.get('description', '')}")

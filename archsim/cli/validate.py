@@ -8,7 +8,8 @@ from archsim.errors import ArchsimError, ConfigError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("validate", help="check files: hardware YAML, energy table, layer list or trace",
+    p = sub.add_parser("validate", help="check files: hardware YAML, energy table, layer list, trace, sweep spec "
+                                        "or report recipe",
                        description="Check each FILE and report every problem found; exit 2 if any file is bad.")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=run)
@@ -24,11 +25,12 @@ def kind_of(path: Path) -> str:
     data = load_yaml(path, resolve=False).data
     if isinstance(data, dict):
         for key, kind in (("architecture", "hardware"), ("components", "energy table"),
-                          ("layers", "layer list")):
+                          ("layers", "layer list"), ("sweep", "sweep spec"), ("traces", "sweep spec"),
+                          ("runs", "report recipe")):
             if key in data:
                 return kind
     raise ConfigError(f"{path}: cannot tell what this file is (expected a trace, or a YAML with "
-                      "'architecture', 'components' or 'layers' at the top level)")
+                      "'architecture', 'components', 'layers', 'sweep' or 'runs' at the top level)")
 
 
 def check(path: Path) -> str:
@@ -46,6 +48,13 @@ def check(path: Path) -> str:
         from archsim.energy.table import load_tables
         table = load_tables([path])
         return f"energy table '{table.name}', {len(table.components)} components"
+    if kind == "sweep spec":
+        from archsim.sweep.plan import make_plan
+        return make_plan(path).describe()   # every design point's hardware and every trace checked
+    if kind == "report recipe":
+        from archsim.report.recipe import load_recipe
+        recipe, _ = load_recipe(path)
+        return f"report recipe '{recipe.name}', {len(recipe.runs)} runs, {len(recipe.checks)} checks"
     from archsim.trace.layer_list import load_layer_list
     trace = load_layer_list(path)
     return f"layer list '{trace.name}', {len(trace.ops)} ops"

@@ -81,12 +81,10 @@ def set_dotted(data: dict, dotted: str, value: Any) -> None:
         node[parts[-1]] = value
 
 
-def load_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Hardware:
-    """Load, resolve and validate a hardware YAML. ``overrides`` maps dotted key paths (e.g.
-    ``params.rows`` or ``variables.ROWS``) to values applied before variables are resolved."""
-    from archsim.arch.registry import get_model_class
-    from archsim.energy.table import load_tables
-
+def resolve_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Document:
+    """Load a hardware YAML, apply ``overrides`` (dotted key paths, e.g. ``params.rows`` or
+    ``variables.ROWS``) and resolve variables, without validating. Sweeps evaluate their
+    constraints on this before :func:`build_hardware` validates the point."""
     path = Path(path)
     doc = load_yaml(path, resolve=False)
     if not isinstance(doc.data, dict):
@@ -96,6 +94,21 @@ def load_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         set_dotted(data, dotted, value)
     doc = Document(data=data, path=path, where=doc.where)
     resolve_document(doc)
+    return doc
+
+
+def load_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Hardware:
+    """Load, resolve and validate a hardware YAML. ``overrides`` maps dotted key paths (e.g.
+    ``params.rows`` or ``variables.ROWS``) to values applied before variables are resolved."""
+    return build_hardware(resolve_hardware(path, overrides))
+
+
+def build_hardware(doc: Document) -> Hardware:
+    """Validate a resolved hardware document (from :func:`resolve_hardware`) into a Hardware."""
+    from archsim.arch.registry import get_model_class
+    from archsim.energy.table import load_tables
+
+    path = doc.path
     config = validate(HardwareConfig, doc.data, doc)
     try:
         model_cls = get_model_class(config.architecture)

@@ -12,6 +12,7 @@ Duplicate keys are errors. Only ``yaml.SafeLoader`` constructs values, so no tag
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ def load_yaml(path: str | Path, *, resolve: bool = True, _seen: tuple[Path, ...]
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -78,6 +79,14 @@ def load_yaml(path: str | Path, *, resolve: bool = True, _seen: tuple[Path, ...]
     if resolve:
         resolve_document(doc)
     return doc
+
+
+@functools.lru_cache(maxsize=256)
+def _compose(text: str) -> yaml.Node | None:
+    """Parse YAML text into nodes, memoized by the text itself (never stale): a sweep loads the
+    same hardware file and tables for every design point, and parsing dominates that load.
+    The nodes are only read afterwards."""
+    return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
 class _Builder:

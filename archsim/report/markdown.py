@@ -1,31 +1,49 @@
-"""A Markdown page of recipe results: a summary row per run and paper-vs-archsim checks."""
+"""Markdown rendering of report pages (see :mod:`archsim.report.document`)."""
 from __future__ import annotations
 
 from typing import Any
 
-COLUMNS = [("latency_s", 1e3, "latency (ms)"), ("energy_j", 1e6, "energy (uJ)"), ("area_mm2", 1, "area (mm2)"),
-           ("tops_per_w", 1, "TOPS/W"), ("tops_per_mm2", 1, "TOPS/mm2"), ("edap_j_s_mm2", 1, "EDAP (J*s*mm2)")]
+from archsim.report.document import Details, Figure, Heading, Link, Page, Paragraph, Strong, Table, fmt
 
 
-def _fmt(x: Any) -> str:
-    return f"{x:.4g}" if isinstance(x, (int, float)) else str(x)
+def _cell(x: Any) -> str:
+    if isinstance(x, Strong):
+        text = f"**{x.text}**"
+    elif isinstance(x, Link):
+        text = f"[{x.text}]({x.href})"
+    else:
+        text = fmt(x)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _blocks(blocks, level_shift: int = 0) -> list[str]:
+    out: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            out += ["#" * min(6, b.level + level_shift) + " " + b.text, ""]
+        elif isinstance(b, Paragraph):
+            out += [b.text.strip(), ""]
+        elif isinstance(b, Table):
+            if b.caption:
+                out += [f"*{b.caption}*", ""]
+            out.append("| " + " | ".join(_cell(c) for c in b.columns) + " |")
+            out.append("|" + "---|" * len(b.columns))
+            out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in b.rows]
+            out.append("")
+        elif isinstance(b, Figure):
+            out += [f"![{b.caption}]({b.path})", "", f"*{b.caption}*", ""]
+        elif isinstance(b, Details):
+            out += [f"**{b.summary}**", ""]
+            out += _blocks(b.blocks, level_shift)
+    return out
+
+
+def render_markdown(page: Page) -> str:
+    return "\n".join([f"# {page.title}", "", *_blocks(page.blocks)]).rstrip() + "\n"
 
 
 def recipe_markdown(outcome: dict[str, Any]) -> str:
-    recipe = outcome["recipe"]
-    lines = [f"## {recipe.title or recipe.name}", ""]
-    if recipe.description:
-        lines += [recipe.description.strip(), ""]
-    lines.append("| run | trace | hardware | " + " | ".join(c[2] for c in COLUMNS) + " |")
-    lines.append("|---" * (3 + len(COLUMNS)) + "|")
-    for name, s in outcome["summaries"].items():
-        vals = " | ".join(_fmt(s[key] * scale) for key, scale, _ in COLUMNS)
-        lines.append(f"| {name} | {s['trace']} | {s['hardware']} | {vals} |")
-    if outcome["checks"]:
-        lines += ["", "| check | metric | runs | published | archsim | archsim / published | within tolerance | source |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for c in outcome["checks"]:
-            mark = "yes" if c["pass"] else f"**no** (tolerance {c['tolerance']:.0%})"
-            lines.append(f"| {c['check']} | {c['metric']} | {c['runs']} | {_fmt(c['published'])} | {_fmt(c['archsim'])} "
-                         f"| {_fmt(c['ratio_to_published'])} | {mark} | {c['source']} |")
-    return "\n".join(lines) + "\n"
+    """The Markdown section of one recipe's outcome (tables only, no figures)."""
+    from archsim.report.pages import recipe_blocks
+
+    return "\n".join(_blocks(recipe_blocks(outcome, figures=None))).rstrip() + "\n"

@@ -17,7 +17,8 @@
 
 Paths are relative to the recipe file. A check either compares one run's metric (``run:``) or a
 ratio of two runs (``ratio:``) with a published value; ``archsim reproduce`` writes every run's
-result and a table of paper vs archsim.
+result (``OUT/<recipe>/<run>/``), ``checks.json``, ``recipe.json`` and the report pages
+(``OUT/index.md``, ``OUT/index.html``) with the tables of paper vs archsim.
 """
 from __future__ import annotations
 
@@ -128,4 +129,6 @@ def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False)
         summaries[run.name] = result.summary
     checks = evaluate_checks(recipe, summaries)
     (out / "checks.json").write_text(json.dumps(checks, indent=2))
+    # the recipe itself, so that `archsim report` can rebuild the page from the files alone
+    (out / "recipe.json").write_text(recipe.model_dump_json(indent=2))
     return {"recipe": recipe, "summaries": summaries, "checks": checks, "out": out}

@@ -118,6 +118,7 @@ class Trace:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; a trace is an ordinary file
         try:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
                 manifest = self.manifest.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -132,6 +133,12 @@ class Trace:
             raise
         self.path = path
         return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _stored_shape(info: TensorInfo) -> list[int]:

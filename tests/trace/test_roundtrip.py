@@ -77,3 +77,12 @@ def test_gemm_views(rng):
     assert conv.macs == 64 * 27 * 4
     assert trace.op("qk").gemm.groups == 2 and trace.op("qk").macs == 2 * 5 * 16 * 5
     assert trace.op("fc").macs == 640
+
+
+def test_saved_trace_is_an_ordinary_file(tmp_path, rng):
+    import os
+    trace, _, _ = build_all_kinds(rng, False)
+    path = trace.save(tmp_path / "t.trace")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

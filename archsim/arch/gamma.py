@@ -1,0 +1,72 @@
+"""``gamma``: Gamma-S, the Gamma row-wise (Gustavson) accelerator (Zhang et al., ASPLOS 2021)
+running an SNN the way the LoAS paper adapts it: adders instead of multipliers, one timestep at
+a time. See docs/models/baselines.md.
+
+* **Dataflow.** Tile loops ``m, k, t, n``: an A tile of one timestep's plane, 16 rows x 64
+  positions (one row per PE), a B tile of 64 rows x 64 columns. For each spike of its row a PE
+  fetches the matching B row and merges it into the output row (a high-radix merger): one
+  matched pair per cycle.
+* **Format.** Coordinates (``coord_bits``) for spikes and weights, as Gamma's CSR fibers.
+* **Traffic** (bits, the authors' accounting): the previous layer's spike coordinates
+  ``nnz*coord_bits`` once; a missing weight tile ``nnz*(8 + coord_bits)``, a missing spike tile
+  ``nnz*(1 + coord_bits)``; per PE and tile the B tile ``nnz*(8 + coord_bits)`` and the PE's
+  spike row ``nnz*(1 + coord_bits)``; partial output rows: per PE and tile one read and one
+  write of ``psum_bits`` per nonzero column of the B tile, in the buffer, and a fraction
+  ``psum_dram_fraction`` of them also off chip (the authors' (T-3)/T with T = 4: a partial-row
+  buffer catches the rest).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import pydantic
+
+from archsim.arch.base import OpCost
+from archsim.arch.sparten import baseline_cost
+from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, buffer_hits,
+                                        plane_fibers, timestep_planes, walk_tiles)
+
+
+class GammaParams(SpmspmParams):
+    pe_split: Literal["m", "n"] = "m"
+    loop_order: str = "mktn"
+    tile_m: int = pydantic.Field(16, ge=1)
+    tile_n: int = pydantic.Field(64, ge=1)
+    tile_k: int = pydantic.Field(64, ge=1)
+    weight_buffer_entries: int = pydantic.Field(256 * 512, ge=1)
+    spike_buffer_entries: int = pydantic.Field(32 * 256, ge=1)
+    coord_bits: int = pydantic.Field(6, ge=1, description="bits of a coordinate (spikes and weights)")
+    psum_bits: int = pydantic.Field(8, ge=1, description="bits of a partial sum")
+    psum_dram_fraction: float = pydantic.Field(0.25, ge=0, le=1, description="share of partial-sum traffic that reaches DRAM")
+
+
+class GammaModel(SpmspmModel):
+    name = "gamma"
+    description = "Gamma-S: row-wise (Gustavson) spMspM with mergers, timesteps in sequence (LoAS's baseline)"
+    Params = GammaParams
+
+    def instances(self) -> dict[str, float]:
+        return {"gamma_pe": self.params.n_pe, "gamma_cache": 1}
+
+    def view_cost(self, view: GemmView, op) -> OpCost:
+        p, T, wb, cb = self.params, view.timesteps, view.weight_bits, self.params.coord_bits
+        M, K = view.words.shape
+        planes = plane_fibers(view.words, T, backend=p.kernel_backend)
+        content = timestep_planes(view.words, T) if p.buffer_match == "content" else None
+        x_bits = 1 if view.spike_input else view.input_bits
+        walk = walk_tiles(planes, M, K, view.weights, p, content)
+        miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries, p.kernel_backend)
+        miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries, p.kernel_backend)
+        w_fill = walk.w_nnz * (wb + cb) * miss_w
+        x_fill = walk.x_nnz * (x_bits + cb) * miss_x
+        psum = walk.x_rows * walk.w_nzcols * p.psum_bits           # per direction
+        psum_dram = psum * p.psum_dram_fraction
+        sram_read = walk.x_rows * walk.w_nnz * (wb + cb) + walk.x_nnz * (x_bits + cb) + psum
+        writeback = float(sum(f.nnz for f in planes)) * cb
+        traffic = TileTraffic(sram_read=sram_read.astype(float), sram_write=(w_fill + x_fill + psum).astype(float),
+                              dram_read=(w_fill + x_fill + psum_dram).astype(float), dram_write=psum_dram.astype(float),
+                              layer_dram_write=writeback)
+        return baseline_cost(walk, traffic, p, self.clock_mhz, "gamma_pe", view.spike_input, {
+            "buffer_misses_w": float(miss_w.sum()), "buffer_misses_x": float(miss_x.sum()),
+            "dram_bytes.weights": float(w_fill.sum()) / 8, "dram_bytes.spikes": float(x_fill.sum()) / 8,
+            "dram_bytes.psums": float(2 * psum_dram.sum()) / 8, "dram_bytes.writeback": writeback / 8})

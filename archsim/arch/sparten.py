@@ -1,0 +1,82 @@
+"""``sparten``: SparTen-S, the SparTen inner-product accelerator (Gondimalla et al., MICRO 2019)
+running an SNN the way the LoAS paper adapts it: multipliers removed (a spike only adds), one
+timestep at a time. See docs/models/baselines.md.
+
+* **Dataflow.** Tile loops ``n, m, t, k``: a B tile of 128 positions x 16 columns (one column per
+  PE), an A tile of one timestep's spike plane, 32 rows x 128 positions, shared by all PEs. A PE
+  joins its weight column's bitmask with each spike row (a fast prefix sum locates the weight)
+  and adds one matched weight per cycle.
+* **Format.** Spikes stay dense, one bit per neuron per timestep: the spike plane is its own
+  bitmask. Weights: bitmask + nonzero values.
+* **Traffic** (bits, the authors' accounting): the previous layer's spikes ``T*M*K`` once; a
+  missing weight tile ``nnz*8 + numel``, a missing spike tile ``numel``; per tile the spike tile
+  ``numel`` and, when the B tile changes, its bitmask ``numel``; 8 bits per matched pair (the
+  weight read).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pydantic
+
+from archsim.arch.base import ActionCounter, OpCost
+from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, buffer_hits,
+                                        changed, memory_actions, plane_fibers, simple_timing, timestep_planes,
+                                        walk_tiles)
+
+
+class SpartenParams(SpmspmParams):
+    pe_split: Literal["m", "n"] = "n"
+    loop_order: str = "nmtk"
+    tile_m: int = pydantic.Field(32, ge=1)
+    tile_n: int = pydantic.Field(16, ge=1)
+    tile_k: int = pydantic.Field(128, ge=1)
+    weight_buffer_entries: int = pydantic.Field(128 * 1024, ge=1)
+    spike_buffer_entries: int = pydantic.Field(128 * 32 * 4, ge=1)
+
+
+def baseline_cost(walk, traffic: TileTraffic, p: SpmspmParams, clock_mhz: float, pe: str, spike_input: bool,
+                  metrics: dict[str, float]) -> OpCost:
+    """Timing, actions and metrics shared by the three baselines (one op per matched pair)."""
+    timing = simple_timing(walk, traffic, p, clock_mhz)
+    ops = float(walk.loads.sum())
+    acts = ActionCounter()
+    acts.add(pe, "op" if spike_input else "mac", ops)
+    traffic_bytes = memory_actions(acts, traffic)
+    metrics = {"effectual_ops": ops, "compute_cycles": timing.compute_cycles,
+               "imbalance_cycles": timing.compute_cycles - ops / p.n_pe,
+               "bandwidth_stall_cycles": timing.bandwidth_stall_cycles, "fill_cycles": timing.fill_cycles,
+               "tiles": float(walk.n_tiles), **metrics}
+    return OpCost(cycles=timing.cycles, actions=acts.as_dict(), traffic_bytes=traffic_bytes, macs_effectual=ops,
+                  utilization=ops / (p.n_pe * timing.cycles) if timing.cycles else 0.0, metrics=metrics)
+
+
+class SpartenModel(SpmspmModel):
+    name = "sparten"
+    description = "SparTen-S: bitmask inner-product spMspM, timesteps one after another (LoAS's baseline)"
+    Params = SpartenParams
+
+    def instances(self) -> dict[str, float]:
+        return {"sparten_pe": self.params.n_pe, "sparten_cache": 1}
+
+    def view_cost(self, view: GemmView, op) -> OpCost:
+        p, T, wb = self.params, view.timesteps, view.weight_bits
+        M, K = view.words.shape
+        planes = plane_fibers(view.words, T, backend=p.kernel_backend)
+        content = timestep_planes(view.words, T) if p.buffer_match == "content" else None
+        x_bits = 1 if view.spike_input else view.input_bits
+        walk = walk_tiles(planes, M, K, view.weights, p, content)
+        miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries, p.kernel_backend)
+        miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries, p.kernel_backend)
+        w_fill = (walk.w_nnz * wb + walk.w_numel) * miss_w
+        x_fill = walk.x_numel * x_bits * miss_x
+        sram_read = walk.x_numel * x_bits + walk.w_numel * changed(walk.w_id) + wb * walk.loads.sum(axis=1)
+        writeback = float(T * M * K) * x_bits
+        traffic = TileTraffic(sram_read=sram_read.astype(float), sram_write=(w_fill + x_fill).astype(float),
+                              dram_read=(w_fill + x_fill).astype(float), dram_write=np.zeros(walk.n_tiles),
+                              layer_dram_write=writeback)
+        return baseline_cost(walk, traffic, p, self.clock_mhz, "sparten_pe", view.spike_input, {
+            "buffer_misses_w": float(miss_w.sum()), "buffer_misses_x": float(miss_x.sum()),
+            "dram_bytes.weights": float(w_fill.sum()) / 8, "dram_bytes.spikes": float(x_fill.sum()) / 8,
+            "dram_bytes.writeback": writeback / 8})

@@ -1,0 +1,82 @@
+"""``archsim import``: bring other tools' input files into archsim (SCALE-Sim for now)."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("import", help="convert other tools' inputs into traces and hardware YAML")
+    isub = p.add_subparsers(dest="import_source", metavar="TOOL", required=True)
+    s = isub.add_parser(
+        "scalesim", help="SCALE-Sim topology CSV -> trace, SCALE-Sim .cfg -> systolic hardware YAML",
+        description="Convert a SCALE-Sim topology CSV into an archsim trace (OUT/<csv name>.trace) and a "
+                    "SCALE-Sim .cfg into a `systolic` hardware YAML (OUT/<cfg name>.yaml). Give either or both.")
+    s.add_argument("--topology", metavar="CSV", help="SCALE-Sim topology CSV (conv or GEMM form)")
+    s.add_argument("--config", metavar="CFG", help="SCALE-Sim architecture .cfg file")
+    form = s.add_mutually_exclusive_group()
+    form.add_argument("--gemm", dest="gemm", action="store_true", default=None,
+                      help="the topology is in GEMM form (M, N, K); default: from its header")
+    form.add_argument("--conv", dest="gemm", action="store_false", help="the topology is in conv form")
+    s.add_argument("-o", "--out", default=".", metavar="DIR", help="output folder (default: current)")
+    s.add_argument("--bits", type=int, default=8,
+                   help="operand width of the imported layers and PEs (SCALE-Sim words are 1 byte; default 8)")
+    s.add_argument("--clock-mhz", type=float, default=1000.0,
+                   help="clock of the hardware YAML (SCALE-Sim has none; default 1000)")
+    s.add_argument("--energy-table", metavar="YAML",
+                   help="energy table the hardware YAML refers to (default: hw_configs/energy/systolic_45nm.yaml)")
+    s.set_defaults(func=run_scalesim)
+
+
+def run_scalesim(args) -> int:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from archsim.errors import ArchsimError
+    from archsim.importers import scalesim
+
+    if not args.topology and not args.config:
+        raise ArchsimError("import scalesim: give --topology CSV and/or --config CFG")
+    if args.bits < 1:
+        raise ArchsimError(f"import scalesim: --bits must be >= 1, got {args.bits}")
+    if args.clock_mhz <= 0:
+        raise ArchsimError(f"import scalesim: --clock-mhz must be > 0, got {args.clock_mhz}")
+    out = Path(args.out)
+    trace = hw_text = trace_path = hw_path = None
+    # convert everything in memory first, so that a bad input leaves no output behind
+    if args.topology:
+        topology = scalesim.read_topology(args.topology, gemm=args.gemm)
+        trace = scalesim.topology_to_trace(topology, input_bits=args.bits, weight_bits=args.bits,
+                                           output_bits=args.bits)
+        trace_path = out / f"{topology.name}.trace"
+    if args.config:
+        cfg = scalesim.read_config(args.config)
+        table = Path(args.energy_table) if args.energy_table else scalesim.default_energy_table()
+        if table is None or not table.is_file():
+            raise ArchsimError(f"import scalesim: energy table not found ({table or 'no source checkout'}); "
+                               "pass --energy-table")
+        hw_path = out / f"{Path(args.config).stem}.yaml"
+        hw_text = scalesim.config_to_hardware_yaml(cfg, hw_path, energy_table=table, clock_mhz=args.clock_mhz,
+                                                   bits=args.bits)
+    out.mkdir(parents=True, exist_ok=True)
+    if hw_text is not None:
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=".import-", suffix=".yaml")
+        with os.fdopen(fd, "w") as f:
+            f.write(hw_text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)       # mkstemp makes it private; a config is a plain file
+    try:
+        if trace is not None:
+            trace.save(trace_path)
+        if hw_text is not None:
+            os.replace(tmp, hw_path)
+    finally:
+        if hw_text is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    if trace is not None:
+        print(f"wrote {trace_path} ({len(trace.ops)} ops, {'GEMM' if topology.gemm else 'conv'} form)")
+    if hw_text is not None:
+        print(f"wrote {hw_path} ({cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}, "
+              f"InterfaceBandwidth {cfg.interface_bandwidth})")
+        for item in cfg.ignored:
+            print(f"note: not modelled: {item}")
+    return 0

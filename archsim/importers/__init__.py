@@ -1,0 +1,1 @@
+"""Importers: formats other tools use, turned into archsim traces and hardware descriptions."""

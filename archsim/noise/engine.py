@@ -1,0 +1,300 @@
+"""Run a matrix product through a noisy crossbar: ``y ~ x @ W`` as the hardware computes it.
+
+    spec = CrossbarSpec.from_hardware("hw_configs/clipformer_rram_32nm.yaml")
+    arr = program(W, spec, seed=1)                    # static weights, (K, N): quantise, slice, map, noise
+    y = matmul(x, arr, seed=2)                        # (M, K) inputs: bit-serial, read noise, ADC, shift-add
+    y = dynamic_matmul(q, k.T, spec, seed=3, transform=ClipFormerTransform(2, 0.25))   # K^T written per call
+
+Steps (docs/models/imc.md, "Non-ideality engine", has the equations):
+
+1. weights: symmetric ``weight_bits`` quantisation (per tensor or per output channel), signed
+   scheme (offset or differential pairs), ``bits_per_cell`` slices, digit -> conductance level;
+   an optional transform of the target conductances (ClipFormer's K/V clipping); device-to-device
+   variation (one draw per physical array: ``d2d_seed``); programming noise (static operands,
+   one draw per ``program``) or write noise (dynamic operands, one draw per write); clip to
+   ``[0, 2 G_max]``.
+2. inputs: ``input_bits`` quantisation (unsigned when non-negative), digits of ``dac_bits``
+   (two's complement: magnitude digits plus a sign plane of weight ``-2^(b-1)``).
+3. per row group (the rows one conversion sums: a crossbar's rows, or a PE's kernel positions),
+   per plane, per column: the column current minus the G_min reference, in levels, plus
+   proportional read noise of every cell drawn per read; or, with IR drop on, the currents of the
+   relaxation solve; the ADC (ideal, fixed range, or per-tensor dynamic range); shift-and-add.
+4. columns combine by significance, the offset of offset-encoded weights is removed with the
+   exact input sum, and the integer result is scaled back.
+
+Every draw is seeded: conductance noise from ``numpy.random.Generator``\\s seeded by ``seed``
+and ``d2d_seed``, read noise from counter-based draws keyed by the ``seed`` of ``matmul``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from archsim.kernels import crossbar as xk
+from archsim.noise.conductance import (G_CEILING, apply_noise, device_variation, level_conductance, quantize,
+                                       weight_digits)
+from archsim.noise.ir_drop import ir_drop_currents
+from archsim.noise.spec import CrossbarSpec
+
+Transform = Callable[[np.ndarray, float, float], np.ndarray]
+FIXED_POINT_BITS = 16         # conductances in units of 1/2^16 of a level
+INT32_LIMIT = 2 ** 31 - 1
+EXACT_LIMIT = 2 ** 53
+
+
+@dataclass
+class ProgrammedArray:
+    """A stationary operand (K x N) as programmed into crossbars."""
+
+    spec: CrossbarSpec
+    k: int
+    n: int
+    c: int                        # columns per output (slices, x 2 for differential pairs)
+    col_weights: np.ndarray       # (c,) significance of each column of an output
+    w_scale: np.ndarray           # scalar or (n,): integer weight -> value
+    offset: int                   # added to every weight (offset encoding), removed digitally
+    perm: np.ndarray              # (k,) operand row held by each crossbar row, in group order
+    starts: np.ndarray            # (groups + 1,) row-group boundaries in ``perm`` order
+    crossbar_rows: list           # per group: boundaries of its physical crossbars (IR drop)
+    G_us: np.ndarray              # (k, n c) programmed conductances, uS, rows in ``perm`` order
+    G: np.ndarray                 # fixed point, units of level / 2^F
+    G2: np.ndarray                # squares on a coarser grid, units of (level / 2^F2)^2
+    inv_unit: float
+    inv_unit2: float
+    gmin_int: int
+    dynamic: bool
+
+    @property
+    def groups(self) -> int:
+        return len(self.starts) - 1
+
+    def stored_weights(self) -> np.ndarray:
+        """(K, N) integer-unit weights the conductances represent (noise included), in the
+        operand's row order: what an ideal read-out of this array would multiply by."""
+        s = self.spec
+        digits = (self.G_us - s.g_min_us) / s.level_us
+        w = digits.reshape(self.k, self.n, self.c) @ self.col_weights - self.offset
+        out = np.empty_like(w)
+        out[self.perm] = w
+        return out
+
+
+def _default_groups(k: int, rows: int) -> list[list[np.ndarray]]:
+    return [[np.arange(s, min(s + rows, k))] for s in range(0, k, rows)]
+
+
+def conv_row_groups(channels: int, positions: int, spec: CrossbarSpec) -> list[list[np.ndarray]]:
+    """Row groups of a convolution's im2col operand (PyTorch order: row = c * positions + kernel
+    position). ``kernel_positions`` mapping: each crossbar holds up to ``rows`` channels of one
+    position; with ``adc_sharing: pe`` the positions of a PE (``pe_crossbars`` of them) are summed
+    on shared bit lines, so one conversion covers them all. ``unrolled``: consecutive blocks."""
+    k = channels * positions
+    if spec.conv_mapping == "unrolled" or positions == 1:
+        return _default_groups(k, spec.rows)
+    per_group = spec.pe_crossbars if spec.adc_sharing == "pe" else 1
+    groups = []
+    for c0 in range(0, channels, spec.rows):
+        chans = np.arange(c0, min(c0 + spec.rows, channels))
+        for p0 in range(0, positions, per_group):
+            groups.append([chans * positions + pos for pos in range(p0, min(p0 + per_group, positions))])
+    return groups
+
+
+def _normalise_groups(row_groups, k: int, rows: int) -> list[list[np.ndarray]]:
+    """Each group is a list of physical crossbars (index arrays); a bare array is one crossbar."""
+    if row_groups is None:
+        return _default_groups(k, rows)
+    groups = [[np.asarray(x, dtype=np.int64) for x in (g if isinstance(g, (list, tuple)) else [g])]
+              for g in row_groups]
+    flat = np.concatenate([x for g in groups for x in g]) if groups else np.empty(0, np.int64)
+    if flat.size != k or not np.array_equal(np.sort(flat), np.arange(k)):
+        raise ValueError(f"row groups must cover each of the {k} rows exactly once")
+    if any(x.size > rows for g in groups for x in g):
+        raise ValueError(f"a crossbar of a row group holds more than {rows} rows")
+    return groups
+
+
+def _fixed_point(G_us: np.ndarray, spec: CrossbarSpec, max_rows: int):
+    """Integer conductances for exact sums: (G, inv_unit, G2, inv_unit2, gmin_int)."""
+    dmax = 2 ** spec.dac_bits - 1
+    top = G_CEILING * spec.g_max_us / spec.level_us          # largest conductance, in levels
+    F = FIXED_POINT_BITS
+    while top * 2 ** F * max_rows * dmax >= EXACT_LIMIT and F > 4:
+        F -= 1
+    G = np.rint(G_us / spec.level_us * 2 ** F).astype(np.int64)
+    if top * 2 ** F * max_rows * dmax < INT32_LIMIT:
+        G = G.astype(np.int32)
+    # the read-noise variance needs far less precision: the finest grid whose sums fit int32
+    F2 = int(math.floor(math.log2(math.sqrt(INT32_LIMIT / (max_rows * dmax * dmax)) / top)))
+    dtype2 = np.int32
+    if F2 < 6:
+        F2 = int(math.floor(math.log2(math.sqrt(EXACT_LIMIT / (max_rows * dmax * dmax)) / top)))
+        dtype2 = np.int64
+    F2 = min(F2, F)
+    g2 = np.rint(G_us / spec.level_us * 2 ** F2).astype(np.int64)
+    G2 = (g2 * g2).astype(dtype2)
+    gmin_int = int(np.rint(spec.g_min_us / spec.level_us * 2 ** F))
+    return G, 2.0 ** -F, G2, 2.0 ** -F2, gmin_int
+
+
+def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool = False,
+            transform: Transform | None = None, row_groups: Sequence | None = None,
+            d2d_seed: int | None = None, weight_scale: float | np.ndarray | None = None) -> ProgrammedArray:
+    """Program the stationary operand ``W`` (K x N). ``dynamic``: written at run time (write
+    noise model) instead of programmed once (programming model). ``transform(G, g_min, g_max)``
+    changes the target conductances before the write (e.g. :class:`ClipFormerTransform`).
+    ``row_groups``: rows summed by one conversion (default: consecutive blocks of ``rows``)."""
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2:
+        raise ValueError(f"W must be 2-D (K x N), got shape {W.shape}")
+    k, n = W.shape
+    axis = 1 if spec.weight_scale == "channel" else None
+    wq, w_scale, _ = quantize(W, spec.weight_bits, signed=True, axis=axis, scale=weight_scale)
+    digits, col_weights, offset = weight_digits(wq, spec.weight_bits, spec.bits_per_cell, spec.signed_weights)
+    c = digits.shape[-1]
+    groups = _normalise_groups(row_groups, k, spec.rows)
+    perm = np.concatenate([x for g in groups for x in g])
+    sizes = [sum(x.size for x in g) for g in groups]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    crossbar_rows = [np.concatenate([[0], np.cumsum([x.size for x in g])]) for g in groups]
+
+    target = level_conductance(digits[perm].reshape(k, n * c), spec.g_min_us, spec.g_max_us, spec.bits_per_cell)
+    if transform is not None:
+        target = np.asarray(transform(target, spec.g_min_us, spec.g_max_us), dtype=np.float64)
+    d2d_rng = np.random.default_rng(np.random.SeedSequence([seed if d2d_seed is None else d2d_seed, 2]))
+    G_us = target * device_variation(target.shape, spec.d2d_sigma, d2d_rng)
+    model = spec.write if dynamic else spec.programming
+    G_us = apply_noise(G_us, model, spec.g_min_us, spec.g_max_us,
+                       np.random.default_rng(np.random.SeedSequence([seed, 1])))
+    G_us = np.clip(G_us, 0.0, G_CEILING * spec.g_max_us)
+    G, inv_unit, G2, inv_unit2, gmin_int = _fixed_point(G_us, spec, max(sizes))
+    return ProgrammedArray(spec=spec, k=k, n=n, c=c, col_weights=col_weights,
+                           w_scale=np.asarray(w_scale, dtype=np.float64).reshape(-1) if axis is not None
+                           else np.asarray(w_scale, dtype=np.float64),
+                           offset=offset, perm=perm, starts=starts, crossbar_rows=crossbar_rows, G_us=G_us,
+                           G=G, G2=G2, inv_unit=inv_unit, inv_unit2=inv_unit2, gmin_int=gmin_int, dynamic=dynamic)
+
+
+def input_digits(xq: np.ndarray, bits: int, signed: bool, dac_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Digits (P, M, K) uint8 of integer inputs and the weight of each plane. Unsigned values:
+    ``ceil(b / dac)`` digits of ``dac_bits``; signed (two's complement): the ``b - 1`` magnitude
+    bits in digits plus a sign plane weighing ``-2^(b-1)``."""
+    mask = 2 ** dac_bits - 1
+    if not signed:
+        P = math.ceil(bits / dac_bits)
+        shifts = dac_bits * np.arange(P)
+        return ((xq[None] >> shifts[:, None, None]) & mask).astype(np.uint8), 2.0 ** shifts
+    u = xq & (2 ** bits - 1)
+    mag = u & (2 ** (bits - 1) - 1)
+    P = math.ceil((bits - 1) / dac_bits)
+    shifts = dac_bits * np.arange(P)
+    planes = ((mag[None] >> shifts[:, None, None]) & mask).astype(np.uint8)
+    sign = ((u >> (bits - 1)) & 1).astype(np.uint8)[None]
+    return np.concatenate([planes, sign]), np.concatenate([2.0 ** shifts, [-(2.0 ** (bits - 1))]])
+
+
+def _full_scale(arr: ProgrammedArray, digit_max: int) -> np.ndarray:
+    """Fixed ADC range of each row group, in levels, unless the spec sets one: the largest
+    possible column sum rounded up to ``2^B - 1``; an ADC of ``b >= B`` bits spans ``2^b - 1``
+    levels instead, so its step is one level (it resolves every level sum exactly)."""
+    s = arr.spec
+    if s.adc_full_scale_levels is not None:
+        return np.full(arr.groups, float(s.adc_full_scale_levels))
+    top = np.diff(arr.starts) * s.levels * digit_max
+    return np.maximum(2.0 ** np.ceil(np.log2(top + 1.0)), 2.0 ** s.adc_bits) - 1.0
+
+
+def matmul(x: np.ndarray, arr: ProgrammedArray, *, seed: int = 0, input_bits: int | None = None,
+           input_signed: bool | None = None, input_scale: float | None = None,
+           backend: str = "numba") -> np.ndarray:
+    """``x`` (..., K) times the programmed operand, as the crossbars compute it: (..., N)."""
+    s = arr.spec
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[-1] != arr.k:
+        raise ValueError(f"x has {x.shape[-1]} features, the array has {arr.k} rows")
+    lead = x.shape[:-1]
+    x2 = x.reshape(-1, arr.k)
+    bits = input_bits or s.input_bits
+    xq, x_scale, signed = quantize(x2, bits, signed=input_signed, scale=input_scale)
+    digits, plane_w = input_digits(xq[:, arr.perm], bits, signed, s.dac_bits)
+    digit_max = 2 ** s.dac_bits - 1 if (bits > 1 or not signed) else 1
+    mode = xk.ADC_IDEAL if s.ideal_adc else (xk.ADC_FIXED if s.adc_range == "fixed" else xk.ADC_DYNAMIC)
+    full_scale = _full_scale(arr, digit_max)
+    key = np.uint64(seed % 2 ** 64)
+    if s.ir_drop.enabled:
+        levels = _ir_drop_levels(digits, plane_w, arr, key, mode, full_scale, backend)
+    else:
+        levels = xk.crossbar_mvm(digits, arr.G, arr.G2, arr.starts, plane_w, arr.gmin_int, arr.inv_unit,
+                                 arr.inv_unit2, s.read_sigma, key, mode, s.adc_bits, full_scale, backend=backend)
+    y = levels.reshape(-1, arr.n, arr.c) @ arr.col_weights
+    if arr.offset:
+        y -= arr.offset * xq.sum(axis=1)[:, None]
+    y = y * x_scale * arr.w_scale
+    return y.reshape(*lead, arr.n)
+
+
+def crossbar_matmul(x: np.ndarray, W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool = False,
+                    transform: Transform | None = None, row_groups=None, backend: str = "numba") -> np.ndarray:
+    """Program ``W`` and multiply once (``seed`` seeds the programming and, shifted, the reads)."""
+    arr = program(W, spec, seed=seed, dynamic=dynamic, transform=transform, row_groups=row_groups)
+    return matmul(x, arr, seed=seed + 1, backend=backend)
+
+
+def dynamic_matmul(a: np.ndarray, b: np.ndarray, spec: CrossbarSpec, *, seed: int = 0,
+                   transform: Transform | None = None, d2d_seed: int | None = None,
+                   backend: str = "numba") -> np.ndarray:
+    """``a @ b`` with ``b`` written into crossbars at run time (K^T of Q.K^T, V of A.V): the write
+    noise model and the optional K/V ``transform`` apply. Leading dimensions are batched
+    (one written array per product); ``d2d_seed`` fixes the physical arrays across calls."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"cannot multiply {a.shape} by {b.shape}")
+    lead = a.shape[:-2]
+    a3 = a.reshape(-1, *a.shape[-2:])
+    b3 = b.reshape(-1, *b.shape[-2:])
+    out = np.empty((a3.shape[0], a3.shape[1], b3.shape[2]))
+    for i in range(a3.shape[0]):
+        arr = program(b3[i], spec, seed=_sub_seed(seed, i, 0), dynamic=True, transform=transform,
+                      d2d_seed=None if d2d_seed is None else _sub_seed(d2d_seed, i, 0))
+        out[i] = matmul(a3[i], arr, seed=_sub_seed(seed, i, 1), backend=backend)
+    return out.reshape(*lead, a.shape[-2], b.shape[-1])
+
+
+def _sub_seed(seed: int, *path: int) -> int:
+    return int(np.random.SeedSequence([seed, *path]).generate_state(1, np.uint64)[0])
+
+
+def _ir_drop_levels(digits, plane_w, arr: ProgrammedArray, key, mode, full_scale, backend) -> np.ndarray:
+    """The crossbar product with wire resistance: each physical crossbar and column block is
+    solved for its column currents (relaxation, :mod:`archsim.kernels.ir_drop`), the currents of
+    a row group are summed, then read noise, ADC and shift-and-add as in the ideal path."""
+    s, ir = arr.spec, arr.spec.ir_drop
+    P, M, _ = digits.shape
+    NC = arr.G_us.shape[1]
+    G_s = arr.G_us * 1e-6
+    G2f = arr.G2.astype(np.float64)
+    out = np.zeros((M, NC))
+    for g in range(arr.groups):
+        r0, bounds = arr.starts[g], arr.crossbar_rows[g]
+        for p in range(P):
+            D = digits[p][:, r0:arr.starts[g + 1]].astype(np.float64)
+            current = np.zeros((M, NC))
+            for x0, x1 in zip(bounds[:-1], bounds[1:]):
+                V = D[:, x0:x1] * ir.v_read
+                for c0 in range(0, NC, s.cols):
+                    c1 = min(c0 + s.cols, NC)
+                    cur, _ = ir_drop_currents(G_s[r0 + x0:r0 + x1, c0:c1], V, ir.r_wire_row_ohm, ir.r_wire_col_ohm,
+                                              gamma=ir.relaxation, tol=ir.tolerance, max_iter=ir.max_iterations,
+                                              backend=backend)
+                    current[:, c0:c1] += cur
+            v = current / (ir.v_read * s.level_us * 1e-6) - (s.g_min_us / s.level_us) * D.sum(axis=1)[:, None]
+            if s.read_sigma > 0.0:
+                s2 = (D * D) @ G2f[r0:arr.starts[g + 1]]
+                counters = np.uint64((g * P + p) * M * NC) + np.arange(M * NC, dtype=np.uint64).reshape(M, NC)
+                v = v + s.read_sigma * np.sqrt(s2) * arr.inv_unit2 * xk.normal(key, counters, backend=backend)
+            lo, inv_step, step, max_code = xk.adc_range(v.min(), v.max(), mode, s.adc_bits, full_scale[g])
+            out += plane_w[p] * xk.adc_quantize_reference(v, lo, inv_step, step, max_code)
+    return out

@@ -1,0 +1,332 @@
+"""From a sweep spec to the list of runs, checked before any of them starts.
+
+``make_plan(spec)`` expands the design points, checks every swept key path against each base
+hardware file and its model's parameter schema, drops the points that a constraint rejects,
+validates every remaining point's hardware (so a type mismatch or an out-of-range value is an
+error before anything runs), and loads every trace once. Each (design point, trace) pair gets a
+``row_id`` computed from the resolved hardware, its energy tables, the trace's content and the
+seed: the result store uses it to skip work already done.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archsim.config.expressions import ExpressionError, evaluate
+from archsim.config.hardware import HardwareConfig, build_hardware, resolve_hardware
+from archsim.config.yaml_loader import load_yaml
+from archsim.errors import ArchsimError, ConfigError
+from archsim.sweep.spec import LoadedSpec, expand, load_spec
+from archsim.sweep.worker import Task
+
+MAX_ERROR_LINES = 10
+
+
+class SpecError(ConfigError):
+    """A problem of the sweep spec itself (not of one design point): stops the check at once."""
+
+
+@dataclass
+class DesignPoint:
+    index: int                   # position among the points that pass the constraints
+    base: int                    # index into the spec's hardware files
+    values: dict[str, Any]       # swept key -> value
+    hardware: str                # design name after the overrides
+    architecture: str
+    digest: str                  # of the resolved hardware and its energy tables
+
+
+@dataclass
+class TraceRef:
+    file: str                    # as written in the spec
+    path: Path
+    name: str
+    digest: str                  # of the file's content
+
+
+@dataclass
+class Plan:
+    loaded: LoadedSpec
+    keys: list[str]                          # swept keys, in spec order
+    points: list[DesignPoint]
+    traces: list[TraceRef]
+    expanded: int                            # points before constraints
+    rows: list[dict[str, Any]] = field(default_factory=list)   # one per (point, trace): spec columns
+    tasks: list[Task] = field(default_factory=list)            # unique row_ids, in row order
+
+    @property
+    def name(self) -> str:
+        return self.loaded.spec.name
+
+    @property
+    def skipped(self) -> int:
+        return self.expanded - len(self.points)
+
+    def describe(self) -> str:
+        s = self.loaded.spec
+        text = (f"sweep '{s.name}': {len(self.points)} design points x {len(self.traces)} traces = "
+                f"{len(self.rows)} runs")
+        if self.skipped:
+            text += f" ({self.skipped} of {self.expanded} points skipped by constraints)"
+        return text
+
+
+def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
+    loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
+    s = loaded.spec
+    raw_points, located = expand(loaded)
+    keys = list(located)
+    bases = [_base_file(loaded, i, f) for i, f in enumerate(s.hardware_files)]
+    for key, where in located.items():
+        for i, base in enumerate(bases):
+            check_key_path(base, key, where, loaded.spec.hardware_files[i])
+    constraints = [Constraint(text, keys, loaded.where("constraints", i), i)
+                   for i, text in enumerate(s.constraints)]
+
+    points: list[DesignPoint] = []
+    problems: list[str] = []
+    n_bad = 0
+    combos = [(b, values) for b in range(len(bases)) for values in raw_points]
+    iterator = combos
+    if progress and len(combos) >= 200:
+        from tqdm.auto import tqdm
+        iterator = tqdm(combos, desc="checking design points", unit="pt", leave=False)
+    for b, values in iterator:
+        label = _label(values, s.hardware_files[b] if len(bases) > 1 else None)
+        try:
+            doc = resolve_hardware(bases[b], values)
+            if not all(c.accepts(doc.data, label) for c in constraints):
+                continue
+            hw = build_hardware(doc)
+        except SpecError:
+            raise
+        except ConfigError as exc:
+            n_bad += 1
+            if len(problems) < MAX_ERROR_LINES:
+                problems += [f"{loaded.path}: design point {label}: {line}" for line in exc.problems]
+            continue
+        except ArchsimError as exc:
+            n_bad += 1
+            if len(problems) < MAX_ERROR_LINES:
+                problems.append(f"{loaded.path}: design point {label}: {exc}")
+            continue
+        points.append(DesignPoint(index=len(points), base=b, values=values, hardware=hw.name,
+                                  architecture=hw.config.architecture, digest=_hardware_digest(hw)))
+    if n_bad:
+        more = f" (showing the first {len(problems)} problems)" if n_bad > MAX_ERROR_LINES else ""
+        problems.append(f"{loaded.path}: {n_bad} of {len(combos)} design points are invalid{more}; fix the "
+                        "sweep or skip them with a constraint")
+        raise ConfigError(problems)
+    if not points:
+        where = loaded.where("constraints")
+        raise ConfigError(f"{where}: constraints: they reject every one of the {len(combos)} design points, "
+                          "so the sweep has nothing to run")
+
+    traces = [_trace_ref(loaded, i, f) for i, f in enumerate(s.trace_files)]
+    plan = Plan(loaded=loaded, keys=keys, points=points, traces=traces, expanded=len(combos))
+    seen: set[str] = set()
+    for p in points:
+        for t in traces:
+            row_id = _digest([p.digest, t.digest, s.seed])[:20]
+            plan.rows.append({"point": p.index, "trace": t.name, "hardware": p.hardware,
+                              "architecture": p.architecture, "hardware_file": s.hardware_files[p.base],
+                              "trace_file": t.file, **p.values, "row_id": row_id})
+            if row_id not in seen:
+                seen.add(row_id)
+                plan.tasks.append(Task(row_id=row_id, hardware=str(bases[p.base]), overrides=dict(p.values),
+                                       trace=str(t.path), trace_digest=t.digest, seed=s.seed))
+    return plan
+
+
+def _label(values: dict[str, Any], base: str | None) -> str:
+    parts = ([f"hardware={base}"] if base else []) + [f"{k}={v!r}" for k, v in values.items()]
+    return "{" + ", ".join(parts) + "}"
+
+
+def _base_file(loaded: LoadedSpec, i: int, name: str) -> Path:
+    path = (loaded.base / name).resolve()
+    if not path.is_file():
+        key = ("hardware", i) if isinstance(loaded.spec.hardware, list) else ("hardware",)
+        raise ConfigError(f"{loaded.where(*key)}: hardware: file not found: {loaded.base / name}")
+    return path
+
+
+def _trace_ref(loaded: LoadedSpec, i: int, name: str) -> TraceRef:
+    from archsim.cli.common import load_any_trace
+
+    path = (loaded.base / name).resolve()
+    if not path.is_file():
+        key = ("traces", i) if isinstance(loaded.spec.traces, list) else ("traces",)
+        raise ConfigError(f"{loaded.where(*key)}: traces: file not found: {loaded.base / name}")
+    trace = load_any_trace(path)   # validates it now, so that a bad trace fails before any point runs
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return TraceRef(file=name, path=path, name=trace.name, digest=h.hexdigest())
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _hardware_digest(hw) -> str:
+    from archsim import __version__
+    tables = [t.model_dump(mode="json") for _, t in hw.table.files]
+    return _digest({"hardware": hw.raw, "tables": tables, "archsim": __version__})
+
+
+# ----------------------------------------------------------------------------- key paths
+
+def _known_paths(data: Any, prefix: str = "") -> list[str]:
+    out = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            name = f"{prefix}{k}"
+            out.append(name)
+            out += _known_paths(v, f"{name}.")
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            name = f"{prefix}{i}"
+            out.append(name)
+            out += _known_paths(v, f"{name}.")
+    return out
+
+
+def check_key_path(base: Path, key: str, where: str, base_name: str) -> None:
+    """``where``: ``file:line: sweep.grid.params.rows``, the start of an error message.
+
+    A swept key must name a key of the base hardware file, a field of the hardware schema, a
+    parameter of the file's model, or a variable of its energy tables (``energy.variables.X``).
+    Otherwise the override would add a key that nothing reads."""
+    from archsim.arch.registry import get_model_class
+
+    data = load_yaml(base, resolve=False).data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{base}: expected a mapping at the top level")
+    parts = key.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            continue
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            continue
+        if i > 0 and not isinstance(node, (dict, list)):
+            raise ConfigError(f"{where}: '{'.'.join(parts[:i])}' in {base_name} is a value "
+                              f"({node!r}), not a mapping")
+        break
+    else:
+        return
+
+    schema_ok = len(parts) == 1 and parts[0] in HardwareConfig.model_fields
+    model_fields: list[str] = []
+    table_vars: list[str] = []
+    try:
+        model_cls = get_model_class(str(data.get("architecture")))
+        model_fields = list(model_cls.Params.model_fields)
+    except KeyError:
+        model_cls = None
+    if parts[0] == "params" and len(parts) >= 2 and parts[1] in model_fields:
+        schema_ok = True
+    tables = (data.get("energy") or {}).get("tables") if isinstance(data.get("energy"), dict) else None
+    for t in tables or []:
+        try:
+            tdata = load_yaml(base.parent / str(t), resolve=False).data
+            table_vars += list((tdata or {}).get("variables") or {})
+        except ArchsimError:
+            pass
+    if parts[:2] == ["energy", "variables"] and len(parts) == 3 and parts[2] in table_vars:
+        schema_ok = True
+    if schema_ok:
+        return
+
+    known = set(_known_paths(data)) | set(HardwareConfig.model_fields)
+    known |= {f"params.{f}" for f in model_fields} | {f"energy.variables.{v}" for v in table_vars}
+    hint = difflib.get_close_matches(key, sorted(known), n=1)
+    extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+    what = f"model '{model_cls.name}'" if model_cls is not None else "the hardware schema"
+    raise ConfigError(f"{where}: no key '{key}' in {base_name} nor in the parameters of {what}{extra}")
+
+
+# ----------------------------------------------------------------------------- constraints
+
+class Constraint:
+    """An expression over the point's hardware keys that must be true to keep the point.
+
+    Names are dotted key paths of the resolved hardware (``params.rows``), the last part of a
+    swept key when no other swept key ends the same way (``rows``), or top-level keys
+    (``clock_mhz``). Arithmetic, comparisons, ``and/or/not``, ``a if c else b`` and the functions
+    of hardware variables are allowed; nothing is passed to ``eval``."""
+
+    def __init__(self, text: str, keys: list[str], where: str, index: int):
+        self.text, self.where, self.index = text, where, index
+        tails: dict[str, list[str]] = {}
+        for k in keys:
+            tails.setdefault(k.rsplit(".", 1)[-1], []).append(k)
+        aliases = {t: ks[0] for t, ks in tails.items() if len(ks) == 1}
+        try:
+            tree = ast.parse(text.strip(), mode="eval")
+        except SyntaxError:
+            raise SpecError(f"{where}: constraints[{index}]: cannot parse {text!r}") from None
+        self.paths: dict[str, str] = {}     # placeholder -> key path
+        self.expr = ast.unparse(_KeyNames(aliases, self._placeholder).visit(tree))
+
+    def _placeholder(self, path: str) -> ast.Name:
+        name = f"_k{len(self.paths)}"
+        self.paths[name] = path
+        return ast.Name(id=name, ctx=ast.Load())
+
+    def accepts(self, data: dict[str, Any], label: str) -> bool:
+        names = {}
+        for placeholder, path in self.paths.items():
+            node: Any = data
+            for part in path.split("."):
+                if isinstance(node, dict) and part in node:
+                    node = node[part]
+                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                    node = node[int(part)]
+                else:
+                    raise SpecError(f"{self.where}: constraints[{self.index}]: '{path}' in {self.text!r} is "
+                                    "not a key of the hardware (nor the last part of a swept key)")
+            names[placeholder] = node
+        try:
+            return bool(evaluate(self.expr, names))
+        except ExpressionError as exc:
+            raise SpecError(f"{self.where}: constraints[{self.index}]: {self.text!r} at design point "
+                            f"{label}: {exc}") from None
+
+
+class _KeyNames(ast.NodeTransformer):
+    """Replace each key path in an expression (``params.rows``, or a name: an alias or a
+    top-level key) by a placeholder name that the whitelisted evaluator can look up."""
+
+    def __init__(self, aliases: dict[str, str], placeholder):
+        self.aliases, self.placeholder = aliases, placeholder
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:   # function names stay as they are
+        node.args = [self.visit(a) for a in node.args]
+        return node
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        dotted = _dotted(node)
+        return self.placeholder(dotted) if dotted else self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return self.placeholder(self.aliases.get(node.id, node.id))
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(parts)])
+    return None

@@ -1,0 +1,259 @@
+"""The resumable result store of a sweep: a directory with
+
+* ``rows.jsonl``: the append-only log, one JSON object per finished (design point, trace), written
+  and fsync'ed batch by batch by the one process that runs the sweep. A kill can only cut the
+  last line short; opening the store drops such a line (that run is simply done again).
+* ``results.parquet`` (``results.csv`` without pyarrow): the table, one row per (design point,
+  trace) of the current spec, rebuilt from the log and replaced atomically (temporary file +
+  rename) from time to time and at the end, so it is never half-written.
+* ``sweep.json``: the manifest (spec, swept keys, table format, one entry per run).
+* ``.lock``: held (``flock``) while a sweep writes, so two sweeps never write one store.
+
+Rows are keyed by ``row_id`` (see :mod:`archsim.sweep.plan`); a finished row is never computed
+again unless it failed and the sweep is rerun with ``retry_failed``.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from archsim.errors import ArchsimError
+
+LOG_FILE = "rows.jsonl"
+MANIFEST_FILE = "sweep.json"
+LOCK_FILE = ".lock"
+TABLE_STEM = "results"
+FORMATS = ("parquet", "csv")
+
+
+def have_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.chmod(tmp, _file_mode())   # mkstemp makes 0600 files; results are ordinary files
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultStore:
+    def __init__(self, out_dir: str | Path):
+        self.dir = Path(out_dir)
+        self.rows: dict[str, dict[str, Any]] = {}     # row_id -> latest row
+        self.manifest: dict[str, Any] = {}
+        self._log = None
+        self._lock_fd: int | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+    def open(self, name: str, table_format: str | None = None) -> "ResultStore":
+        """Create or reopen the store for sweep ``name``; take the lock; read the log."""
+        d = self.dir
+        if d.exists() and not d.is_dir():
+            raise ArchsimError(f"{d}: exists and is not a directory")
+        if d.is_dir() and any(d.iterdir()) and not (d / MANIFEST_FILE).exists():
+            raise ArchsimError(f"{d}: not a sweep directory (no {MANIFEST_FILE}) and not empty; "
+                               "choose another output directory")
+        d.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        try:
+            if (d / MANIFEST_FILE).exists():
+                self.manifest = self._read_manifest()
+                if self.manifest.get("name") != name:
+                    raise ArchsimError(f"{d}: holds the results of sweep '{self.manifest.get('name')}', "
+                                       f"not '{name}'; choose another output directory")
+            else:
+                self.manifest = {"name": name, "runs": []}
+            fmt = table_format or self.manifest.get("table_format") or ("parquet" if have_pyarrow() else "csv")
+            if fmt == "parquet" and not have_pyarrow():
+                raise ArchsimError(f"{d}: the table is Parquet but pyarrow is not installed "
+                                   "(pip install pyarrow, or pass --format csv)")
+            self.manifest["table_format"] = fmt
+            self._read_log()
+            self._log = open(d / LOG_FILE, "a", encoding="utf-8")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _lock(self) -> None:
+        import fcntl
+
+        fd = os.open(self.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ArchsimError(f"{self.dir}: another sweep is writing to this directory") from None
+        self._lock_fd = fd
+
+    def _read_manifest(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self.dir / MANIFEST_FILE).read_text())
+        except json.JSONDecodeError as exc:
+            raise ArchsimError(f"{self.dir / MANIFEST_FILE}: corrupt manifest ({exc})") from None
+        if not isinstance(data, dict):
+            raise ArchsimError(f"{self.dir / MANIFEST_FILE}: corrupt manifest (not a JSON object)")
+        return data
+
+    def _read_log(self) -> None:
+        path = self.dir / LOG_FILE
+        if not path.exists():
+            return
+        data = path.read_bytes()
+        good_end = 0
+        lines = data.split(b"\n")
+        for i, line in enumerate(lines):
+            complete = i < len(lines) - 1          # followed by a newline
+            if not line.strip():
+                good_end += len(line) + (1 if complete else 0)
+                continue
+            try:
+                row = json.loads(line) if complete else None
+            except json.JSONDecodeError:
+                row = None
+            if row is None or not isinstance(row, dict) or "row_id" not in row:
+                if complete and any(l.strip() for l in lines[i + 1:]):
+                    raise ArchsimError(f"{path}:{i + 1}: corrupt record in the middle of the log; "
+                                       "the store was changed by something other than archsim")
+                break   # a record cut short by a kill: drop it, that run is done again
+            self.rows[row["row_id"]] = row
+            good_end += len(line) + 1
+        if good_end < len(data):
+            with open(path, "r+b") as f:
+                f.truncate(good_end)
+
+    # -- writing ---------------------------------------------------------------------------
+    def done(self, row_id: str, retry_failed: bool = False) -> bool:
+        row = self.rows.get(row_id)
+        return row is not None and not (retry_failed and row.get("status") != "ok")
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        """Append finished rows to the log and make them durable before returning."""
+        if not rows:
+            return
+        text = "".join(json.dumps(r, default=_json_default) + "\n" for r in rows)
+        with _signals_deferred():
+            self._log.write(text)
+            self._log.flush()
+            os.fsync(self._log.fileno())
+            for r in rows:
+                self.rows[r["row_id"]] = r
+
+    def write_manifest(self) -> None:
+        atomic_write_text(self.dir / MANIFEST_FILE, json.dumps(self.manifest, indent=2, default=str))
+
+    @property
+    def table_path(self) -> Path:
+        return self.dir / f"{TABLE_STEM}.{self.manifest['table_format']}"
+
+    def write_table(self, frame: pd.DataFrame) -> Path:
+        path = self.table_path
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.dir)
+        os.close(fd)
+        os.chmod(tmp, _file_mode())
+        try:
+            if self.manifest["table_format"] == "parquet":
+                _to_parquet(frame, Path(tmp))
+            else:
+                frame.to_csv(tmp, index=False)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)       # releases the flock
+            self._lock_fd = None
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold Ctrl-C and SIGTERM while a batch goes into the log and the in-memory rows, then
+    deliver them: the table written on the way out then holds exactly what the log holds."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    old = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        for s in dict.fromkeys(pending):
+            signal.raise_signal(s)
+
+
+def _json_default(x: Any) -> Any:
+    try:
+        return x.item()          # numpy scalars
+    except AttributeError:
+        return str(x)
+
+
+def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+
+    try:
+        frame.to_parquet(path, index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        # a swept key with values of mixed types (e.g. 8 and "auto"): store that column as text
+        fixed = frame.copy()
+        for col in fixed.columns:
+            if fixed[col].dtype == object:
+                fixed[col] = fixed[col].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+        fixed.to_parquet(path, index=False)
+
+
+def load_table(sweep_dir: str | Path) -> pd.DataFrame:
+    """The result table of a sweep directory (or a table file)."""
+    p = Path(sweep_dir)
+    candidates = [p] if p.is_file() else [p / f"{TABLE_STEM}.{fmt}" for fmt in FORMATS]
+    for path in candidates:
+        if path.exists():
+            try:
+                if path.suffix == ".parquet":
+                    return pd.read_parquet(path)
+                table = pd.read_csv(path)
+                if "error" in table.columns:        # CSV cannot tell "" from missing
+                    table["error"] = table["error"].astype(object).where(table["error"].notna(), "").astype(str)
+                return table
+            except ImportError:
+                raise ArchsimError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+            except Exception as exc:   # noqa: BLE001 - pyarrow/pandas raise many kinds
+                raise ArchsimError(f"{path}: cannot read the result table ({exc})") from None
+    raise ArchsimError(f"{p}: no sweep result table ({TABLE_STEM}.parquet or {TABLE_STEM}.csv)")

@@ -1,0 +1,98 @@
+"""What a sweep worker runs: a batch of (hardware, overrides, trace) tasks, one result row each.
+
+This module is imported by pool workers and Dask workers, so it stays small and picklable by
+reference: plain dataclasses in, plain dicts out. A failing task becomes a row with
+``status="error"`` and the message; it never stops the batch.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+# summary keys that the sweep table gets from the plan instead (spec-relative names)
+_PLAN_KEYS = {"trace_file", "hardware_file", "trace", "hardware"}
+
+
+@dataclass(frozen=True)
+class Task:
+    row_id: str                 # identifies (resolved hardware, trace content, seed)
+    hardware: str               # absolute path of the base hardware file
+    overrides: dict[str, Any] = field(hash=False)
+    trace: str                  # absolute path of the trace (file or YAML layer list)
+    trace_digest: str
+    seed: int | None = None
+
+
+_TRACES: dict[tuple[str, str], Any] = {}   # per process: (path, digest) -> Trace
+
+
+def _trace(path: str, digest: str):
+    key = (path, digest)
+    if key not in _TRACES:
+        from archsim.cli.common import load_any_trace
+        if len(_TRACES) >= 8:        # bound memory: traces with tensors can be large
+            _TRACES.pop(next(iter(_TRACES)))
+        _TRACES[key] = load_any_trace(path)
+    return _TRACES[key]
+
+
+def flatten(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested summary dicts become dotted columns: ``energy_j_by_component.mac``."""
+    out: dict[str, Any] = {}
+    for key, value in summary.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        elif isinstance(value, (list, tuple)):
+            continue
+        elif not prefix and key in _PLAN_KEYS:
+            continue
+        else:
+            out[name] = value
+    return out
+
+
+def one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = " | ".join(lines) if lines else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    from archsim.config.hardware import load_hardware
+    from archsim.engine import simulate
+
+    start = time.perf_counter()
+    row: dict[str, Any] = {"row_id": task.row_id}
+    try:
+        hw = load_hardware(task.hardware, task.overrides)
+        result = simulate(_trace(task.trace, task.trace_digest), hw, seed=task.seed, details=False)
+        row.update(status="ok", error="")
+        row.update(flatten(result.summary))
+    except Exception as exc:   # noqa: BLE001 - a failing point is recorded and the sweep goes on
+        row.update(status="error", error=one_line(exc))
+    row["elapsed_s"] = time.perf_counter() - start
+    row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return row
+
+
+def run_batch(tasks: list[Task]) -> list[dict[str, Any]]:
+    return [run_task(t) for t in tasks]
+
+
+def warm_up(architectures: list[str]) -> None:
+    """Import the hardware models (and with them their Numba kernels, from the on-disk cache)
+    once per worker before the first batch."""
+    from archsim.arch.registry import get_model_class
+    import archsim.engine  # noqa: F401
+
+    for name in architectures:
+        get_model_class(name)
+
+
+def missing_files(paths: list[str]) -> list[str]:
+    """The paths this worker cannot see (Dask workers need a shared file system)."""
+    return [p for p in paths if not os.path.exists(p)]

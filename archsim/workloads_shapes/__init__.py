@@ -1,0 +1,1 @@
+"""Shape-only workload traces built without torch (for tests, presets and reports)."""

@@ -1,0 +1,17 @@
+"""The speed benchmark runs end to end on a small shape and finds both backends identical."""
+import json
+import runpy
+import sys
+
+
+def test_noise_engine_benchmark_smoke(repo, tmp_path, monkeypatch):
+    out = tmp_path / "bench.json"
+    monkeypatch.setattr(sys, "argv", ["noise_engine.py", "--tokens", "5", "--k", "70", "--n", "24", "--repeat", "1",
+                                      "--json", str(out)])
+    try:
+        runpy.run_path(str(repo / "benchmarks/noise_engine.py"), run_name="__main__")
+    except SystemExit as exc:
+        assert exc.code == 0
+    figures = json.loads(out.read_text())
+    assert figures["identical"] and figures["row_groups"] == 2 and figures["columns_per_weight"] == 4
+    assert figures["noisy_reads"] == 2 * 8 * 5 * 24 * 4
