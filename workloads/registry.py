@@ -52,8 +52,9 @@ def get(name: str) -> ModelEntry:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}") from None
 
 
-# Main-job schedules: sized so that the three LoAS models train and prune in about 35 minutes on
-# 2 idle CPU cores (docs/workloads.md has the measured times and accuracies). Learning-rate
+# Main-job schedules: sized so that each LoAS model trains and prunes in about 15 minutes of wall
+# time on 2 idle CPU cores (docs/workloads.md has the measured times and accuracies; ResNet19, the
+# slowest per image, gets fewer images and rounds). Learning-rate
 # rewinding: with rounds of a few dozen steps, lottery-ticket weight rewinding throws away most of
 # the training (the `rewind=weights` setting is there for longer schedules).
 _MAIN = dict(batch_size=32, lr=2e-3, rewind="lr", prune_rounds=3, retrain_epochs=1, test_size=1000,
@@ -71,7 +72,7 @@ register(ModelEntry(
 register(ModelEntry(
     "loas-resnet19", _loas("loas_resnet19"), "snn", _LOAS,
     "spiking ResNet19, 19 conv (incl. 3 1x1 shortcuts) + 2 fc, 12.63 M weights, 32x32x3 input",
-    schedules={"main": dict(_MAIN, train_size=1500, dense_epochs=1, target_sparsity=0.97),
+    schedules={"main": dict(_MAIN, train_size=1000, dense_epochs=1, prune_rounds=2, target_sparsity=0.97),
                "quick": dict(_QUICK, target_sparsity=0.97)}))
 register(ModelEntry(
     "tiny-snn", _tiny("tiny_snn"), "snn", "archsim test model",
