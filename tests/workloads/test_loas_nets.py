@@ -1,6 +1,8 @@
 """The LoAS networks have the paper's layer shapes: the GEMM view (M, K, N) of every profiled
 layer as in the authors' per-layer data (shared/research/loas.md 7.3) and the parameter counts
 (workloads.md 2.9: 2.26 M, 14.73 M, 12.62 M)."""
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -17,10 +19,18 @@ RESNET19 = [(256, 576, 128), (256, 1152, 128), (256, 64, 128), (256, 1152, 128),
             (16, 4608, 512), (16, 256, 512), (16, 4608, 512), (16, 4608, 512)]
 
 
-@pytest.mark.parametrize("build,shapes,params_m", [
-    (loas_nets.loas_alexnet, ALEXNET, 2.26), (loas_nets.loas_vgg16, VGG16, 14.73),
-    (loas_nets.loas_resnet19, RESNET19, 12.62)], ids=["alexnet", "vgg16", "resnet19"])
-def test_layer_shapes(build, shapes, params_m):
+def recipe_macs(network: str) -> float:
+    """The hand-computed MACs (T = 4) that reports/loas_real.yaml checks the real traces against."""
+    from archsim.report.recipe import load_recipe
+    recipe, _ = load_recipe(Path(__file__).resolve().parents[2] / "reports" / "loas_real.yaml")
+    (check,) = [c for c in recipe.checks if c.metric == "macs" and c.run == f"{network}-loas"]
+    return check.published
+
+
+@pytest.mark.parametrize("build,shapes,params_m,network", [
+    (loas_nets.loas_alexnet, ALEXNET, 2.26, "alexnet"), (loas_nets.loas_vgg16, VGG16, 14.73, "vgg16"),
+    (loas_nets.loas_resnet19, RESNET19, 12.62, "resnet19")], ids=["alexnet", "vgg16", "resnet19"])
+def test_layer_shapes(build, shapes, params_m, network):
     torch.manual_seed(0)
     model = build(timesteps=2)
     assert sum(p.numel() for p in model.parameters()) / 1e6 == pytest.approx(params_m, abs=0.011)
@@ -29,3 +39,4 @@ def test_layer_shapes(build, shapes, params_m):
     assert convs[0].tags["encoding_layer"] and convs[0].gemm.K == 27
     assert [(op.gemm.M, op.gemm.K, op.gemm.N) for op in convs[1:]] == shapes
     assert all(op.timesteps == 2 for op in trace.ops)
+    assert sum(op.macs for op in trace.ops) * 4 == recipe_macs(network)
