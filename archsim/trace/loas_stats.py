@@ -193,13 +193,14 @@ def format_table(table: LoasTable, title: str = "") -> str:
 
 def format_summary(rows: list[tuple[str, Trace, LoasTable]]) -> str:
     """One line per trace: the network-level Table II columns and the recorded accuracy."""
-    head = (f"{'trace':<36} {'accuracy %':>10}  {'spike sp. %':>11} {'silent %':>9} {'strong %':>9} "
+    w = max([36] + [len(name) for name, _, _ in rows])     # whole paths: they tell the traces apart
+    head = (f"{'trace':<{w}} {'accuracy %':>10}  {'spike sp. %':>11} {'silent %':>9} {'strong %':>9} "
             f"{'weight sp. %':>12}")
     lines = [head, "-" * len(head)]
     for name, trace, table in rows:
         n = table.network
         acc = trace.header.metrics.get("accuracy_top1")
         acc_s = f"{100 * acc:.2f}" if acc is not None else "-"
-        lines.append(f"{name[-36:]:<36} {acc_s:>10}  {100 * n.spike_sparsity:11.2f} {100 * n.silent_ratio:9.2f} "
+        lines.append(f"{name:<{w}} {acc_s:>10}  {100 * n.spike_sparsity:11.2f} {100 * n.silent_ratio:9.2f} "
                      f"{100 * n.silent_ratio_strong:9.2f} {100 * n.weight_sparsity:12.2f}")
     return "\n".join(lines)

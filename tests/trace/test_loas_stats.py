@@ -135,6 +135,22 @@ def test_cli_table_and_json(tmp_path, capsys, rng):
     assert "spike" in capsys.readouterr().out
 
 
+def test_cli_summary_of_several_traces_keeps_whole_paths(tmp_path, capsys, rng):
+    b = builder(T=2)
+    s = (rng.random((2, 1, 2, 4, 4)) < 0.3).astype(np.uint8)
+    add_conv(b, "enc", s, 2, 3, 1, rng=rng, role=Role.activation)
+    add_conv(b, "l1", s, 2, 3, 1, rng=rng)
+    deep = tmp_path / ("a-long-folder-name" * 3)
+    deep.mkdir()
+    paths = [b.build().save(deep / n) for n in ("one.trace", "one-strong.trace")]
+    assert main(["trace", "stats", *map(str, paths), "--loas"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = loas_table(b.build()).network
+    for p in paths:
+        (row,) = [l for l in lines if l.startswith(str(p) + " ")]
+        assert f"{100 * expected.silent_ratio:.2f}" in row
+
+
 def test_histogram_fallback_without_tensors():
     """Without a stored tensor the neurons' own histogram is used (no im2col)."""
     b = builder(T=2)
