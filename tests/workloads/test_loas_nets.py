@@ -23,7 +23,7 @@ def recipe_macs(network: str) -> float:
     """The hand-computed MACs (T = 4) that reports/loas_real.yaml checks the real traces against."""
     from archsim.report.recipe import load_recipe
     recipe, _ = load_recipe(Path(__file__).resolve().parents[2] / "reports" / "loas_real.yaml")
-    (check,) = [c for c in recipe.checks if c.metric == "macs" and c.run == f"{network}-loas"]
+    (check,) = [c for c in recipe.checks if c.metric == "macs" and c.run == f"{network}-whole-loas"]
     return check.published
 
 
