@@ -38,8 +38,9 @@ HF_HUB_OFFLINE=1 .venv/bin/python -m workloads.quant_frontends -o reports/traces
 
 # The main job.
 # 1. LoAS workloads: train + prune AlexNet, VGG16 and ResNet19 on Fashion-MNIST (once; the
-#    checkpoints are cached in data/checkpoints/), then export traces of a real test image, in
-#    normal and in strong mode (neurons firing once silenced, fine-tuned), with their Table II.
+#    checkpoints are cached in data/checkpoints/), then export traces of a real test image to
+#    reports/traces/, in normal and in strong mode (neurons firing once silenced, fine-tuned),
+#    with their Table II. reports/loas_real.yaml simulates them, so this runs before `reproduce`.
 mkdir -p reports/traces reports/out/workloads
 for m in loas-alexnet loas-vgg16 loas-resnet19; do
   .venv/bin/archsim-workloads export "$m" -o "reports/traces/$m.trace"
