@@ -36,9 +36,21 @@ fi
 # the PCL continual-learning run. Results are cached under data/ (a rerun takes seconds).
 HF_HUB_OFFLINE=1 .venv/bin/python -m workloads.quant_frontends -o reports/traces
 
-# The main job. First the vision-transformer studies that need PyTorch: a small ViT trained on
+# The main job.
+# 1. LoAS workloads: train + prune AlexNet, VGG16 and ResNet19 on Fashion-MNIST (once; the
+#    checkpoints are cached in data/checkpoints/), then export traces of a real test image to
+#    reports/traces/, in normal and in strong mode (neurons firing once silenced, fine-tuned),
+#    with their Table II. reports/loas_real.yaml simulates them, so this runs before `reproduce`.
+mkdir -p reports/traces reports/out/workloads
+for m in loas-alexnet loas-vgg16 loas-resnet19; do
+  .venv/bin/archsim-workloads export "$m" -o "reports/traces/$m.trace"
+  .venv/bin/archsim-workloads export "$m" --strong-finetune 1 --strong-images 1000 -o "reports/traces/$m-strong.trace"
+done
+.venv/bin/archsim trace stats reports/traces/loas-*.trace --loas > reports/out/workloads/loas-table2.txt
+# 2. The vision-transformer studies that need PyTorch: a small ViT trained on
 # Fashion-MNIST (once; cached in data/), TReX's reuse-pattern search and ClipFormer's accuracy
 # under K/V write noise -> reports/out/vit/*.json, shown by the trex and clipformer recipes.
 .venv/bin/python -m workloads.vit_studies -o reports/out
+# Last, the report recipes (every reports/*.yaml).
 .venv/bin/archsim reproduce -o reports/out
 echo "setup.sh: done. Open the report: reports/out/index.html (or reports/out/index.md); run the tests with: .venv/bin/python -m pytest"

@@ -15,10 +15,12 @@
         tolerance: 0.5                      # relative: |ours/published - 1| <= tolerance
         source: "where the published number comes from"
 
-Paths are relative to the recipe file. A check either compares one run's metric (``run:``) or a
-ratio of two runs (``ratio:``) with a published value; ``archsim reproduce`` writes every run's
-result (``OUT/<recipe>/<run>/``), ``checks.json``, ``recipe.json`` and the report pages
-(``OUT/index.md``, ``OUT/index.html``) with the tables of paper vs archsim.
+``skip_ops: [conv1, kind:linear, tag:encoding_layer]`` leaves ops out of a run (an op id, every op
+of a kind, every op with that tag set; each must match something). Paths are relative to the
+recipe file. A check either compares one run's metric (``run:``) or a ratio of two runs
+(``ratio:``) with a published value; ``archsim reproduce`` writes every run's result
+(``OUT/<recipe>/<run>/``), ``checks.json``, ``recipe.json`` and the report pages (``OUT/index.md``,
+``OUT/index.html``) with the tables of paper vs archsim.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ class Run(Strict):
     hw: str
     set: dict[str, Any] = Field(default_factory=dict)   # hardware overrides, dotted key paths
     seed: int | None = None
+    skip_ops: list[str] = Field(default_factory=list)   # ops left out: ID, kind:KIND, tag:TAG
 
 
 class Check(Strict):
@@ -127,13 +130,15 @@ def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False)
     from archsim.cli.common import load_any_trace
     from archsim.config.hardware import load_hardware
     from archsim.engine import simulate
+    from archsim.trace.select import without_ops
 
     recipe, base = load_recipe(path)
     out = Path(out_dir) / recipe.name
     summaries = {}
     for run in recipe.runs:
         hw = load_hardware(base / run.hw, overrides=run.set)
-        trace = load_any_trace(base / run.trace)
+        trace = without_ops(load_any_trace(base / run.trace), run.skip_ops,
+                            f"{path}: run '{run.name}': skip_ops")
         result = simulate(trace, hw, progress=progress, seed=run.seed)
         result.save(out / run.name)
         summaries[run.name] = result.summary

@@ -1,0 +1,39 @@
+"""reports/loas_real.yaml only simulates traces that the main job (setup.sh) writes before it runs
+`archsim reproduce`, and checks each of them."""
+import re
+from pathlib import Path
+
+from archsim.report.recipe import load_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def traces_written_by_setup() -> tuple[set[str], int]:
+    """Trace paths (relative to the repo) exported by setup.sh's LoAS loop, and the line number of
+    the loop's end, read from the script itself."""
+    lines = (ROOT / "setup.sh").read_text().splitlines()
+    start = next(i for i, l in enumerate(lines) if re.match(r"for m in .*loas-", l))
+    models = lines[start].split(" in ", 1)[1].split(";")[0].split()
+    end = next(i for i in range(start, len(lines)) if lines[i].strip() == "done")
+    outs = [re.search(r'-o "([^"]+)"', l).group(1) for l in lines[start:end] if "archsim-workloads export" in l]
+    assert len(outs) == 2, outs
+    return {o.replace("$m", m) for o in outs for m in models}, end
+
+
+def test_recipe_reads_only_traces_the_main_job_writes_first():
+    written, loop_end = traces_written_by_setup()
+    assert written == {f"reports/traces/loas-{n}{s}.trace" for n in ("alexnet", "vgg16", "resnet19")
+                       for s in ("", "-strong")}
+    recipe, base = load_recipe(ROOT / "reports" / "loas_real.yaml")
+    used = {str((base / r.trace).resolve().relative_to(ROOT)) for r in recipe.runs}
+    assert used == written
+    lines = (ROOT / "setup.sh").read_text().splitlines()
+    reproduce = next(i for i, l in enumerate(lines) if "archsim reproduce" in l and not l.lstrip().startswith("#"))
+    assert reproduce > loop_end
+
+
+def test_every_network_is_checked():
+    recipe, _ = load_recipe(ROOT / "reports" / "loas_real.yaml")
+    for net in ("alexnet", "vgg16", "resnet19"):
+        checked = {c.metric for c in recipe.checks if (c.run or c.ratio[0]).startswith(net + "-")}
+        assert {"macs", "trace_metrics.weight_sparsity_pruned_layers", "cycles"} <= checked, net
