@@ -74,14 +74,14 @@ def test_loas_spike_spike_by_hand(repo, monkeypatch):
     (k1, n0). Matched pairs: row 0: k0 x {n0, n1} + k1 x {n0} = 3; row 1: k1 x {n0} = 1 -> 4
     pairs, TPPE loads [3, 1] -> 3 cycles (paper timing, one tile).
     Values: out[0, 0] = pc(11 & 01) + pc(01 & 11) = 1 + 1 = 2; out[0, 1] = pc(11 & 11) = 2;
-    out[1, 0] = pc(10 & 11) = 1; out[1, 1] = 0 -> 5 set bits, max 2 (2 accumulator bits).
+    out[1, 0] = pc(10 & 11) = 1; out[1, 1] = 0 -> 5 set bits.
     Energy (per_op, script units): 4 pairs x 5053 pJ = 20212 pJ of TPPE."""
     monkeypatch.chdir(repo)
     r = simulate(kv_trace(), load_hardware("hw_configs/loas_paper.yaml"))
     assert r["cycles"] == 3 and r["macs_effectual"] == 4
     assert r["energy_j_by_component"]["tppe"] == pytest.approx(4 * 5053e-12 + 3 / 800e6 * 16 * 0.03125e-3)
     m = r["metrics"]
-    assert m["spike_spike_ones"] == 5 and m["output_max"] == 2 and m["accumulator_bits_needed"] == 2
+    assert m["spike_spike_ones"] == 5
     assert m["silent_neurons"] == 3 and m["neurons"] == 6
     assert r["macs"] == 2 * 3 * 2 * 2          # dense M*K*N x T
 

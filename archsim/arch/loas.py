@@ -30,8 +30,8 @@ bit is 1.
 **Spike x spike** (a ``matmul`` whose ``a`` and ``b`` are both spikes, e.g. STAtten's K^T V):
 B is packed and compressed like A (one T-bit word per non-silent neuron, a bitmask); a matched
 pair (non-silent A word x non-silent B word) costs one TPPE cycle: the two words are ANDed and
-each set bit increments its timestep's accumulator (:mod:`archsim.kernels.spike_matmul` gives
-the values, hence the accumulator width). Energy: ``tppe.and_op`` per pair (``per_op``), or the
+each set bit increments its timestep's accumulator (:mod:`archsim.kernels.spike_matmul` counts
+them: metric ``spike_spike_ones``). Energy: ``tppe.and_op`` per pair (``per_op``), or the
 join, FIFOs and stream buffer per pair plus one accumulator add per set bit (``per_component``).
 """
 from __future__ import annotations
@@ -247,8 +247,6 @@ class LoasModel(SpmspmModel):
             "dram_bytes.writeback": writeback / 8,
             "neurons": float(view.words.size), "silent_neurons": float(view.words.size - len(kept)),
             "spike_spike_ones": ones,
-            "output_max": float(values.max(initial=0)),
-            "accumulator_bits_needed": float(math.ceil(math.log2(values.max(initial=0) + 1))),
         }
         metrics.update({f"spike_bits.{k}": v for k, v in spike_format_bits(
             view.words, T, None if p.strong_silent else kept, p.kernel_backend).items()})
