@@ -107,6 +107,7 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
         "traffic_bytes_by_level": dict(sorted(traffic_total.items())),
         "metrics": dict(metric_total),
         "instances": instances,
+        "trace_metrics": dict(trace.header.metrics),   # what the frontend measured (accuracy, counts)
     }
     derive(summary)
     summary.update(model.summarize(summary))

@@ -55,8 +55,8 @@ class ShapeNet:
                               dtype=DType.int if x.role != Role.dynamic_weight else DType.uint,
                               sparsity=sparsity)
 
-    def _weight(self, shape: list[int], density: float | None = None) -> Operand:
-        self.params += math.prod(shape)
+    def _weight(self, shape: list[int], density: float | None = None, counted: bool = True) -> Operand:
+        self.params += math.prod(shape) if counted else 0
         return self.b.operand("weight", Role.static_weight, shape=shape, bits=self.weight_bits, dtype=DType.int,
                               sparsity=Sparsity(density=density) if density is not None else None)
 
@@ -76,7 +76,8 @@ class ShapeNet:
     def conv(self, op_id: str, x: Act, out_ch: int, kh: int, kw: int | None = None, *, stride: int = 1,
              pad: tuple[int, int] | int | None = None, groups: int = 1, timesteps: int | None = None,
              out_bits: int | None = None, weight_density: float | None = None, tags: dict | None = None,
-             extra_inputs: tuple[Act, ...] = ()) -> Act:
+             extra_inputs: tuple[Act, ...] = (), shared_weight: bool = False) -> Act:
+        """``shared_weight``: the weight is another op's (not counted again in ``params``)."""
         kw = kh if kw is None else kw
         ph, pw = ((kh - 1) // 2, (kw - 1) // 2) if pad is None else ((pad, pad) if isinstance(pad, int) else pad)
         C, H, W = x.shape
@@ -84,7 +85,8 @@ class ShapeNet:
         bits = out_bits or self.out_bits
         oh, ow = (H + 2 * ph - kh) // stride + 1, (W + 2 * pw - kw) // stride + 1
         self.b.add("conv2d", op_id, inputs=self._inputs(x, *extra_inputs), timesteps=T,
-                   operands=[self.operand("input", x), self._weight([out_ch, C // groups, kh, kw], weight_density)],
+                   operands=[self.operand("input", x),
+                             self._weight([out_ch, C // groups, kh, kw], weight_density, counted=not shared_weight)],
                    output=self._output((out_ch, oh, ow), bits), batch=self.batch, in_channels=C,
                    out_channels=out_ch, in_h=H, in_w=W, kernel_h=kh, kernel_w=kw, stride_h=stride, stride_w=stride,
                    pad_h=ph, pad_w=pw, groups=groups, tags=dict(tags or {}))
@@ -137,11 +139,12 @@ class ShapeNet:
                    operands=[self.operand("input", x)], output=self.operand("output", out), tags=dict(tags or {}))
         return out
 
-    def add(self, op_id: str, a: Act, b: Act, *, timesteps: int | None = None, tags: dict | None = None) -> Act:
+    def add(self, op_id: str, a: Act, b: Act, *, timesteps: int | None = None, inputs: list[Act] | None = None,
+            tags: dict | None = None) -> Act:
         T = timesteps or max(a.timesteps, b.timesteps)
         bits = max(a.bits, b.bits, self.out_bits)
         out = Act(op_id, a.shape, Role.activation, bits, 1.0, T)
-        self.b.add("add", op_id, inputs=self._inputs(a, b), timesteps=T, elements=self.batch * a.numel,
+        self.b.add("add", op_id, inputs=self._inputs(*(inputs or [a, b])), timesteps=T, elements=self.batch * a.numel,
                    output=self._output(a.shape, bits), tags=dict(tags or {}))
         return out
 
@@ -159,5 +162,10 @@ class ShapeNet:
         self.b.add(kind, op_id, inputs=self._inputs(*(inputs or [x])), timesteps=T, tags=dict(tags or {}), **fields)
         return Act(op_id, shape, Role.activation, max(x.bits, self.out_bits), 1.0, T)
 
-    def build(self) -> Trace:
-        return self.b.build()
+    def build(self, metrics: dict[str, float] | None = None) -> Trace:
+        """The trace; ``metrics`` (e.g. parameter counts) go into the header's ``metrics``."""
+        trace = self.b.build()
+        if metrics:
+            header = trace.header.model_copy(update={"metrics": {**trace.header.metrics, **metrics}})
+            trace = Trace(trace.manifest.model_copy(update={"header": header}), arrays=self.b.arrays)
+        return trace

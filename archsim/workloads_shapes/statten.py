@@ -164,7 +164,10 @@ def statten_trace(*, model: str = "statten", layers: int, dim: int, heads: int, 
     x = net.pool("head.mean", x, grid, mode="avg", tags={"block": "head"})
     x = lif("head.lif", x, tags={"block": "head"})
     net.linear("head.fc", Act(x.op, (D,), Role.spike, 1, x.density, T), classes, tags={"block": "head"})
-    return net.build()
+    ops = net.b.ops
+    return net.build({"params": float(cfg["params"]),
+                      "attention_macs": float(sum(o.macs * o.timesteps for o in ops if o.tags.get("chunk") is not None)),
+                      "macs_per_timestep": sum(o.macs * o.timesteps for o in ops) / T})
 
 
 def preset_trace(name: str, **overrides) -> Trace:
