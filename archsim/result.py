@@ -71,7 +71,7 @@ class Result:
             self.actions.to_csv(tmp / ACTIONS_FILE, index=False)
             self.sources.to_csv(tmp / SOURCES_FILE, index=False)
             if parquet is not False and _have_pyarrow():
-                self.ops.to_parquet(tmp / "ops.parquet", index=False)
+                _parquet_safe(self.ops).to_parquet(tmp / "ops.parquet", index=False)
             replace_dir(tmp, out_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -117,3 +117,11 @@ def _have_pyarrow() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Parquet columns hold one type: a tag column whose values mix types across ops (a tag
+    ``stage`` of 1, 2 and "head") is written as text."""
+    mixed = [c for c in df.columns if df[c].dtype == object
+             and len({type(v) for v in df[c] if v is not None and v == v}) > 1]
+    return df.astype({c: str for c in mixed}) if mixed else df

@@ -167,9 +167,9 @@ def _branch_macs(net: ShapeNet) -> dict[str, float]:
     out: dict[str, float] = {}
     for op in net.b.ops:
         if op.macs:
-            key = f"macs.{op.tags.get('branch', 'other')}"
+            key = f"macs_{op.tags.get('branch', 'other')}"
             out[key] = out.get(key, 0.0) + float(op.macs * op.timesteps)
-    out["macs.cross_kv"] = float(sum(op.macs * op.timesteps for op in net.b.ops
+    out["macs_cross_kv"] = float(sum(op.macs * op.timesteps for op in net.b.ops
                                      if op.tags.get("part") == "cross" and op.id.endswith((".k", ".v"))))
     return out
 

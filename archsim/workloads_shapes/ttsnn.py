@@ -138,10 +138,10 @@ def tt_trace(*, model: str = "ttsnn", depth: int, image: int, in_chans: int, cla
             res = Act(h.op, h.shape, Role.activation, act_bits, 1.0, T)
             x = net.add(f"{name}.res", res, sc, inputs=[*h_ops, sc], tags=tags)   # HTT: both halves of G4
             cin = cout
-    s = lif("head.lif", x, tags={"stage": "head"})
-    s = net.pool("head.avgpool", s, s.shape[1], mode="avg", tags={"stage": "head"})
+    s = lif("head.lif", x, tags={"stage": 5, "part": "head"})
+    s = net.pool("head.avgpool", s, s.shape[1], mode="avg", tags={"stage": 5, "part": "head"})
     net.linear("head.fc", Act(s.op, (CHANNELS[-1],), Role.activation, act_bits, 1.0, 1), classes, timesteps=1,
-               tags={"stage": "head"})
+               tags={"stage": 5, "part": "head"})
     trace = net.build()
     every, layers = counts(trace), counts(trace, shortcuts=False)
     return net.build({"params": every["params"], "macs_per_timestep": every["macs_per_timestep"],
