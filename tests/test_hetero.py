@@ -249,3 +249,15 @@ def test_slash_in_own_table(files):
     write(files, "link.yaml", LINK + "  x/y:\n    actions: {a: {energy_pj: 1, source: t}}\n")
     with pytest.raises(ConfigError, match="components.x/y: a hetero system's own table"):
         load_hardware(files / "het.yaml")
+
+
+def test_result_page_has_the_engine_table(files):
+    from archsim.report.document import Table
+    from archsim.report.pages import result_blocks
+
+    blocks = result_blocks(simulate(fork_join(), load_hardware(files / "het.yaml")), None)
+    tables = [b for b in blocks if isinstance(b, Table) and b.columns[0] == "engine"]
+    assert len(tables) == 1
+    rows = {r[0]: r for r in tables[0].rows}
+    assert set(rows) == {"a", "b", "link"}
+    assert rows["b"][3] == 1 and rows["link"][7] == pytest.approx(768e-12 * 1e6)
