@@ -46,8 +46,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="write the STAtten / TT-SNN / ReSpike shape-only example traces")
     p.add_argument("root", type=Path, help="folder to write into (examples/)")
     args = p.parse_args(argv)
-    for path in write_examples(args.root):
-        print(path)
+    write_examples(args.root)
     return 0
 
 
