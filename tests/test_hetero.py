@@ -261,3 +261,33 @@ def test_result_page_has_the_engine_table(files):
     rows = {r[0]: r for r in tables[0].rows}
     assert set(rows) == {"a", "b", "link"}
     assert rows["b"][3] == 1 and rows["link"][7] == pytest.approx(768e-12 * 1e6)
+
+
+def test_crossbar_engine_maps_its_own_ops(repo, tmp_path):
+    """An imc engine maps the ops assigned to it (here every GEMM of the tiny transformer): the
+    same crossbars and the same crossbar-engine energy as the GEMMs alone on that design."""
+    from archsim.cli.common import load_any_trace
+
+    write(tmp_path, "het.yaml", f"""
+        architecture: hetero
+        name: imc+mac
+        clock_mhz: 500
+        energy: {{tables: [{repo}/hw_configs/energy/link_ucie_2d.yaml]}}
+        params:
+          engines:
+            xbar: {repo}/hw_configs/clipformer_rram_32nm.yaml
+            dig: {repo}/hw_configs/mac_array_example.yaml
+          rules:
+            - {{engine: xbar, kind: [linear, conv2d, matmul]}}
+          default: dig
+          link: {{bandwidth_gbps: 32}}
+        """)
+    trace = load_any_trace(repo / "examples/tiny_transformer.yaml")
+    het = simulate(trace, load_hardware(tmp_path / "het.yaml"))
+    alone = simulate(trace, load_hardware(repo / "hw_configs/clipformer_rram_32nm.yaml"))
+    assert het["instances"]["xbar/crossbar"] == alone["instances"]["crossbar"] > 0
+    gemm = alone.ops[alone.ops.kind.isin(["linear", "matmul"])]
+    het_gemm = het.ops[het.ops.engine == "xbar"]
+    assert het_gemm["macs"].sum() == gemm["macs"].sum()
+    dyn = lambda r, pre: sum(r.actions[r.actions.component == c]["count"].sum() for c in [pre + "crossbar"])  # noqa: E731
+    assert dyn(het, "xbar/") == dyn(alone, "")
