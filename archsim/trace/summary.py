@@ -37,3 +37,30 @@ def describe(trace: Trace) -> str:
     lines.append(f"{len(trace.ops)} ops, {total_macs / 1e6:.3f} M dense MACs (all timesteps), "
                  f"{len(trace.manifest.tensors)} stored tensors")
     return "\n".join(lines)
+
+
+def header_lines(trace: Trace) -> list[str]:
+    h = trace.header
+    lines = [f"model {h.model}, dataset {h.dataset or '-'}, batch {h.batch}, T {h.timesteps}; "
+             f"weights {h.provenance.weights}, inputs {h.provenance.inputs}"]
+    if h.metrics:
+        lines.append("metrics: " + ", ".join(f"{k}={v:g}" for k, v in h.metrics.items()))
+    return lines
+
+
+def sparsity_table(trace: Trace) -> str:
+    """Per operand: density, density per timestep, and for spikes the silent fraction (neurons
+    that never fire in T, from the spike-count histogram)."""
+    head = f"{'op':<24} {'operand':<8} {'role':<13} {'density':>8}  {'per timestep':<30} {'silent':>7}"
+    lines = header_lines(trace) + ["", head, "-" * len(head)]
+    for op in trace.ops:
+        for o in (*op.operands, *([op.output] if op.output else [])):
+            s = o.sparsity
+            if s is None:
+                continue
+            per_t = " ".join(f"{d:.3f}" for d in s.density_per_timestep or [])
+            hist = s.spike_count_histogram
+            silent = f"{hist[0] / sum(hist):7.3f}" if hist and sum(hist) else ""
+            lines.append(f"{op.id[:24]:<24} {o.name[:8]:<8} {o.role.value:<13} {s.density:8.4f}  "
+                         f"{per_t[:30]:<30} {silent:>7}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Model definitions of the papers' networks (built from the :mod:`workloads.snn` toolkit)."""

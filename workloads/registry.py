@@ -1,0 +1,86 @@
+"""Model name -> how to build it, what it is, and its training schedules.
+
+Frontends add an entry to :data:`MODELS`; the CLI (``archsim-workloads``), the trainer and the
+exporter look models up here. ``schedules`` are named overrides of
+:class:`workloads.train.TrainConfig` (``main``: the main job's schedule; ``quick``: a smoke run).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    build: Callable[..., Any]            # build(num_classes=, timesteps=, encoding=, in_channels=) -> nn.Module
+    kind: str                            # "snn" or "ann"
+    source: str                          # paper / frontend
+    description: str
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _loas(name):
+    def build(**kw):
+        from workloads.models import loas_nets
+        return getattr(loas_nets, name)(**kw)
+    return build
+
+
+def _tiny(name):
+    def build(**kw):
+        from workloads.models import tiny
+        return getattr(tiny, name)(**kw)
+    return build
+
+
+_LOAS = "LoAS (MICRO 2024), Yin et al., arXiv 2407.14073"
+
+MODELS: dict[str, ModelEntry] = {}
+
+
+def register(entry: ModelEntry) -> None:
+    if entry.name in MODELS:
+        raise ValueError(f"model {entry.name!r} is already registered")
+    MODELS[entry.name] = entry
+
+
+def get(name: str) -> ModelEntry:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}") from None
+
+
+# Main-job schedules: sized so that the three LoAS models train and prune in about 35 minutes on
+# 2 idle CPU cores (docs/workloads.md has the measured times and accuracies). Learning-rate
+# rewinding: with rounds of a few dozen steps, lottery-ticket weight rewinding throws away most of
+# the training (the `rewind=weights` setting is there for longer schedules).
+_MAIN = dict(batch_size=32, lr=2e-3, rewind="lr", prune_rounds=3, retrain_epochs=1, test_size=1000,
+             eval_dense=False)
+_QUICK = dict(train_size=256, test_size=128, dense_epochs=1, prune_rounds=1, retrain_epochs=1,
+              batch_size=32, lr=2e-3, rewind="lr")
+register(ModelEntry(
+    "loas-alexnet", _loas("loas_alexnet"), "snn", _LOAS,
+    "spiking AlexNet, 5 conv + fc, 2.26 M weights, 32x32x3 input",
+    schedules={"main": dict(_MAIN, train_size=3000, dense_epochs=2), "quick": _QUICK}))
+register(ModelEntry(
+    "loas-vgg16", _loas("loas_vgg16"), "snn", _LOAS,
+    "spiking VGG16-bn, 13 conv + fc, 14.73 M weights, 32x32x3 input",
+    schedules={"main": dict(_MAIN, train_size=2000, dense_epochs=1), "quick": _QUICK}))
+register(ModelEntry(
+    "loas-resnet19", _loas("loas_resnet19"), "snn", _LOAS,
+    "spiking ResNet19, 19 conv (incl. 3 1x1 shortcuts) + 2 fc, 12.63 M weights, 32x32x3 input",
+    schedules={"main": dict(_MAIN, train_size=1500, dense_epochs=1, target_sparsity=0.97),
+               "quick": dict(_QUICK, target_sparsity=0.97)}))
+register(ModelEntry(
+    "tiny-snn", _tiny("tiny_snn"), "snn", "archsim test model",
+    "2 conv + fc spiking net for tests and examples (any input size divisible by 4)",
+    schedules={"main": dict(dataset="digits", image_size=16, channels=1, train_size=1347,
+                            test_size=450, dense_epochs=3, prune_rounds=2, retrain_epochs=2,
+                            target_sparsity=0.8, lr=3e-3)}))
+register(ModelEntry(
+    "tiny-cnn", _tiny("tiny_cnn"), "ann", "archsim test model",
+    "2 conv + fc ReLU CNN (an ANN) for tests and examples",
+    schedules={"main": dict(dataset="digits", image_size=16, channels=1, train_size=1347,
+                            test_size=450, dense_epochs=3, prune_rounds=0, lr=3e-3, timesteps=1)}))

@@ -1,0 +1,332 @@
+"""Training, lottery-ticket pruning and strong-mode fine-tuning, with a checkpoint cache.
+
+Schedule (:class:`TrainConfig`): train the dense network for ``dense_epochs`` on the first
+``train_size`` training images (Adam, cosine learning rate); keep the weights after
+``rewind_step`` steps (late rewinding, as lottery-ticket work does for deep networks); then for
+each of ``prune_rounds`` rounds: prune globally by magnitude to the round's size
+(:mod:`workloads.prune`), rewind, and retrain. ``rewind="weights"`` is the lottery ticket:
+the surviving weights (and batch-norm state) go back to the kept early weights.
+``rewind="lr"`` is learning-rate rewinding (Renda et al., ICLR 2020): the weights stay, the
+learning-rate schedule restarts; each round then builds on the last one's training, which
+matters when a round is only a few dozen steps. Either way the pruned network is retrained for
+``retrain_epochs`` (the last round: ``final_retrain_epochs``) with the mask held. Batch-norm
+statistics are re-estimated before each evaluation. Accuracy is measured on the first
+``test_size`` test images.
+
+:func:`finetune_strong` is LoAS's strong mode: neurons that fire once in T are silenced
+(:func:`workloads.snn.neuron.set_drop_single_spike`), and the pruned network is fine-tuned for a
+few epochs; accuracy is reported before and after.
+
+Trained models are cached under ``data/checkpoints/<model>-<hash>.pt``, the hash taken over the
+whole configuration (and :data:`CACHE_VERSION`), so tests and reports never retrain.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from workloads import prune as P
+from workloads import registry
+
+CACHE_VERSION = 1
+REPO = Path(__file__).resolve().parents[1]
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("ARCHSIM_CHECKPOINT_DIR", REPO / "data" / "checkpoints"))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str
+    dataset: str = "fashion-mnist"
+    image_size: int = 32
+    channels: int = 3
+    timesteps: int = 4
+    encoding: str = "direct"
+    train_size: int = 3000        # first N training images
+    test_size: int = 1000         # first N test images
+    batch_size: int = 64
+    lr: float = 1e-3
+    dense_epochs: int = 2
+    rewind: str = "weights"       # "weights": lottery ticket (late) rewinding; "lr": learning-rate rewinding
+    rewind_step: int = 20         # weight rewinding point (optimizer steps into dense training)
+    prune_rounds: int = 4
+    target_sparsity: float = 0.98
+    retrain_epochs: int = 1
+    final_retrain_epochs: int | None = None   # epochs of the last round (default: retrain_epochs)
+    eval_dense: bool = True       # measure the dense network's test accuracy before pruning
+    skip_first_last: bool = True  # keep the first and the classifier layer dense
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.rewind not in ("weights", "lr"):
+            raise ValueError(f"rewind must be 'weights' or 'lr', got {self.rewind!r}")
+        if not 0.0 <= self.target_sparsity < 1.0:
+            raise ValueError(f"target_sparsity must be in [0, 1), got {self.target_sparsity}")
+        for f in ("train_size", "test_size", "batch_size", "timesteps", "image_size", "channels"):
+            if getattr(self, f) < 1:
+                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
+
+    def key(self) -> str:
+        blob = json.dumps({"v": CACHE_VERSION, **dataclasses.asdict(self)}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @classmethod
+    def for_model(cls, model: str, schedule: str = "main", **overrides) -> "TrainConfig":
+        entry = registry.get(model)
+        if schedule not in entry.schedules:
+            raise KeyError(f"model {model!r} has no schedule {schedule!r}; it has: {', '.join(entry.schedules)}")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        bad = set(overrides) - fields
+        if bad:
+            raise KeyError(f"unknown training setting(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(fields))}")
+        return cls(model=model, **{**entry.schedules[schedule], **overrides})
+
+
+@dataclass(frozen=True)
+class StrongConfig:
+    """Fine-tuning with neurons that fire once silenced (LoAS strong mode, their Fig. 11)."""
+
+    epochs: int = 1
+    lr: float = 5e-4
+    images: int | None = None     # training images used (default: all of the training subset)
+
+
+@dataclass
+class Trained:
+    model: torch.nn.Module
+    config: TrainConfig
+    masks: dict[str, torch.Tensor]
+    metrics: dict[str, float]
+    path: Path | None = None
+    strong: StrongConfig | None = None
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+def load_data(cfg: TrainConfig, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    from workloads.data import load
+
+    limit = cfg.train_size if split == "train" else cfg.test_size
+    x, y = load(cfg.dataset, split, size=cfg.image_size, channels=cfg.channels, limit=limit)
+    return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
+
+
+def dataset_description(cfg: TrainConfig, split: str, start: int, stop: int) -> str:
+    return f"{cfg.dataset} {split}[{start}:{stop}] ({cfg.channels}x{cfg.image_size}x{cfg.image_size})"
+
+
+# --- building, training, evaluation --------------------------------------------------------------
+
+def build(cfg: TrainConfig) -> torch.nn.Module:
+    entry = registry.get(cfg.model)
+    return entry.build(num_classes=10, timesteps=cfg.timesteps, encoding=cfg.encoding,
+                       in_channels=cfg.channels, image_size=cfg.image_size)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 128,
+             progress: bool = False, desc: str = "eval") -> float:
+    from tqdm import tqdm
+
+    model.eval()
+    correct = 0
+    for i in tqdm(range(0, len(x), batch_size), desc=desc, disable=not progress, leave=False):
+        correct += int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
+    return correct / len(x)
+
+
+@torch.no_grad()
+def recalibrate_bn(model: torch.nn.Module, x: torch.Tensor, images: int = 512, batch_size: int = 64) -> None:
+    """Re-estimate batch-norm running statistics as plain averages over ``images`` training
+    images. Short schedules (a few dozen steps per pruning round, after rewinding) leave the
+    exponential running averages far from the weights' actual statistics, which wrecks
+    evaluation-mode accuracy."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None            # cumulative average
+    model.train()
+    for i in range(0, min(images, len(x)), batch_size):
+        model(x[i:i + batch_size])
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    model.eval()
+
+
+def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=None, masks=None,
+                 rewind_at: int | None = None, progress=True, desc="train"):
+    """Adam with a cosine schedule over the phase; masks re-applied after each step. Returns the
+    state after ``rewind_at`` steps (if asked) and the running training accuracy."""
+    from tqdm import tqdm
+
+    g = torch.Generator().manual_seed(cfg.seed + 7919 * epochs + len(desc))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = epochs * math.ceil(len(x) / cfg.batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+    rewind_state, step, correct, seen = None, 0, 0, 0
+    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), cfg.batch_size):
+            idx = order[i:i + cfg.batch_size]
+            out = model(x[idx])
+            loss = F.cross_entropy(out, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if masks is not None:
+                P.apply_masks(params, masks)
+            step += 1
+            correct += int((out.argmax(1) == y[idx]).sum())
+            seen += len(idx)
+            if rewind_at is not None and step == min(rewind_at, steps):
+                rewind_state = copy.deepcopy(model.state_dict())
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{correct / seen:.3f}")
+    bar.close()
+    return rewind_state, correct / max(seen, 1)
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> Trained:
+    """Train, prune and retrain per ``cfg`` (no cache; see :func:`load_or_train`)."""
+    torch.manual_seed(cfg.seed)
+    x, y = load_data(cfg, "train")
+    xt, yt = load_data(cfg, "test")
+    model = build(cfg)
+    if hasattr(model, "set_input_stats"):
+        model.set_input_stats(float(x.mean()), float(x.std()))
+    params = P.prunable(model, cfg.skip_first_last)
+    masks = P.full_masks(params)
+    metrics: dict[str, float] = {}
+    name = cfg.model
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    rewind, acc = _train_phase(model, x, y, cfg, cfg.dense_epochs, cfg.lr, rewind_at=cfg.rewind_step,
+                               progress=progress, desc=f"{name} dense")
+    metrics["train_accuracy_dense"] = acc
+    metrics["time_dense_s"] = time.perf_counter() - t0
+    if cfg.prune_rounds and cfg.eval_dense:
+        recalibrate_bn(model, x)
+        metrics["accuracy_dense"] = evaluate(model, xt, yt, progress=progress, desc=f"{name} test")
+    total = sum(p.numel() for p in params.values())
+    for r in range(1, cfg.prune_rounds + 1):
+        t1 = time.perf_counter()
+        keep = P.kept_after_round(total, cfg.target_sparsity, r, cfg.prune_rounds)
+        masks = P.global_magnitude_masks(params, masks, keep)
+        if cfg.rewind == "weights":
+            model.load_state_dict(rewind)                  # rewind the survivors
+        P.apply_masks(params, masks)
+        epochs = cfg.retrain_epochs
+        if r == cfg.prune_rounds and cfg.final_retrain_epochs is not None:
+            epochs = cfg.final_retrain_epochs
+        _, acc = _train_phase(model, x, y, cfg, epochs, cfg.lr, params, masks,
+                              progress=progress, desc=f"{name} round {r}/{cfg.prune_rounds}")
+        metrics[f"train_accuracy_round{r}"] = acc
+        metrics[f"time_round{r}_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    recalibrate_bn(model, x)
+    metrics["accuracy_top1"] = evaluate(model, xt, yt, progress=progress, desc=f"{name} test")
+    metrics["time_eval_s"] = time.perf_counter() - t2
+    metrics["weight_sparsity_pruned_layers"] = P.sparsity(params.values())
+    metrics["time_total_s"] = time.perf_counter() - t0
+    metrics["cpu_time_total_s"] = time.process_time() - c0     # all threads; wall time varies with load
+    model.eval()
+    return Trained(model, cfg, masks, metrics)
+
+
+def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True) -> Trained:
+    """Silence neurons firing once in T, measure accuracy, fine-tune, measure again."""
+    from workloads.snn.neuron import set_drop_single_spike, spiking_modules
+
+    cfg = trained.config
+    model = copy.deepcopy(trained.model)
+    if not spiking_modules(model):
+        raise ValueError(f"{cfg.model} has no spiking neurons: strong mode applies to SNNs only")
+    torch.manual_seed(cfg.seed + 1)
+    x, y = load_data(cfg, "train")
+    x, y = x[:scfg.images], y[:scfg.images]
+    xt, yt = load_data(cfg, "test")
+    params = P.prunable(model, cfg.skip_first_last)
+    masks = {n: m.clone() for n, m in trained.masks.items()}
+    set_drop_single_spike(model, True)
+    metrics = dict(trained.metrics)
+    t0, c0 = time.perf_counter(), time.process_time()
+    metrics["accuracy_strong_before_finetune"] = evaluate(model, xt, yt, progress=progress,
+                                                          desc=f"{cfg.model} strong test")
+    _, acc = _train_phase(model, x, y, cfg, scfg.epochs, scfg.lr, params, masks, progress=progress,
+                          desc=f"{cfg.model} strong fine-tune")
+    recalibrate_bn(model, x)
+    metrics["accuracy_strong_after_finetune"] = evaluate(model, xt, yt, progress=progress,
+                                                         desc=f"{cfg.model} strong test")
+    metrics["time_strong_finetune_s"] = time.perf_counter() - t0
+    metrics["cpu_time_strong_finetune_s"] = time.process_time() - c0
+    metrics["accuracy_top1"] = metrics["accuracy_strong_after_finetune"]
+    model.eval()
+    return Trained(model, cfg, masks, metrics, strong=scfg)
+
+
+# --- the cache -----------------------------------------------------------------------------------
+
+def checkpoint_path(cfg: TrainConfig, cache_dir: Path | None = None, strong: StrongConfig | None = None) -> Path:
+    key = cfg.key()
+    if strong is not None:
+        key += "-strong-" + hashlib.sha256(json.dumps(dataclasses.asdict(strong), sort_keys=True).encode()).hexdigest()[:8]
+    return Path(cache_dir or default_cache_dir()) / f"{cfg.model}-{key}.pt"
+
+
+def save(trained: Trained, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"config": dataclasses.asdict(trained.config), "state_dict": trained.model.state_dict(),
+                "masks": trained.masks, "metrics": trained.metrics,
+                "strong": dataclasses.asdict(trained.strong) if trained.strong else None}, tmp)
+    os.replace(tmp, path)
+    trained.path = path
+    return path
+
+
+def load(path: Path) -> Trained:
+    from workloads.snn.neuron import set_drop_single_spike
+
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    cfg = TrainConfig(**blob["config"])
+    model = build(cfg)
+    model.load_state_dict(blob["state_dict"])
+    strong = StrongConfig(**blob["strong"]) if blob.get("strong") else None
+    if strong is not None:
+        set_drop_single_spike(model, True)
+    model.eval()
+    return Trained(model, cfg, blob["masks"], blob["metrics"], path=path, strong=strong)
+
+
+def load_or_train(cfg: TrainConfig, strong: StrongConfig | None = None, cache_dir: Path | None = None,
+                  progress: bool = True, retrain: bool = False) -> Trained:
+    """The trained (and, with ``strong``, strong-mode fine-tuned) model for ``cfg``, from the
+    cache when it is there."""
+    path = checkpoint_path(cfg, cache_dir, strong)
+    if path.exists() and not retrain:
+        return load(path)
+    if strong is None:
+        trained = train(cfg, progress=progress)
+    else:
+        trained = finetune_strong(load_or_train(cfg, None, cache_dir, progress, retrain), strong, progress)
+    save(trained, path)
+    return trained
