@@ -39,6 +39,9 @@ for m in loas-alexnet loas-vgg16 loas-resnet19; do
   .venv/bin/archsim-workloads export "$m" --strong-finetune 1 --strong-images 1000 -o "data/traces/$m-strong.trace"
 done
 .venv/bin/archsim trace stats data/traces/loas-*.trace --loas > reports/out/workloads/loas-table2.txt
-# 2. The report recipes.
+# 2. STAtten, TT-SNN and ReSpike small configurations trained on Fashion-MNIST (once; cached in
+#    data/checkpoints/), exported on a real test input to reports/traces/ for reports/hetero_trained.yaml.
+.venv/bin/python -m workloads.hetero_frontends -o reports/traces -q
+# 3. The report recipes.
 .venv/bin/archsim reproduce -o reports/out
 echo "setup.sh: done. Open the report: reports/out/index.html (or reports/out/index.md); run the tests with: .venv/bin/python -m pytest"

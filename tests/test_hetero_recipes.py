@@ -45,3 +45,27 @@ def test_mixed_type_tag_columns_save_to_parquet(tmp_path):
     r.save(tmp_path / "res")
     back = pd.read_parquet(tmp_path / "res" / "ops.parquet")
     assert list(back["tag.stage"]) == ["1", "head"]
+
+
+def test_trained_recipe_reads_the_traces_the_export_step_writes(repo):
+    """reports/hetero_trained.yaml runs traces made by `python -m workloads.hetero_frontends`
+    (setup.sh) in reports/traces/: each named one is written by a step, on existing hardware."""
+    from workloads.hetero_frontends import TRACES
+
+    recipe, base = load_recipe(repo / "reports" / "hetero_trained.yaml")
+    written = {f"traces/{n}.trace" for names in TRACES.values() for n in names}
+    assert {r.trace for r in recipe.runs} == written
+    assert all((base / r.hw).is_file() for r in recipe.runs)
+
+
+@pytest.mark.slow
+def test_trained_recipe_checks_pass(repo, tmp_path):
+    from workloads.hetero_frontends import TRACES
+
+    missing = [n for names in TRACES.values() for n in names
+               if not (repo / "reports" / "traces" / f"{n}.trace").is_file()]
+    if missing:
+        pytest.skip(f"run `python -m workloads.hetero_frontends -o reports/traces` first (missing {missing})")
+    out = run_recipe(repo / "reports" / "hetero_trained.yaml", tmp_path)
+    failed = [c for c in out["checks"] if not c["pass"]]
+    assert not failed, failed

@@ -22,6 +22,11 @@ from pathlib import Path
 from archsim.trace.io import Trace
 
 TT_SCHEDULES = ("baseline", "stt", "ptt", "htt")
+STATTEN_CHUNKS = (1, 4)          # besides the trained c = 2
+# the traces each step writes (OUT/<name>.trace), which reports/hetero_trained.yaml reads
+TRACES = {"statten": ["statten-fmnist", *(f"statten-fmnist-c{c}" for c in STATTEN_CHUNKS)],
+          "ttsnn": ["ttsnn-r18-fmnist" + ("" if s == "baseline" else f"-{s}") for s in TT_SCHEDULES],
+          "respike": ["respike-fmnist-clips", "respike-fmnist-clips-kv-once"]}
 
 
 def op_macs(op) -> float:
@@ -88,7 +93,7 @@ def statten(out: Path, progress: bool = True) -> dict:
     trained = load_or_train(TrainConfig.for_model("statten-fmnist", "main"), progress=progress)
     result = {"c2": export_model(trained, out)}
     attn = [m for m in trained.model.modules() if type(m).__name__ == "ChunkAttention"]
-    for c in (1, 4):
+    for c in STATTEN_CHUNKS:
         for m in attn:
             m.chunk_size = c
         acc = _accuracy(trained)

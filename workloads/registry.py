@@ -132,7 +132,8 @@ for _s in ("stt", "ptt", "htt"):
     register(ModelEntry(
         f"ttsnn-r18-fmnist-{_s}", _tt(_s), "snn", _TT,
         f"the baseline's 3x3 convs as TT cores (EVBMF ranks, TT-SVD init), {_s.upper()} schedule, fine-tuned",
-        schedules={"main": dict(_TT_DATA, dense_epochs=1, lr=1e-3)}, export_options=dict(activation_bits=8)))
+        schedules={"main": dict(_TT_DATA, train_size=2000, dense_epochs=1, lr=1e-3)},
+        export_options=dict(activation_bits=8)))
 
 register(ModelEntry(
     "respike-fmnist-clips", _module("respike", "respike"), "snn",
