@@ -1,7 +1,7 @@
 """The shape-only traces of STAtten, TT-SNN and ReSpike kept in ``examples/`` for the report
 recipes, and the functions that make them (a test checks the files match)::
 
-    python -m archsim.workloads_shapes.examples examples/
+    python -m archsim.workloads_shapes.spiking_examples examples/
 """
 from __future__ import annotations
 
