@@ -106,15 +106,22 @@ def statten(out: Path, progress: bool = True) -> dict:
 
 
 def ttsnn(out: Path, progress: bool = True) -> dict:
-    from workloads.models.ttsnn import decomposed_convs
+    """The baseline and its TT versions; their traces carry each decomposed conv's rank
+    (``rank_<i>``) and the EVBMF estimate it was floored from (``evbmf_rank_<i>``)."""
+    from workloads.models.ttsnn import decomposed_convs, vbmf_ranks
     from workloads.train import TrainConfig, load_or_train
 
-    result = {}
-    for s in TT_SCHEDULES:
-        name = "ttsnn-r18-fmnist" + ("" if s == "baseline" else f"-{s}")
+    result, evbmf = {}, None
+    for s, name in zip(TT_SCHEDULES, TRACES["ttsnn"]):
         trained = load_or_train(TrainConfig.for_model(name, "main"), progress=progress)
-        ranks = [] if s == "baseline" else [m.g1.out_channels for _, m in decomposed_convs(trained.model)]
-        result[s] = export_model(trained, out, extra={f"rank_{i}": float(r) for i, r in enumerate(ranks)})
+        extra = {}
+        if s == "baseline":
+            evbmf = vbmf_ranks(trained.model)
+        else:
+            ranks = [m.g1.out_channels for _, m in decomposed_convs(trained.model)]
+            extra = {**{f"rank_{i}": float(r) for i, r in enumerate(ranks)},
+                     **{f"evbmf_rank_{i}": float(r) for i, r in enumerate(evbmf)}}
+        result[s] = export_model(trained, out, extra=extra)
     return result
 
 

@@ -114,10 +114,10 @@ def _tt(schedule):
 
         if schedule == "baseline":
             return ttsnn.ttsnn_resnet18(schedule="baseline", **kw)
-        # the TT network starts from the trained baseline: EVBMF ranks, TT-SVD cores
+        # the TT network starts from the trained baseline: EVBMF ranks (floored), TT-SVD cores
         base_cfg = TrainConfig.for_model("ttsnn-r18-fmnist", "main", timesteps=kw.get("timesteps", 4))
         base = load_or_train(base_cfg, progress=False).model
-        return ttsnn.from_baseline(base, schedule, ttsnn.vbmf_ranks(base), **kw)
+        return ttsnn.from_baseline(base, schedule, ttsnn.tt_ranks(base), **kw)
     return build
 
 
@@ -131,7 +131,8 @@ register(ModelEntry(
 for _s in ("stt", "ptt", "htt"):
     register(ModelEntry(
         f"ttsnn-r18-fmnist-{_s}", _tt(_s), "snn", _TT,
-        f"the baseline's 3x3 convs as TT cores (EVBMF ranks, TT-SVD init), {_s.upper()} schedule, fine-tuned",
+        f"the baseline's 3x3 convs as TT cores (EVBMF ranks >= C/4, TT-SVD init), {_s.upper()} schedule, "
+        "fine-tuned",
         schedules={"main": dict(_TT_DATA, train_size=2000, dense_epochs=1, lr=1e-3)},
         export_options=dict(activation_bits=8)))
 

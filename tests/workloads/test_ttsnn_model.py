@@ -7,7 +7,7 @@ import torch
 
 from archsim.trace.schema import Role
 from workloads.export import export
-from workloads.models.ttsnn import decomposed_convs, from_baseline, ttsnn_resnet18, vbmf_ranks
+from workloads.models.ttsnn import decomposed_convs, from_baseline, tt_ranks, ttsnn_resnet18, vbmf_ranks
 from workloads.train import recalibrate_bn
 from workloads.tt.decompose import conv_cores
 
@@ -117,6 +117,11 @@ def test_from_baseline_copies_weights_and_svd_cores():
     ranks = vbmf_ranks(base)
     assert len(ranks) == 16 and all(1 <= r <= min(m.in_channels, m.out_channels)
                                     for r, (_, m) in zip(ranks, decomposed_convs(base)))
+    # the ranks used: EVBMF's, at least a quarter of the channels (16 -> 4, 8 -> 2)
+    used = tt_ranks(base)
+    floors = [min(m.in_channels, m.out_channels) // 4 for _, m in decomposed_convs(base)]
+    assert floors[:4] == [4] * 4 and floors[4:] == [2] * 12
+    assert used == [max(r, f) for r, f in zip(ranks, floors)]
     tt = from_baseline(base, "stt", RANKS, **SMALL)
     assert torch.equal(tt.body.conv1.weight, base.body.conv1.weight)
     assert torch.equal(tt.body.blocks[2].bn_a.running_var, base.body.blocks[2].bn_a.running_var)

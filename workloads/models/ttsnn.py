@@ -8,7 +8,8 @@ budget):
 
 1. the **baseline** (3x3 convs) is trained;
 2. each 3x3 conv's rank is estimated by EVBMF on its trained weight (``workloads.tt.vbmf``, the
-   authors' method) and its four cores are initialised by TT-SVD of that weight
+   authors' method), floored at a quarter of its channels (:func:`tt_ranks`), and its four cores
+   are initialised by TT-SVD of that weight
    (``workloads.tt.decompose``); every other weight is copied;
 3. the **STT / PTT / HTT** networks are fine-tuned from there (PTT and HTT are different functions
    from STT: the SVD cores are only their starting point).
@@ -153,6 +154,18 @@ def vbmf_ranks(baseline: nn.Module) -> list[int]:
     from workloads.tt.vbmf import conv_rank
     return [min(max(1, conv_rank(m.weight.detach().numpy())), m.in_channels, m.out_channels)
             for _, m in decomposed_convs(baseline)]
+
+
+RANK_FLOOR = 0.25
+
+
+def tt_ranks(baseline: nn.Module, floor: float = RANK_FLOOR) -> list[int]:
+    """The ranks the TT networks use: each conv's EVBMF rank, at least ``floor`` x min(Cin, Cout).
+    A few minutes of training leave the early layers' weights close to their random start, where
+    EVBMF sees noise and returns rank 1 (docs/workloads/ttsnn.md); the published ResNet-34 ranks
+    are 0.1-0.37 of the channels."""
+    return [max(r, int(floor * min(m.in_channels, m.out_channels)))
+            for r, (_, m) in zip(vbmf_ranks(baseline), decomposed_convs(baseline))]
 
 
 @torch.no_grad()
