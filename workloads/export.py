@@ -20,9 +20,10 @@ neighbouring op). A module that runs on fewer timesteps than the network (an ANN
 hybrid network, TT-SNN's half-time cores) sets ``trace_timesteps``; a module whose work is not one
 op (STAtten's per-chunk attention) writes its own ops with ``trace_ops(exporter, call)``, returning
 the ids of the ops that stand for its output; ``trace_tags`` on a module are added to its op's tags
-(e.g. ``branch: ann`` for the rules of a heterogeneous system). Graph edges follow the tensors: each op's ``inputs`` are the ops that produced
-the tensors it read. Works on :class:`~workloads.snn.network.SpikingNet` models (``[T*B, ...]``
-timestep-major layout) and on plain ANNs (T = 1).
+(e.g. ``branch: ann`` for the rules of a heterogeneous system). Graph edges follow the tensors:
+each op's ``inputs`` are the ops that produced the tensors it read. Works on
+:class:`~workloads.snn.network.SpikingNet` models (``[T*B, ...]`` timestep-major layout) and on
+plain ANNs (T = 1).
 """
 from __future__ import annotations
 
@@ -57,9 +58,9 @@ class _Call:
 
 
 def _recorded(m: nn.Module) -> bool:
-    return (isinstance(m, (nn.Conv2d, nn.Linear, nn.LayerNorm, nn.GroupNorm, nn.Softmax, nn.Upsample, Add, MatMul, Mul,
-                           *POOLS,
-                           *ELEMENTWISE)) or getattr(m, "is_spiking", False) or hasattr(m, "trace_ops"))
+    return (isinstance(m, (nn.Conv2d, nn.Linear, nn.LayerNorm, nn.GroupNorm, nn.Softmax, nn.Upsample, Add,
+                           MatMul, Mul, *POOLS, *ELEMENTWISE))
+            or getattr(m, "is_spiking", False) or hasattr(m, "trace_ops"))
 
 
 def record_calls(model: nn.Module, x: torch.Tensor) -> tuple[list[_Call], torch.Tensor, list[str]]:
@@ -253,7 +254,7 @@ class _Exporter:
         elif isinstance(m, Add):
             ops = [inp(n, t, i, store=False) for i, (n, t) in enumerate(zip(("a", "b"), c.inputs))]
             self.op("add", c.name, operands=ops, output=outp(c.output),
-                       elements=math.prod(shape(c.output)), **common)
+                    elements=math.prod(shape(c.output)), **common)
         elif isinstance(m, Mul):
             ops = [inp(n, t, i, store=False) for i, (n, t) in enumerate(zip(("a", "b"), c.inputs))]
             self.op("elementwise", c.name, operands=ops, output=outp(c.output), function="multiply",

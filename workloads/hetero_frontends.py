@@ -99,7 +99,8 @@ def statten(out: Path, progress: bool = True) -> dict:
         acc = _accuracy(trained)
         result[f"c{c}"] = export_model(
             trained, out, name=f"statten-fmnist-c{c}", extra={"accuracy_top1_at_this_chunk": acc},
-            notes=f"trained at chunk 2, run at chunk {c} (accuracy_top1_at_this_chunk measured on the same test images)")
+            notes=f"trained at chunk 2, run at chunk {c} (accuracy_top1_at_this_chunk: measured on the same "
+                  "test images)")
     for m in attn:
         m.chunk_size = 2
     return result

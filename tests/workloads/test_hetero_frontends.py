@@ -12,7 +12,8 @@ from workloads.hetero_frontends import with_header, work_metrics
 def small_trace():
     b = builder(T=4)
     b.add("linear", "x.g1", tokens=2, in_features=3, out_features=5, timesteps=4, tags={"branch": "snn"},
-          operands=[b.operand("input", Role.spike, shape=[2, 3]), b.operand("weight", Role.static_weight, shape=[5, 3])])
+          operands=[b.operand("input", Role.spike, shape=[2, 3]),
+                    b.operand("weight", Role.static_weight, shape=[5, 3])])
     b.add("linear", "f.cross.to_k", tokens=7, in_features=4, out_features=2, timesteps=1,
           tags={"branch": "fusion", "part": "cross"},
           operands=[b.operand("input", Role.activation, shape=[7, 4], bits=8, timesteps=1),

@@ -237,7 +237,8 @@ class ReSpike(nn.Module):
         self.register_buffer("input_std", torch.ones(1))
         self.ann = ANN(in_channels)
         self.residual = ResidualFrames()
-        self.snn_conv1, self.snn_bn1 = nn.Conv2d(in_channels, SNN_WIDTHS[0], 3, 1, 1, bias=False), nn.BatchNorm2d(SNN_WIDTHS[0])
+        self.snn_conv1 = nn.Conv2d(in_channels, SNN_WIDTHS[0], 3, 1, 1, bias=False)
+        self.snn_bn1 = nn.BatchNorm2d(SNN_WIDTHS[0])
         cin, blocks = SNN_WIDTHS[0], []
         for w in SNN_WIDTHS:
             blocks.append(SNNBlock(cin, w, 2))
