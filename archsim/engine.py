@@ -106,8 +106,8 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
         "area_mm2_by_component": {c: a * 1e-6 for c, a in sorted(area.items())},
         "traffic_bytes_by_level": dict(sorted(traffic_total.items())),
         "metrics": dict(metric_total),
+        "trace_metrics": dict(trace.header.metrics),   # measured by the frontend (accuracy, footprint, ...)
         "instances": instances,
-        "trace_metrics": dict(trace.header.metrics),   # what the frontend measured (accuracy, counts)
     }
     derive(summary)
     summary.update(model.summarize(summary))

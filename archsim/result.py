@@ -13,9 +13,6 @@ Definitions (also in docs/results.md):
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from archsim.errors import ArchsimError
+from archsim.fileio import atomic_dir
 
 SUMMARY_FILE = "summary.json"
 OPS_FILE = "ops.csv"
@@ -62,20 +60,13 @@ class Result:
         ``ops.parquet`` when pyarrow is installed) into ``out_dir`` atomically: the files appear
         together or not at all."""
         out_dir = Path(out_dir)
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-        tmp.chmod(0o777 & ~_umask())   # mkdtemp makes 0700; a result is an ordinary folder
-        try:
+        with atomic_dir(out_dir) as tmp:
             (tmp / SUMMARY_FILE).write_text(json.dumps(self.summary, indent=2, default=float))
             self.ops.to_csv(tmp / OPS_FILE, index=False)
             self.actions.to_csv(tmp / ACTIONS_FILE, index=False)
             self.sources.to_csv(tmp / SOURCES_FILE, index=False)
             if parquet is not False and _have_pyarrow():
                 _parquet_safe(self.ops).to_parquet(tmp / "ops.parquet", index=False)
-            replace_dir(tmp, out_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return out_dir
 
     @classmethod
@@ -91,24 +82,6 @@ class Result:
         except (json.JSONDecodeError, pd.errors.ParserError) as exc:
             raise ArchsimError(f"{out_dir}: corrupt result files ({exc})") from None
         return cls(summary=summary, ops=ops, actions=actions, sources=sources)
-
-
-def replace_dir(src: Path, dst: Path) -> None:
-    """Move directory ``src`` to ``dst``, replacing an existing ``dst`` as atomically as a file
-    system allows (rename the old one away first, then drop it)."""
-    old = None
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-        os.replace(dst, old)
-    os.replace(src, dst)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _have_pyarrow() -> bool:

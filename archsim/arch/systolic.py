@@ -16,6 +16,8 @@ this module counts, per op,
   is cut into chunks that fit;
 * stall cycles when DRAM cannot deliver the op's traffic within its compute cycles (transfers
   overlap compute: ``cycles = max(compute, DRAM bytes / bytes per cycle)``);
+* quantised operands (:mod:`archsim.arch.quant_cost`): scales and zero points move with their
+  weights; dequantisation runs on the vector unit, overlapped with the array;
 * actions for pricing: multiplier partial products (``bit_product``), accumulator bits
   (``add_bit``), reads and writes per bit of each buffer, DRAM bits.
 
@@ -32,6 +34,7 @@ from typing import Literal
 
 import pydantic
 
+from archsim.arch import quant_cost
 from archsim.arch import systolic_math as sm
 from archsim.arch.base import ActionCounter, HardwareModel, OpContext, OpCost
 from archsim.arch.vector_ops import (OpsPerElement, default_ops_per_element, vector_cycles, vector_io_bits,
@@ -153,14 +156,19 @@ class SystolicModel(HardwareModel):
              if k not in ("mapping_efficiency", "compute_utilization")}
         psum_words = c["ofmap_sram_writes"] - out_words          # partial sums written (row folds > 1)
         spill = dram["psum_spill"]                               # of those, words that go to DRAM and back
+        # quantised weights bring scales / zero points (archsim.arch.quant_cost), fetched and read
+        # as often as the weights they belong to
+        meta = quant_cost.metadata_bits(op) / g.groups
+        meta_fetched = meta * dram["filter"] / w_words if w_words else 0.0
+        meta_read = meta * c["filter_sram_reads"] / (K * N) if K * N else 0.0
         bits = {
             "ifmap_sram.read_bit": c["ifmap_sram_reads"] * in_bits,
             "ifmap_sram.write_bit": dram["ifmap"] * in_bits,
-            "filter_sram.read_bit": c["filter_sram_reads"] * w_bits,
-            "filter_sram.write_bit": dram["filter"] * w_bits,
+            "filter_sram.read_bit": c["filter_sram_reads"] * w_bits + meta_read,
+            "filter_sram.write_bit": dram["filter"] * w_bits + meta_fetched,
             "ofmap_sram.write_bit": (psum_words + spill) * p.psum_bits + out_words * out_bits,
             "ofmap_sram.read_bit": (c["psum_sram_reads"] + spill) * p.psum_bits + out_words * out_bits,
-            "dram.read_bit": dram["ifmap"] * in_bits + dram["filter"] * w_bits + spill * p.psum_bits,
+            "dram.read_bit": dram["ifmap"] * in_bits + dram["filter"] * w_bits + meta_fetched + spill * p.psum_bits,
             "dram.write_bit": out_words * out_bits + spill * p.psum_bits,
         }
         acts = ActionCounter()
@@ -169,10 +177,21 @@ class SystolicModel(HardwareModel):
         for key, count in bits.items():
             component, action = key.split(".")
             acts.add(component, action, groups * count)
+        # dequantisation (group / channel scales, zero points, per-token activation scales) on the
+        # vector unit as the outputs leave the array, overlapped with the array and DRAM
+        dequant = quant_cost.total_dequant_ops(op)
+        dequant_cycles = 0.0
+        if dequant:
+            if not p.vector_lanes:
+                raise UnsupportedOpError(
+                    f"op '{op.id}': quantised operands need a vector unit for their dequantisation "
+                    "(params.vector_lanes)")
+            acts.add("vector", "op", dequant)
+            dequant_cycles = float(vector_cycles(dequant, p.vector_lanes))
 
         compute_cycles = groups * c["cycles"]
         dram_bytes = groups * (bits["dram.read_bit"] + bits["dram.write_bit"]) / 8
-        cycles = max(compute_cycles, self._dram_cycles(dram_bytes))
+        cycles = max(compute_cycles, self._dram_cycles(dram_bytes), dequant_cycles)
         sram_bytes = groups * sum(v for k, v in bits.items() if "sram" in k) / 8
         macs = groups * c["macs"]
         return OpCost(
@@ -190,7 +209,10 @@ class SystolicModel(HardwareModel):
                 "ofmap_sram_writes": float(groups * c["ofmap_sram_writes"]),
                 "psum_sram_reads": float(groups * c["psum_sram_reads"]),
                 "dram_ifmap_read_bytes": groups * dram["ifmap"] * in_bits / 8,
-                "dram_filter_read_bytes": groups * dram["filter"] * w_bits / 8,
+                "dram_filter_read_bytes": groups * (dram["filter"] * w_bits + meta_fetched) / 8,
+                "dram_weight_read_bytes": groups * (dram["filter"] * w_bits + meta_fetched) / 8 if static else 0.0,
+                "dequant_ops": float(dequant),
+                "dequant_cycles": dequant_cycles,
                 "dram_ofmap_write_bytes": groups * out_words * out_bits / 8,
                 "dram_psum_spill_bytes": groups * 2 * spill * p.psum_bits / 8,
             },

@@ -26,11 +26,11 @@ def register(sub) -> None:
 
 
 def run_scalesim(args) -> int:
-    import os
-    import tempfile
+    import contextlib
     from pathlib import Path
 
     from archsim.errors import ArchsimError
+    from archsim.fileio import atomic_path
     from archsim.importers import scalesim
 
     if not args.topology and not args.config:
@@ -57,21 +57,13 @@ def run_scalesim(args) -> int:
         hw_text = scalesim.config_to_hardware_yaml(cfg, hw_path, energy_table=table, clock_mhz=args.clock_mhz,
                                                    bits=args.bits)
     out.mkdir(parents=True, exist_ok=True)
-    if hw_text is not None:
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=".import-", suffix=".yaml")
-        with os.fdopen(fd, "w") as f:
-            f.write(hw_text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)       # mkstemp makes it private; a config is a plain file
-    try:
+    # The hardware file is written aside first, so that a failed trace write leaves neither.
+    with contextlib.ExitStack() as stack:
+        if hw_text is not None:
+            tmp = stack.enter_context(atomic_path(hw_path))
+            tmp.write_text(hw_text)
         if trace is not None:
             trace.save(trace_path)
-        if hw_text is not None:
-            os.replace(tmp, hw_path)
-    finally:
-        if hw_text is not None and os.path.exists(tmp):
-            os.unlink(tmp)
     if trace is not None:
         print(f"wrote {trace_path} ({len(trace.ops)} ops, {'GEMM' if topology.gemm else 'conv'} form)")
     if hw_text is not None:

@@ -37,7 +37,7 @@ def run(args) -> int:
     if args.out:
         from pathlib import Path
 
-        from archsim.sweep.store import atomic_write_text
+        from archsim.fileio import atomic_write_text
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out, front.to_csv(index=False))

@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import signal
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from archsim.errors import ArchsimError
+from archsim.fileio import atomic_path, atomic_write_text
 
 LOG_FILE = "rows.jsonl"
 MANIFEST_FILE = "sweep.json"
@@ -40,26 +40,6 @@ def have_pyarrow() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, _file_mode())   # mkstemp makes 0600 files; results are ordinary files
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ResultStore:
@@ -174,20 +154,13 @@ class ResultStore:
 
     def write_table(self, frame: pd.DataFrame) -> Path:
         path = self.table_path
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.dir)
-        os.close(fd)
-        os.chmod(tmp, _file_mode())
-        try:
+        with atomic_path(path) as tmp:
             if self.manifest["table_format"] == "parquet":
-                _to_parquet(frame, Path(tmp))
+                _to_parquet(frame, tmp)
             else:
                 frame.to_csv(tmp, index=False)
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return path
 
     def close(self) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 import pydantic
 
 from archsim.errors import TraceError
+from archsim.fileio import atomic_path
 from archsim.trace.packing import pack_mask, pack_spikes, unpack_mask, unpack_spikes, word_dtype
 from archsim.trace.schema import (FORMAT_NAME, SCHEMA_VERSION, Header, Manifest, Operand, TensorInfo)
 
@@ -115,11 +114,7 @@ class Trace:
         path = Path(path)
         for key in self.manifest.tensors:   # make sure every array is in memory before writing
             self.stored_array(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; a trace is an ordinary file
-        try:
+        with atomic_path(path) as tmp:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
                 manifest = self.manifest.model_dump(mode="json", by_alias=True, exclude_none=True)
                 zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
@@ -127,18 +122,8 @@ class Trace:
                     buf = io.BytesIO()
                     np.save(buf, self._arrays[key], allow_pickle=False)
                     zf.writestr(f"tensors/{key}.npy", buf.getvalue())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         self.path = path
         return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _stored_shape(info: TensorInfo) -> list[int]:

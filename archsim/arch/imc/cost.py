@@ -11,13 +11,18 @@ density when ``activity_gating``, else 1):
                             ``cols_per_adc > 1``, ``shift_add.add``, ``psum_buffer.access``)
 ``tile_buffer.read_vector`` PE cycles ``= L.pes * M * P * T`` (also ``htree.send_vector``,
                             ``input_buffer.read_vector``)
-``crossbar.write_pulse``    dynamic operands: ``cells * (pulses + verify) * T``
-``crossbar.verify_read``    ``rows written * verify * T``
+``crossbar.write_pulse``    dynamic operands: ``cells * (pulses + verify) * T * f``
+``crossbar.verify_read``    ``rows written * verify * T * f``
+``digital.op``              quantised operands: the dequantisation operations of
+                            :func:`archsim.arch.quant_cost.dequant_ops` (scales, zero points)
 ==========================  =====================================================
 
-cycles = ``T * (M * P * pe.cycle_clocks + write cycles)``; write cycles =
-``ceil(crossbars / max_parallel) * ceil(max rows / rows_per_step) * (pulses' * pulse_clocks +
-verify * verify_clocks)`` with ``pulses' = pulses + verify``.
+cycles = ``T * (M * P * pe.cycle_clocks + write cycles)`` + ``ceil(dequant ops / digital.lanes) *
+digital.op_clocks``; write cycles =
+``ceil(crossbars / max_parallel) * max(1, ceil(max rows * f / rows_per_step)) * (pulses' *
+pulse_clocks + verify * verify_clocks)`` with ``pulses' = pulses + verify``. ``f`` = 1, or for a
+KV-cache product (tags ``cache_new_tokens`` and ``context``, as LLM decode traces write) the
+fraction of the cache that is new: the cache stays in its crossbars between decode steps.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import math
 from archsim.arch.base import ActionCounter, OpCost
 from archsim.arch.imc.mapping import Layout, OpOptions, input_planes
 from archsim.arch.imc.params import ImcParams
+from archsim.arch.quant_cost import total_dequant_ops
 from archsim.arch.vector_ops import vector_ops
 from archsim.trace.schema import DType, Role
 
@@ -33,6 +39,15 @@ from archsim.trace.schema import DType, Role
 def input_operand(op):
     name = "a" if op.kind == "matmul" else "input"
     return op.operand(name) if op.has_operand(name) else None
+
+
+def cache_write_fraction(op) -> float:
+    """Fraction of a run-time operand written per run: ``cache_new_tokens / context`` for a
+    KV-cache product whose cache persists in the crossbars (tags written by the LLM traces), else 1."""
+    new, ctx = op.tags.get("cache_new_tokens"), op.tags.get("context")
+    if new is None or not ctx:
+        return 1.0
+    return min(1.0, float(new) / float(ctx))
 
 
 def planes_of(op, params: ImcParams, opts: OpOptions) -> int:
@@ -67,17 +82,26 @@ def gemm_cost(op, layout: Layout, params: ImcParams, opts: OpOptions) -> OpCost:
         acts.add(component, action, pe_cycles)
 
     compute_cycles = M * P * params.pe.cycle_clocks * T
+    # quantised operands: scales and zero points applied digitally to the column sums
+    # (archsim.arch.quant_cost); the digital unit's cycles add to the op's
+    dequant = total_dequant_ops(op)
+    acts.add("digital", "op", dequant)
+    dequant_cycles = math.ceil(dequant / params.digital.lanes) * params.digital.op_clocks
+    compute_cycles += dequant_cycles
     write_cycles = 0.0
     cells_written = 0
     if layout.dynamic:
         w = params.write
         verify = opts.write_verify_iterations
         pulses = opts.write_pulses + verify
-        cells_written = layout.cells_used * T
+        # a KV cache kept in the crossbars between decode steps: only the new positions are
+        # written (tags cache_new_tokens of context); otherwise the whole operand every run
+        fraction = cache_write_fraction(op)
+        cells_written = layout.cells_used * T * fraction
         acts.add("crossbar", "write_pulse", cells_written * pulses)
-        acts.add("crossbar", "verify_read", layout.rows_written * verify * T)
+        acts.add("crossbar", "verify_read", layout.rows_written * verify * T * fraction)
         waves = math.ceil(layout.crossbars / w.max_parallel_crossbars) if w.max_parallel_crossbars else 1
-        steps = math.ceil(layout.max_rows_per_crossbar / w.rows_per_step)
+        steps = max(1, math.ceil(layout.max_rows_per_crossbar * fraction / w.rows_per_step))
         write_cycles = waves * steps * (pulses * w.pulse_clocks + verify * w.verify_clocks) * T
 
     in_bits = (1 if inp is not None and inp.role == Role.spike else (opts.input_bits or (inp.bits if inp else 8)))
@@ -93,7 +117,8 @@ def gemm_cost(op, layout: Layout, params: ImcParams, opts: OpOptions) -> OpCost:
         metrics={"crossbars": float(layout.crossbars), "pes": float(layout.pes),
                  "cells_used": float(layout.cells_used), "cells_written": float(cells_written),
                  "input_planes": float(P), "pe_cycles": float(pe_cycles), "adc_conversions": float(conversions),
-                 "compute_cycles": float(compute_cycles), "write_cycles": float(write_cycles)},
+                 "compute_cycles": float(compute_cycles), "write_cycles": float(write_cycles),
+                 "dequant_ops": float(dequant), "dequant_cycles": float(dequant_cycles)},
     )
 
 

@@ -46,7 +46,11 @@ class OpOptions:
 
     @classmethod
     def for_op(cls, params: ImcParams, op) -> "OpOptions":
-        opts = cls(weight_bits=params.weight_bits, input_bits=params.input_bits,
+        weight_bits = params.weight_bits
+        if weight_bits is None:     # the trace's own width (8 where the op does not describe it)
+            w = stationary_operand(op) if op.kind in GEMM_KINDS else None
+            weight_bits = w.bits if w is not None else 8
+        opts = cls(weight_bits=weight_bits, input_bits=params.input_bits,
                    conv_mapping=params.mapping.conv, write_pulses=params.write.pulses,
                    write_verify_iterations=params.write.verify_iterations)
         changes = {}

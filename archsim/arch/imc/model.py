@@ -13,6 +13,7 @@ from archsim.arch.base import HardwareModel, OpContext, OpCost
 from archsim.arch.imc import cost, latency
 from archsim.arch.imc.mapping import ChipMapping, OpOptions, map_network
 from archsim.arch.imc.params import ImcParams
+from archsim.arch.quant_cost import total_dequant_ops
 from archsim.errors import ConfigError
 from archsim.trace.schema import GEMM_KINDS, OP_KINDS
 
@@ -58,8 +59,10 @@ class ImcModel(HardwareModel):
         self._lif_layers = len(lifs)
         keep = lifs if p.neuron.membrane_memory_layers is None else lifs[:p.neuron.membrane_memory_layers]
         self._membrane_neurons = sum(op.neurons for op in keep)
-        # ops other than GEMMs and LIF run on the digital unit (softmax, LayerNorm, GELU, ...)
-        self._digital = any(op.kind not in GEMM_KINDS and op.kind != "lif" for op in trace.ops)
+        # ops other than GEMMs and LIF run on the digital unit (softmax, LayerNorm, GELU, ...), and
+        # so does the dequantisation of quantised GEMM operands
+        self._digital = any(op.kind not in GEMM_KINDS and op.kind != "lif" for op in trace.ops) or any(
+            total_dequant_ops(op) for op in gemms)
         if p.neuron.energy_per == "pe_cycle":
             for op in lifs:
                 if self._crossbar_producer(op) is None:

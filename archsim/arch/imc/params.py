@@ -170,7 +170,8 @@ class Noise(Strict):
 
 class ImcParams(Strict):
     crossbar: Crossbar
-    weight_bits: int = Field(ge=1, le=16, description="bits of a stored weight (sliced over cells)")
+    weight_bits: int | None = Field(ge=1, le=16, description="bits of a stored weight (sliced over cells); "
+                                                             "null: each op's weight operand's bits (quantised traces)")
     input_bits: int | None = Field(default=None, ge=1, le=16,
                                    description="bits of a multi-bit input (null: the trace operand's bits)")
     dac_bits: int = Field(default=1, ge=1, le=8, description="input bits applied per PE cycle (1: bit-serial)")
