@@ -51,6 +51,9 @@ done
 # Fashion-MNIST (once; cached in data/), TReX's reuse-pattern search and ClipFormer's accuracy
 # under K/V write noise -> reports/out/vit/*.json, shown by the trex and clipformer recipes.
 .venv/bin/python -m workloads.vit_studies -o reports/out
+# 3. STAtten, TT-SNN and ReSpike small configurations trained on Fashion-MNIST (once; cached in
+#    data/checkpoints/), exported on a real test input to reports/traces/ for reports/hetero_trained.yaml.
+.venv/bin/python -m workloads.hetero_frontends -o reports/traces -q
 # Last, the report recipes (every reports/*.yaml).
 .venv/bin/archsim reproduce -o reports/out
 echo "setup.sh: done. Open the report: reports/out/index.html (or reports/out/index.md); run the tests with: .venv/bin/python -m pytest"

@@ -76,6 +76,7 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
         row.update({f"energy_pj.{c}": e for c, e in sorted(energy.items())})
         row.update({f"traffic_bytes.{lvl}": b for lvl, b in sorted(cost.traffic_bytes.items())})
         row.update(cost.metrics)
+        row.update(cost.labels)
         row.update({f"tag.{k}": v for k, v in op.tags.items()})
         rows.append(row)
         for component, per_action in cost.actions.items():
@@ -109,6 +110,7 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
         "instances": instances,
     }
     derive(summary)
+    summary.update(model.summarize(summary))
     sources = pd.DataFrame(hw.table.sources() if details else [],
                            columns=["component", "quantity", "value", "unit", "source"])
     return Result(summary=summary, ops=pd.DataFrame(rows),

@@ -66,7 +66,7 @@ class Result:
             self.actions.to_csv(tmp / ACTIONS_FILE, index=False)
             self.sources.to_csv(tmp / SOURCES_FILE, index=False)
             if parquet is not False and _have_pyarrow():
-                self.ops.to_parquet(tmp / "ops.parquet", index=False)
+                _parquet_safe(self.ops).to_parquet(tmp / "ops.parquet", index=False)
         return out_dir
 
     @classmethod
@@ -84,11 +84,17 @@ class Result:
         return cls(summary=summary, ops=ops, actions=actions, sources=sources)
 
 
-
-
 def _have_pyarrow() -> bool:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
         return False
     return True
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Parquet columns hold one type: a tag column whose values mix types across ops (a tag
+    ``stage`` of 1, 2 and "head") is written as text."""
+    mixed = [c for c in df.columns if df[c].dtype == object
+             and len({type(v) for v in df[c] if v is not None and v == v}) > 1]
+    return df.astype({c: str for c in mixed}) if mixed else df

@@ -105,9 +105,15 @@ def load_digits(split: str = "train", *, size: int = 8, channels: int = 1, test_
 
 
 def load(name: str, split: str = "train", **kw) -> tuple[np.ndarray, np.ndarray]:
-    """``name``: ``fashion-mnist`` or ``digits``."""
+    """``name``: ``fashion-mnist``, ``digits`` or ``fashion-mnist-clips`` (4-frame clips of moving
+    Fashion-MNIST images, ``size`` the frame side: :mod:`workloads.clips`)."""
     if name == "fashion-mnist":
         return load_fashion_mnist(split, **kw)
     if name == "digits":
         return load_digits(split, **kw)
-    raise ValueError(f"unknown dataset {name!r}; known: fashion-mnist, digits")
+    if name == "fashion-mnist-clips":
+        from workloads.clips import load_clips
+        if kw.get("channels", 1) != 1:
+            raise ValueError("fashion-mnist-clips are grey: channels must be 1")
+        return load_clips(split, limit=kw.get("limit"), frames=4, canvas=kw.get("size", 40))
+    raise ValueError(f"unknown dataset {name!r}; known: fashion-mnist, digits, fashion-mnist-clips")

@@ -16,9 +16,14 @@ the modules of :mod:`workloads.ops`). Each becomes one trace op (built with
 * pool / add / elementwise / layernorm / softmax: sizes and operand statistics.
 
 Batch-norm, dropout, flatten and identity modules pass their producer through (they fold into the
-neighbouring op). Graph edges follow the tensors: each op's ``inputs`` are the ops that produced
-the tensors it read. Works on :class:`~workloads.snn.network.SpikingNet` models (``[T*B, ...]``
-timestep-major layout) and on plain ANNs (T = 1).
+neighbouring op). A module that runs on fewer timesteps than the network (an ANN branch of a
+hybrid network, TT-SNN's half-time cores) sets ``trace_timesteps``; a module whose work is not one
+op (STAtten's per-chunk attention) writes its own ops with ``trace_ops(exporter, call)``, returning
+the ids of the ops that stand for its output; ``trace_tags`` on a module are added to its op's tags
+(e.g. ``branch: ann`` for the rules of a heterogeneous system). Graph edges follow the tensors:
+each op's ``inputs`` are the ops that produced the tensors it read. Works on
+:class:`~workloads.snn.network.SpikingNet` models (``[T*B, ...]`` timestep-major layout) and on
+plain ANNs (T = 1).
 """
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ from torch import nn
 
 from archsim.trace.builder import TraceBuilder
 from archsim.trace.schema import Header, Provenance, Quant, Role
-from workloads.ops import Add, MatMul
+from workloads.ops import Add, MatMul, Mul
 
 PASS_THROUGH = (nn.BatchNorm1d, nn.BatchNorm2d, nn.Dropout, nn.Identity, nn.Flatten)
 POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
@@ -53,8 +58,9 @@ class _Call:
 
 
 def _recorded(m: nn.Module) -> bool:
-    return (isinstance(m, (nn.Conv2d, nn.Linear, nn.LayerNorm, nn.Softmax, Add, MatMul, *POOLS,
-                           *ELEMENTWISE)) or getattr(m, "is_spiking", False))
+    return (isinstance(m, (nn.Conv2d, nn.Linear, nn.LayerNorm, nn.GroupNorm, nn.Softmax, nn.Upsample, Add,
+                           MatMul, Mul, *POOLS, *ELEMENTWISE))
+            or getattr(m, "is_spiking", False) or hasattr(m, "trace_ops"))
 
 
 def record_calls(model: nn.Module, x: torch.Tensor) -> tuple[list[_Call], torch.Tensor, list[str]]:
@@ -139,11 +145,18 @@ class _Exporter:
         self.store_spikes, self.store_lif_spikes = store_spikes, store_lif_spikes
         self.gemm_index = 0
         self.spike_out: dict[str, bool] = {}   # op id -> its output is a spike train
+        self.cur_T = T                          # timesteps of the call being written
+        self.alias: dict[str, list[str]] = {}   # a module that wrote its own ops -> the ops standing for its output
+        self.extra_tags: dict = {}              # trace_tags of the module being written
+
+    def resolve(self, producers: list[str]) -> list[str]:
+        """Producer op ids, with modules that wrote their own ops replaced by those ops."""
+        return list(dict.fromkeys(i for p in producers for i in self.alias.get(p, [p])))
 
     def per_t(self, t: torch.Tensor) -> np.ndarray:
-        """[T*B, ...] -> [T, B, ...] numpy."""
+        """[T*B, ...] -> [T, B, ...] numpy (T of the call being written)."""
         a = t.float().cpu().numpy()
-        return a.reshape(self.T, a.shape[0] // self.T, *a.shape[1:])
+        return a.reshape(self.cur_T, a.shape[0] // self.cur_T, *a.shape[1:])
 
     def is_spikes(self, a: np.ndarray, src: str | None) -> bool:
         """Spikes: 0/1 values from a neuron (through max-pooling and pass-through modules), or
@@ -156,9 +169,9 @@ class _Exporter:
         if self.is_spikes(a, src):
             return self.b.operand(name, Role.spike, data=a.astype(np.uint8),
                                   store=self.store_spikes if store is None else store)
-        data = a if self.T > 1 else a[0]
+        data = a if self.cur_T > 1 else a[0]
         bits = (self.input_bits if src is None else None) or self.activation_bits or 32
-        return self.b.operand(name, Role.activation, data=data, store=False, bits=bits)
+        return self.b.operand(name, Role.activation, data=data, store=False, bits=bits, timesteps=self.cur_T)
 
     def weight(self, w: torch.Tensor):
         w = w.detach().float().cpu().numpy()
@@ -168,8 +181,22 @@ class _Exporter:
                                   quant=Quant(granularity="channel", symmetric=True))
         return self.b.operand("weight", Role.static_weight, data=w.astype(np.float32), bits=32)
 
+    def op(self, kind: str, op_id: str, **fields):
+        """Append an op, with the module's ``trace_tags`` (e.g. the branch of a hybrid network)."""
+        if self.extra_tags:
+            fields["tags"] = {**fields.get("tags", {}), **self.extra_tags}
+        return self.b.add(kind, op_id, **fields)
+
     def add(self, c: _Call) -> None:
-        m, T = c.module, self.T
+        if hasattr(c.module, "trace_ops"):    # a module that writes its own ops (e.g. per-chunk attention)
+            self.alias[c.name] = list(c.module.trace_ops(self, c))
+            self.spike_out[c.name] = False
+            return
+        # a module may run on fewer timesteps than the network (an ANN branch: 1; TT-SNN's HTT
+        # cores: half of them): it says so with ``trace_timesteps``
+        m, T = c.module, (getattr(c.module, "trace_timesteps", None) or self.T)
+        self.cur_T = T
+        self.extra_tags = dict(getattr(m, "trace_tags", None) or {})
         src = c.sources + [None] * (2 - len(c.sources))
         inp = lambda name, t, i=0, store=None: self.operand(name, t, store, src[i])  # noqa: E731
         # the op's own output: spikes only when it is a neuron or max-pools spikes
@@ -179,7 +206,7 @@ class _Exporter:
         self.spike_out[c.name] = bool(out_spikes)
         outp = lambda t, store=False: self.operand("output", t, store, c.name)  # noqa: E731
         shape = lambda t: [t.shape[0] // T, *t.shape[1:]]  # noqa: E731  (per timestep, batch first)
-        common = dict(inputs=c.producers, timesteps=T)
+        common = dict(inputs=self.resolve(c.producers), timesteps=T)
         if isinstance(m, nn.Conv2d):
             xin = c.inputs[0]
             B, C, H, W = shape(xin)
@@ -187,7 +214,7 @@ class _Exporter:
             if self.gemm_index == 0:
                 tags["encoding_layer"] = True
             self.gemm_index += 1
-            self.b.add("conv2d", c.name, operands=[inp("input", xin), self.weight(m.weight)],
+            self.op("conv2d", c.name, operands=[inp("input", xin), self.weight(m.weight)],
                        output=outp(c.output), batch=B, in_channels=C,
                        out_channels=m.out_channels, in_h=H, in_w=W, kernel_h=m.kernel_size[0],
                        kernel_w=m.kernel_size[1], stride_h=m.stride[0], stride_w=m.stride[1],
@@ -200,12 +227,12 @@ class _Exporter:
             if self.gemm_index == 0:
                 tags["encoding_layer"] = True
             self.gemm_index += 1
-            self.b.add("linear", c.name, operands=[inp("input", xin), self.weight(m.weight)],
+            self.op("linear", c.name, operands=[inp("input", xin), self.weight(m.weight)],
                        output=outp(c.output), tokens=tokens,
                        in_features=m.in_features, out_features=m.out_features, tags=tags, **common)
         elif getattr(m, "is_spiking", False):
             out = outp(c.output, store=self.store_lif_spikes)
-            self.b.add("lif", c.name, operands=[inp("input", c.inputs[0], store=False)],
+            self.op("lif", c.name, operands=[inp("input", c.inputs[0], store=False)],
                        output=out, neurons=math.prod(shape(c.output)), threshold=m.v_threshold,
                        leak=m.leak, reset=m.reset, reset_value=m.v_reset or 0.0,
                        tags={"tau": m.tau, "input_scale": 1.0 / m.tau if m.decay_input else 1.0,
@@ -220,32 +247,45 @@ class _Exporter:
                 sh, sw = _pair(m.stride or m.kernel_size)
                 ph, pw = _pair(m.padding)
             mode = "max" if isinstance(m, (nn.MaxPool2d, nn.AdaptiveMaxPool2d)) else "avg"
-            self.b.add("pool", c.name, operands=[inp("input", c.inputs[0], store=False)],
+            self.op("pool", c.name, operands=[inp("input", c.inputs[0], store=False)],
                        output=outp(c.output), mode=mode, batch=B,
                        channels=C, in_h=H, in_w=W, kernel_h=kh, kernel_w=kw, stride_h=sh,
                        stride_w=sw, pad_h=ph, pad_w=pw, **common)
         elif isinstance(m, Add):
             ops = [inp(n, t, i, store=False) for i, (n, t) in enumerate(zip(("a", "b"), c.inputs))]
-            self.b.add("add", c.name, operands=ops, output=outp(c.output),
-                       elements=math.prod(shape(c.output)), **common)
+            self.op("add", c.name, operands=ops, output=outp(c.output),
+                    elements=math.prod(shape(c.output)), **common)
+        elif isinstance(m, Mul):
+            ops = [inp(n, t, i, store=False) for i, (n, t) in enumerate(zip(("a", "b"), c.inputs))]
+            self.op("elementwise", c.name, operands=ops, output=outp(c.output), function="multiply",
+                    elements=math.prod(shape(c.output)), **common)
         elif isinstance(m, MatMul):
             a, bm = c.inputs
             sa, sb = shape(a), shape(bm)
             ops = [inp("a", a, 0, store=False), inp("b", bm, 1, store=False)]
-            self.b.add("matmul", c.name, operands=ops, output=outp(c.output),
+            self.op("matmul", c.name, operands=ops, output=outp(c.output),
                        batch=math.prod(sa[:-2]), M=sa[-2], K=sa[-1], N=sb[-1], **common)
         elif isinstance(m, tuple(ELEMENTWISE)):
             kind, fn = ELEMENTWISE[type(m)]
             extra = {"function": fn} if fn else {}
-            self.b.add(kind, c.name, operands=[inp("input", c.inputs[0], store=False)],
+            self.op(kind, c.name, operands=[inp("input", c.inputs[0], store=False)],
                        output=outp(c.output),
                        elements=math.prod(shape(c.output)), **extra, **common)
         elif isinstance(m, (nn.LayerNorm, nn.Softmax)):
             s = shape(c.output)
             kind = "layernorm" if isinstance(m, nn.LayerNorm) else "softmax"
-            self.b.add(kind, c.name, operands=[inp("input", c.inputs[0], store=False)],
+            self.op(kind, c.name, operands=[inp("input", c.inputs[0], store=False)],
                        output=outp(c.output),
                        rows=math.prod(s[:-1]), cols=s[-1], **common)
+        elif isinstance(m, nn.GroupNorm):
+            s = shape(c.output)       # [B, C, ...]: each of B x groups normalises C/groups x spatial values
+            self.op("layernorm", c.name, operands=[inp("input", c.inputs[0], store=False)], output=outp(c.output),
+                    rows=s[0] * m.num_groups, cols=math.prod(s) // (s[0] * m.num_groups), variant="group", **common)
+        elif isinstance(m, nn.Upsample):
+            # bilinear: 4 products and 3 sums per output (counted as 4 ops); nearest: a copy
+            self.op("elementwise", c.name, operands=[inp("input", c.inputs[0], store=False)], output=outp(c.output),
+                    function=f"upsample_{m.mode}", ops_per_element=4.0 if "linear" in m.mode else 1.0,
+                    elements=math.prod(shape(c.output)), **common)
 
 
 def _pair(v) -> tuple[int, int]:

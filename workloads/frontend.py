@@ -14,6 +14,9 @@ DATA_NOTES = {
     "fashion-mnist": "Fashion-MNIST (Debian package dataset-fashion-mnist), 28x28 grey zero-padded "
                      "to {s}x{s} and repeated over {c} channel(s)",
     "digits": "scikit-learn digits, 8x8 grey upsampled to {s}x{s} by pixel repetition, {c} channel(s)",
+    "fashion-mnist-clips": "clips of 4 frames {s}x{s}x{c}: a real Fashion-MNIST image (28x28) moving across a "
+                           "black frame with a seeded random velocity (real images, synthetic motion; "
+                           "workloads/clips.py)",
 }
 
 
@@ -68,5 +71,5 @@ def export_trained(trained: Trained, start: int = 0, batch: int = 1, weight_bits
                   provenance=Provenance(weights="trained", inputs="real",
                                         notes=describe_training(trained)
                                         + f"; accuracy_top1 measured on {c.dataset} test[0:{c.test_size}]"),
-                  metrics=metrics, config=config, weight_bits=weight_bits,
+                  metrics=metrics, config=config, weight_bits=weight_bits, **entry.export_options,
                   input_bits=8, progress=progress)

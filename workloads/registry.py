@@ -18,6 +18,7 @@ class ModelEntry:
     source: str                          # paper / frontend
     description: str
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    export_options: dict[str, Any] = field(default_factory=dict)   # extra arguments of workloads.export.export
 
 
 def _loas(name):
@@ -85,3 +86,63 @@ register(ModelEntry(
     "2 conv + fc ReLU CNN (an ANN) for tests and examples",
     schedules={"main": dict(dataset="digits", image_size=16, channels=1, train_size=1347,
                             test_size=450, dense_epochs=3, prune_rounds=0, lr=3e-3, timesteps=1)}))
+
+
+# --- STAtten, TT-SNN, ReSpike (docs/workloads/statten.md, ttsnn.md, respike.md) --------------------
+
+def _module(module, name):
+    def build(**kw):
+        import importlib
+        return getattr(importlib.import_module(f"workloads.models.{module}"), name)(**kw)
+    return build
+
+
+register(ModelEntry(
+    "statten-fmnist", _module("statten", "statten"), "snn",
+    "STAtten (Lee et al., CVPR 2025, arXiv 2409.19764) on the Spike-driven Transformer",
+    "spiking transformer with spatial-temporal attention: 2 blocks x D 64, 4 heads, 64 tokens, T=4, chunk 2, "
+    "32x32x1 input",
+    schedules={"main": dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=2000, test_size=1000,
+                            dense_epochs=2, prune_rounds=0, batch_size=64, lr=2e-3),
+               "quick": dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=256, test_size=128,
+                             dense_epochs=1, prune_rounds=0, batch_size=64, lr=2e-3)}))
+
+
+def _tt(schedule):
+    def build(**kw):
+        from workloads.models import ttsnn
+        from workloads.train import TrainConfig, load_or_train
+
+        if schedule == "baseline":
+            return ttsnn.ttsnn_resnet18(schedule="baseline", **kw)
+        # the TT network starts from the trained baseline: EVBMF ranks (floored), TT-SVD cores
+        base_cfg = TrainConfig.for_model("ttsnn-r18-fmnist", "main", timesteps=kw.get("timesteps", 4))
+        base = load_or_train(base_cfg, progress=False).model
+        return ttsnn.from_baseline(base, schedule, ttsnn.tt_ranks(base), **kw)
+    return build
+
+
+_TT = "TT-SNN (Lee et al., DATE 2024, arXiv 2401.08001)"
+_TT_DATA = dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=3000, test_size=1000, prune_rounds=0,
+                batch_size=64)
+register(ModelEntry(
+    "ttsnn-r18-fmnist", _tt("baseline"), "snn", _TT,
+    "spiking ResNet-18 layout (MS-ResNet), widths 16-128, T=4, 32x32x1 input: the TT-SNN baseline",
+    schedules={"main": dict(_TT_DATA, dense_epochs=2, lr=2e-3)}, export_options=dict(activation_bits=8)))
+for _s in ("stt", "ptt", "htt"):
+    register(ModelEntry(
+        f"ttsnn-r18-fmnist-{_s}", _tt(_s), "snn", _TT,
+        f"the baseline's 3x3 convs as TT cores (EVBMF ranks >= C/4, TT-SVD init), {_s.upper()} schedule, "
+        "fine-tuned",
+        schedules={"main": dict(_TT_DATA, train_size=2000, dense_epochs=1, lr=1e-3)},
+        export_options=dict(activation_bits=8)))
+
+register(ModelEntry(
+    "respike-fmnist-clips", _module("respike", "respike"), "snn",
+    "ReSpike (Xiao et al., arXiv 2409.01564), hybrid ANN-SNN",
+    "bottleneck-ResNet ANN on the key frame + spiking ResNet on 3 residual frames + 4 cross-attention fusions, "
+    "clips of 4 frames 40x40x1 (moving Fashion-MNIST)",
+    schedules={"main": dict(dataset="fashion-mnist-clips", image_size=40, channels=1, timesteps=3, train_size=2000,
+                            test_size=1000, dense_epochs=2, prune_rounds=0, batch_size=64, lr=2e-3)},
+    # the ANN and fusion layers run on an int8 systolic array: their activations are described as 8-bit
+    export_options=dict(activation_bits=8)))

@@ -35,6 +35,7 @@ class OpCost:
     macs_effectual: float | None = None       # MACs (or accumulates) actually performed
     utilization: float | None = None          # fraction of peak compute used, 0..1
     metrics: dict[str, float] = field(default_factory=dict)   # model-specific, unit in each name
+    labels: dict[str, str] = field(default_factory=dict)      # text columns of the op's row (e.g. engine)
 
 
 class ActionCounter:
@@ -89,6 +90,13 @@ class HardwareModel(ABC):
         self.clock_mhz = hw.config.clock_mhz
 
     @classmethod
+    def assemble(cls, hw: "Hardware", doc) -> None:
+        """Called when the hardware file loads, before :meth:`check`: a design made of other
+        hardware descriptions (``hetero``) loads them into ``hw.parts`` and merges their tables
+        into ``hw.table``. ``doc`` is the resolved YAML document (for error locations). Default:
+        nothing."""
+
+    @classmethod
     def check(cls, hw: "Hardware") -> None:
         """Cross-field checks after validation (e.g. every component it uses has a price);
         raise ConfigError. The default checks nothing."""
@@ -113,3 +121,8 @@ class HardwareModel(ABC):
         """Latency of the whole trace in cycles. Default: ops run one after another. Models that
         pipeline layers or overlap branches override this."""
         return float(sum(c.cycles for c in costs.values()))
+
+    def summarize(self, summary: dict) -> dict:
+        """Extra summary entries computed from the finished summary (e.g. figures per engine of a
+        heterogeneous design). Default: none."""
+        return {}

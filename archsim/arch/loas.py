@@ -26,6 +26,13 @@ Per GEMM view (spike words ``[M, K]`` times weights ``[K, N]``):
 ``inner_join: fast_fast`` replaces the FTP join by two fast prefix sums (the ablation): no
 speculation, FIFO or laggy unit; the T accumulators add each matched weight where the word's
 bit is 1.
+
+**Spike x spike** (a ``matmul`` whose ``a`` and ``b`` are both spikes, e.g. STAtten's K^T V):
+B is packed and compressed like A (one T-bit word per non-silent neuron, a bitmask); a matched
+pair (non-silent A word x non-silent B word) costs one TPPE cycle: the two words are ANDed and
+each set bit increments its timestep's accumulator (:mod:`archsim.kernels.spike_matmul` counts
+them: metric ``spike_spike_ones``). Energy: ``tppe.and_op`` per pair (``per_op``), or the
+join, FIFOs and stream buffer per pair plus one accumulator add per set bit (``per_component``).
 """
 from __future__ import annotations
 
@@ -42,6 +49,7 @@ from archsim.arch.spmspm_common import (Fibers, GemmView, SpmspmModel, SpmspmPar
                                         tile_floors, timestep_planes, walk_tiles)
 from archsim.errors import ConfigError
 from archsim.kernels.spike_compress import compress_rows
+from archsim.kernels.spike_matmul import and_popcount_matmul
 from archsim.kernels.tile_schedule import tppe_pipeline
 
 TPPE_PARTS = ("tppe_fast_prefix", "tppe_laggy_prefix", "tppe_pseudo_acc", "tppe_correction_acc",
@@ -74,6 +82,7 @@ class LoasModel(SpmspmModel):
     description = "LoAS: temporal-parallel PEs, FTP dataflow, packed spike compression (cycle-level, Numba)"
     Params = LoasParams
     lif_overlapped = True   # P-LIF units fire while the TPPEs work on the next outputs
+    packs_spike_b = True    # spike x spike: both operands as packed words, AND + popcount
 
     def __init__(self, hw):
         super().__init__(hw)
@@ -139,6 +148,9 @@ class LoasModel(SpmspmModel):
                               dram_read=(w_fill + x_fill).astype(float),
                               dram_write=np.zeros(walk.n_tiles), layer_dram_write=writeback)
 
+        if view.spike_weights:
+            return self._spike_spike_cost(view, walk, traffic, x_changed, miss_w, miss_x, w_fill, x_fill,
+                                          writeback, (indptr, indices, kept))
         laggy = p.laggy_cycles
         if p.timing == "cycle" and p.inner_join == "ftp":
             floors = tile_floors(traffic, p, self.clock_mhz)
@@ -189,4 +201,55 @@ class LoasModel(SpmspmModel):
                 words, T, None if p.strong_silent else kept, p.kernel_backend).items()})
         return OpCost(cycles=timing.cycles, actions=acts.as_dict(), traffic_bytes=traffic_bytes,
                       macs_effectual=ops, utilization=ops / (p.n_pe * timing.cycles) if timing.cycles else 0.0,
+                      metrics=metrics)
+
+    def _spike_spike_cost(self, view: GemmView, walk, traffic: TileTraffic, x_changed, miss_w, miss_x,
+                          w_fill, x_fill, writeback: float, fibers) -> OpCost:
+        """A spike x spike product (both operands packed words): a matched pair is a non-silent A
+        word meeting a non-silent B word; the TPPE ANDs the two words and adds each set bit to
+        its timestep's accumulator, one pair per cycle. No speculation: no laggy prefix sum, no
+        pseudo-accumulator, no correction path. The B words stream like weights
+        (``weight_bits`` = the word's T bits)."""
+        p, T = self.params, view.timesteps
+        walk_indptr, walk_indices, kept = fibers
+        loads = walk.loads
+        pairs = float(loads.sum())
+        words = view.words
+        if p.strong_silent:   # the words dropped by the compression take no part
+            rows = np.repeat(np.arange(words.shape[0]), np.diff(walk_indptr))
+            words = np.zeros_like(view.words)
+            words[rows, walk_indices] = kept
+        values = and_popcount_matmul(words, view.weights, backend=p.kernel_backend)
+        ones = float(values.sum())               # bit products that were 1: accumulator increments
+        timing = simple_timing(walk, traffic, p, self.clock_mhz)
+        acts = ActionCounter()
+        if p.energy_accounting == "per_op":
+            acts.add("tppe", "and_op", pairs)
+        else:
+            stationary, streamed = ((x_changed * walk.x_rows, walk.x_rows * walk.w_nzcols) if p.pe_split == "m"
+                                    else (changed(walk.w_id) * walk.w_cols, walk.w_cols * walk.x_rows))
+            acts.add("tppe_fast_prefix", "use", pairs)          # the join of the two bitmasks
+            acts.add("tppe_fifo_mp", "access", pairs)
+            acts.add("tppe_fifo_b", "access", pairs)            # the matched B word
+            acts.add("tppe_weight_buffer", "access", pairs)
+            acts.add("tppe_correction_acc", "add", ones)        # the T accumulators count the AND's set bits
+            acts.add("tppe_bitmask_reg", "load", float(stationary.sum() + streamed.sum()))
+        traffic_bytes = memory_actions(acts, traffic)
+        M, K = view.words.shape
+        metrics = {
+            "effectual_ops": pairs, "compute_cycles": timing.compute_cycles,
+            "imbalance_cycles": timing.compute_cycles - pairs / p.n_pe,
+            "bandwidth_stall_cycles": timing.bandwidth_stall_cycles, "fifo_stall_cycles": 0.0,
+            "drain_cycles": 0.0, "fill_cycles": timing.fill_cycles,
+            "correction_adds": 0.0, "tiles": float(walk.n_tiles),
+            "buffer_misses_w": float(miss_w.sum()), "buffer_misses_x": float(miss_x.sum()),
+            "dram_bytes.weights": float(w_fill.sum()) / 8, "dram_bytes.spikes": float(x_fill.sum()) / 8,
+            "dram_bytes.writeback": writeback / 8,
+            "neurons": float(view.words.size), "silent_neurons": float(view.words.size - len(kept)),
+            "spike_spike_ones": ones,
+        }
+        metrics.update({f"spike_bits.{k}": v for k, v in spike_format_bits(
+            view.words, T, None if p.strong_silent else kept, p.kernel_backend).items()})
+        return OpCost(cycles=timing.cycles, actions=acts.as_dict(), traffic_bytes=traffic_bytes,
+                      macs_effectual=pairs, utilization=pairs / (p.n_pe * timing.cycles) if timing.cycles else 0.0,
                       metrics=metrics)

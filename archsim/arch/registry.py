@@ -22,6 +22,7 @@ BUILTIN = {
     "gamma": "archsim.arch.gamma:GammaModel",
     "imc": "archsim.arch.imc.model:ImcModel",
     "systolic": "archsim.arch.systolic:SystolicModel",
+    "hetero": "archsim.arch.hetero:HeteroModel",
 }
 
 

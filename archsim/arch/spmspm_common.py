@@ -109,6 +109,7 @@ class GemmView:
     spike_input: bool          # False: multi-bit activations (each match is a multiply)
     weight_bits: int
     input_bits: int            # bits of one input value (1 for spikes)
+    spike_weights: bool = False  # B is packed spike words too (spike x spike: AND and popcount)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -128,8 +129,13 @@ def _as_words(tensor: np.ndarray, operand, T: int) -> np.ndarray:
     return pack_spikes((tensor != 0).astype(np.uint8)[None].repeat(T, axis=0))
 
 
-def gemm_views(op, ctx: OpContext, weight_bits: int | None) -> list[GemmView]:
-    """The GEMM views of a conv2d / linear / matmul op (one per group or batch entry)."""
+def gemm_views(op, ctx: OpContext, weight_bits: int | None, pack_spike_b: bool = False) -> list[GemmView]:
+    """The GEMM views of a conv2d / linear / matmul op (one per group or batch entry).
+
+    A matmul whose ``a`` and ``b`` are both spikes: with ``pack_spike_b`` (a temporal-parallel
+    engine) B becomes packed words too (``spike_weights``, ``weight_bits`` = the word's T bits),
+    one view per batch entry; otherwise one single-timestep view per t with B's 0/1 plane as
+    1-bit weights."""
     a_name, b_name = _operand_names(op)
     if not (op.has_operand(a_name) and op.has_operand(b_name)):
         raise TraceError(f"op {op.id}: a dual-sparse model needs operands '{a_name}' and '{b_name}' "
@@ -140,7 +146,8 @@ def gemm_views(op, ctx: OpContext, weight_bits: int | None) -> list[GemmView]:
     b = np.asarray(ctx.tensor(op, b_op))
     words = _as_words(np.asarray(a), a_op, T)
     spike_input = a_op.role == Role.spike
-    bits = weight_bits or b_op.bits
+    spike_b = b_op.role == Role.spike
+    bits = 1 if spike_b else (weight_bits or b_op.bits)
     in_bits = a_op.bits
     g = op.gemm
     if op.kind == "conv2d":
@@ -154,6 +161,9 @@ def gemm_views(op, ctx: OpContext, weight_bits: int | None) -> list[GemmView]:
                          spike_input, bits, in_bits)]
     # matmul: a [..., M, K] words; b [batch, K, N], or [T, batch, K, N] when it varies with t
     a_words = words.reshape(g.groups, g.M, g.K)
+    if spike_input and spike_b and pack_spike_b:
+        b_words = pack_spikes(b).reshape(g.groups, g.K, g.N)
+        return [GemmView(a_words[i], b_words[i], T, True, T, 1, spike_weights=True) for i in range(g.groups)]
     varies = b_op.role in (Role.spike, Role.activation) and T > 1 and b.ndim == len(b_op.shape) + 1
     if not varies:
         b = b.reshape(g.groups, g.K, g.N)
@@ -459,10 +469,11 @@ class SpmspmModel(HardwareModel):
 
     kinds = OP_KINDS
     lif_overlapped: ClassVar[bool] = False   # a model whose LIF runs beside the PEs sets this
+    packs_spike_b: ClassVar[bool] = False    # spike x spike matmuls on packed words (temporal-parallel)
 
     def run_op(self, op, ctx: OpContext) -> OpCost:
         if is_gemm(op):
-            views = gemm_views(op, ctx, self.params.weight_bits)
+            views = gemm_views(op, ctx, self.params.weight_bits, self.packs_spike_b)
             return combine([self.view_cost(v, op) for v in views], self.params.n_pe)
         cost = vector_op(op, self.params, "lif" if op.kind == "lif" else "vector")
         if op.kind == "lif" and self.lif_overlapped:

@@ -17,7 +17,7 @@ See ``docs/hardware-config.md``.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -55,6 +55,7 @@ class Hardware:
     table: Any                   # archsim.energy.table.EnergyTable
     path: Path | None = None
     raw: dict | None = None      # the resolved YAML data (for reports and sweeps)
+    parts: dict[str, "Hardware"] = field(default_factory=dict)   # engines of a composite design (hetero)
 
     @property
     def name(self) -> str:
@@ -122,5 +123,6 @@ def build_hardware(doc: Document) -> Hardware:
                               f"file not found: {table_path}")
     table = load_tables(table_paths, config.energy.variables)
     hw = Hardware(config=config, params=params, model_cls=model_cls, table=table, path=path, raw=doc.data)
+    model_cls.assemble(hw, doc)  # a composite design loads its engines (hw.parts) and their tables
     model_cls.check(hw)  # cross-field checks that need the table too
     return hw

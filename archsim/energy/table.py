@@ -72,6 +72,20 @@ class EnergyTable:
     def name(self) -> str:
         return "+".join(t.name for _, t in self.files)
 
+    def prefixed(self, prefix: str) -> "EnergyTable":
+        """The same prices with every component named ``prefix/component`` (a heterogeneous
+        system keeps each engine's components apart this way: ``snn/tppe``, ``ann/dram``)."""
+        files = [(path, table.model_copy(update={
+                    "name": f"{prefix}:{table.name}",
+                    "components": {f"{prefix}/{c}": comp for c, comp in table.components.items()}}))
+                 for path, table in self.files]
+        return EnergyTable(files)
+
+    @classmethod
+    def merge(cls, tables: "list[EnergyTable]") -> "EnergyTable":
+        """One table holding the components of all ``tables`` (names must not clash)."""
+        return cls([f for t in tables for f in t.files])
+
     def action(self, component: str, action: str) -> ActionPrice:
         comp = self._component(component)
         try:

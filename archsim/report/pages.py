@@ -42,6 +42,20 @@ def _by_component_table(summary: dict[str, Any]) -> Table:
     return Table(["component", "energy (µJ)", "energy (%)", "area (mm²)", "area (%)"], rows)
 
 
+def _by_engine_table(summary: dict[str, Any]) -> Table:
+    """A heterogeneous design (``hetero``): each engine's share, and the link between them."""
+    rows = []
+    for name, e in summary["engines"].items():
+        rows.append([name, f"{e['architecture']} ({e['hardware']})", e["copies"], e["ops"], e["macs"] * 1e-9,
+                     e["busy_s"] * 1e3, 100 * e["utilization_time"], e["energy_j"] * 1e6, e["area_mm2"]])
+    link = summary.get("link")
+    if link:
+        rows.append(["link", f"{link['transfers']} transfers, {link['bytes'] / 1e6:.4g} MB", None, None, None,
+                     link["busy_s"] * 1e3, None, link["energy_j"] * 1e6, None])
+    return Table(["engine", "model", "copies", "ops", "GMAC", "busy (ms)", "busy (% of latency)", "energy (µJ)",
+                  "area (mm²)"], rows)
+
+
 def result_blocks(result, figures: FigureWriter | None, name: str = "result", heading_level: int = 2) -> list:
     """Summary figures, energy/area by component, per-layer breakdown, per-op table, prices."""
     s = result.summary
@@ -49,6 +63,9 @@ def result_blocks(result, figures: FigureWriter | None, name: str = "result", he
                               f"{s['clock_mhz']:g} MHz, energy table {s['energy_table']}).")]
     blocks.append(Table(["figure", "value", "unit"],
                         [[label, s[key] * scale, unit] for key, scale, label, unit in SUMMARY_ROWS if key in s]))
+    if s.get("engines"):
+        blocks.append(Heading("By engine", heading_level + 1))
+        blocks.append(_by_engine_table(s))
     blocks.append(Heading("Energy and area by component", heading_level + 1))
     blocks.append(_by_component_table(s))
     if figures is not None:
@@ -62,7 +79,7 @@ def result_blocks(result, figures: FigureWriter | None, name: str = "result", he
             blocks.append(figures.add(f"{name}-layers", lambda p: plots.per_op_breakdown(
                 ops, s.get("clock_mhz"), p, f"{s['trace']} on {s['hardware']}"),
                 "Latency (compute and memory stall) and energy by component of each op"))
-        cols = [c for c in ("op_id", "kind", "timesteps", "cycles", "latency_s", "energy_pj", "utilization")
+        cols = [c for c in ("op_id", "kind", "engine", "timesteps", "cycles", "latency_s", "energy_pj", "utilization")
                 if c in ops.columns]
         rows = [[r[c] for c in cols] for r in ops[cols].to_dict("records")]
         blocks.append(Details(f"Per-op table ({len(ops)} ops)", [Table(cols, rows)]))

@@ -178,7 +178,10 @@ def _digest(obj: Any) -> str:
 def _hardware_digest(hw) -> str:
     from archsim import __version__
     tables = [t.model_dump(mode="json") for _, t in hw.table.files]
-    return _digest({"hardware": hw.raw, "tables": tables, "archsim": __version__})
+    key = {"hardware": hw.raw, "tables": tables, "archsim": __version__}
+    if hw.parts:   # the engines of a hetero system live in their own files
+        key["parts"] = {name: part.raw for name, part in hw.parts.items()}
+    return _digest(key)
 
 
 # ----------------------------------------------------------------------------- key paths

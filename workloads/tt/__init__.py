@@ -1,0 +1,1 @@
+"""Tensor-train (TT-SNN) helpers that need no torch: VBMF rank estimation."""
