@@ -19,6 +19,7 @@ class ModelEntry:
     description: str
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     export_options: dict[str, Any] = field(default_factory=dict)   # extra arguments of workloads.export.export
+    starts_from: str | None = None       # the model whose trained "main" checkpoint this one is built from
 
 
 def _loas(name):
@@ -135,7 +136,7 @@ for _s in ("stt", "ptt", "htt"):
         f"the baseline's 3x3 convs as TT cores (EVBMF ranks >= C/4, TT-SVD init), {_s.upper()} schedule, "
         "fine-tuned",
         schedules={"main": dict(_TT_DATA, train_size=2000, dense_epochs=1, lr=1e-3)},
-        export_options=dict(activation_bits=8)))
+        export_options=dict(activation_bits=8), starts_from="ttsnn-r18-fmnist"))
 
 register(ModelEntry(
     "respike-fmnist-clips", _module("respike", "respike"), "snn",

@@ -69,6 +69,7 @@ class TrainConfig:
     eval_dense: bool = True       # measure the dense network's test accuracy before pruning
     skip_first_last: bool = True  # keep the first and the classifier layer dense
     seed: int = 0
+    starts_from: str | None = None   # config key of the checkpoint this model is built from (set from the registry)
 
     def __post_init__(self):
         if self.rewind not in ("weights", "lr"):
@@ -80,7 +81,10 @@ class TrainConfig:
                 raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
 
     def key(self) -> str:
-        blob = json.dumps({"v": CACHE_VERSION, **dataclasses.asdict(self)}, sort_keys=True)
+        fields = dataclasses.asdict(self)
+        if fields["starts_from"] is None:     # keeps the keys of models that start from scratch
+            del fields["starts_from"]
+        blob = json.dumps({"v": CACHE_VERSION, **fields}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @classmethod
@@ -94,7 +98,12 @@ class TrainConfig:
             raise KeyError(f"unknown training setting(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(fields))}")
         for key, value in overrides.items():
             _check_type(key, fields[key], value)
-        return cls(model=model, **{**entry.schedules[schedule], **overrides})
+        cfg = cls(model=model, **{**entry.schedules[schedule], **overrides})
+        if entry.starts_from is not None:
+            # a model built from another's checkpoint is stale when that one retrains: key on it
+            parent = cls.for_model(entry.starts_from, "main", timesteps=cfg.timesteps)
+            cfg = dataclasses.replace(cfg, starts_from=parent.key())
+        return cfg
 
 
 def _check_type(key: str, annotation: str, value) -> None:

@@ -99,3 +99,21 @@ def test_bad_setting_values(capsys):
         W.TrainConfig.for_model("tiny-snn", target_sparsity=1.5)
     assert main(["train", "tiny-snn", "--set", "lr=fast"]) == 2
     assert "lr: expected float" in capsys.readouterr().err
+
+
+def test_a_model_built_from_another_is_keyed_on_its_checkpoint(monkeypatch):
+    """TT-SNN's STT starts from the trained baseline: retraining the baseline (another schedule)
+    must change the STT's key, so its stale checkpoint is not loaded; models that start from
+    scratch keep the key they had before the field existed."""
+    from workloads import registry
+    stt = W.TrainConfig.for_model("ttsnn-r18-fmnist-stt")
+    base = W.TrainConfig.for_model("ttsnn-r18-fmnist")
+    assert stt.starts_from == base.key()
+    entry = registry.get("ttsnn-r18-fmnist")
+    monkeypatch.setitem(entry.schedules, "main", {**entry.schedules["main"], "lr": 5e-3})
+    assert W.TrainConfig.for_model("ttsnn-r18-fmnist-stt").key() != stt.key()
+    scratch = W.TrainConfig.for_model("tiny-snn", **TINY)
+    blob = {"v": W.CACHE_VERSION, **{k: v for k, v in dataclasses.asdict(scratch).items() if k != "starts_from"}}
+    import hashlib
+    import json
+    assert scratch.key() == hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
