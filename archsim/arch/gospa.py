@@ -21,8 +21,7 @@ import pydantic
 
 from archsim.arch.base import OpCost
 from archsim.arch.sparten import baseline_cost
-from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, buffer_hits,
-                                        plane_fibers, timestep_planes, walk_tiles)
+from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, serial_walk)
 
 
 class GospaParams(SpmspmParams):
@@ -46,19 +45,13 @@ class GospaModel(SpmspmModel):
         return {"gospa_pe": self.params.n_pe, "gospa_cache": 1}
 
     def view_cost(self, view: GemmView, op) -> OpCost:
-        p, T, wb, cb = self.params, view.timesteps, view.weight_bits, self.params.coord_bits
-        M, K = view.words.shape
-        planes = plane_fibers(view.words, T, backend=p.kernel_backend)
-        content = timestep_planes(view.words, T) if p.buffer_match == "content" else None
-        x_bits = 1 if view.spike_input else view.input_bits
-        walk = walk_tiles(planes, M, K, view.weights, p, content)
-        miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries, p.kernel_backend)
-        miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries, p.kernel_backend)
+        p, wb, cb = self.params, view.weight_bits, self.params.coord_bits
+        walk, miss_w, miss_x, x_bits, nnz = serial_walk(view, p)
         w_fill = (walk.w_nnz * wb + walk.w_numel) * miss_w
         x_fill = walk.x_nnz * (x_bits + cb) * miss_x
         psum = walk.w_cols * walk.x_rows * p.psum_bits            # per direction
         sram_read = walk.x_nnz * (x_bits + cb) + walk.w_nnz * wb + walk.w_numel
-        writeback = float(sum(f.nnz for f in planes)) * cb
+        writeback = float(nnz) * cb
         traffic = TileTraffic(sram_read=sram_read.astype(float), sram_write=(w_fill + x_fill).astype(float),
                               dram_read=(w_fill + x_fill + psum).astype(float), dram_write=psum.astype(float),
                               layer_dram_write=writeback)

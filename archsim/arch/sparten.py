@@ -21,9 +21,8 @@ import numpy as np
 import pydantic
 
 from archsim.arch.base import ActionCounter, OpCost
-from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, buffer_hits,
-                                        changed, memory_actions, plane_fibers, simple_timing, timestep_planes,
-                                        walk_tiles)
+from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, changed, memory_actions,
+                                        serial_walk, simple_timing)
 
 
 class SpartenParams(SpmspmParams):
@@ -63,12 +62,7 @@ class SpartenModel(SpmspmModel):
     def view_cost(self, view: GemmView, op) -> OpCost:
         p, T, wb = self.params, view.timesteps, view.weight_bits
         M, K = view.words.shape
-        planes = plane_fibers(view.words, T, backend=p.kernel_backend)
-        content = timestep_planes(view.words, T) if p.buffer_match == "content" else None
-        x_bits = 1 if view.spike_input else view.input_bits
-        walk = walk_tiles(planes, M, K, view.weights, p, content)
-        miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries, p.kernel_backend)
-        miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries, p.kernel_backend)
+        walk, miss_w, miss_x, x_bits, nnz = serial_walk(view, p)
         w_fill = (walk.w_nnz * wb + walk.w_numel) * miss_w
         x_fill = walk.x_numel * x_bits * miss_x
         sram_read = walk.x_numel * x_bits + walk.w_numel * changed(walk.w_id) + wb * walk.loads.sum(axis=1)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, NamedTuple
 
 import numpy as np
 import pydantic
@@ -330,6 +330,27 @@ def plane_fibers(words: np.ndarray, timesteps: int, backend: str = "numba") -> l
         indptr, indices, _ = compress_rows(bit, 0, backend=backend)
         out.append(Fibers(indptr, indices))
     return out
+
+
+class SerialWalk(NamedTuple):
+    walk: "TileWalk"
+    miss_w: np.ndarray      # per tile: the weight tile missed the weight buffer
+    miss_x: np.ndarray      # per tile: the spike tile missed the spike buffer
+    x_bits: int             # bits of one input value (1 for spikes)
+    nnz: int                # nonzero inputs over all timesteps
+
+
+def serial_walk(view: "GemmView", p: SpmspmParams) -> SerialWalk:
+    """The tile walk of a timestep-serial baseline (SparTen-S, GoSPA-S, Gamma-S): one spike plane
+    per timestep, and which tiles miss the weight and the spike buffers."""
+    M, K = view.words.shape
+    planes = plane_fibers(view.words, view.timesteps, backend=p.kernel_backend)
+    content = timestep_planes(view.words, view.timesteps) if p.buffer_match == "content" else None
+    walk = walk_tiles(planes, M, K, view.weights, p, content)
+    miss_w = ~buffer_hits(walk.w_id, walk.w_nnz, p.weight_buffer_entries, p.kernel_backend)
+    miss_x = ~buffer_hits(walk.x_id, walk.x_nnz, p.spike_buffer_entries, p.kernel_backend)
+    return SerialWalk(walk, miss_w, miss_x, 1 if view.spike_input else view.input_bits,
+                      sum(f.nnz for f in planes))
 
 
 def buffer_hits(ids: np.ndarray, sizes: np.ndarray, capacity: int, backend: str = "numba") -> np.ndarray:
