@@ -1,6 +1,7 @@
 """``archsim reproduce``: run report recipes (the papers' reproductions) and write a report."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
@@ -26,8 +27,9 @@ def run(args) -> int:
         raise ArchsimError("no recipes given and none found in reports/*.yaml")
     out = Path(args.out)
     outcomes, failed = [], 0
+    bars = sys.stderr.isatty()        # per-op bars help at a terminal and clutter a log file
     for recipe in recipes:
-        outcome = run_recipe(recipe, out, progress=True)
+        outcome = run_recipe(recipe, out, progress=bars)
         outcomes.append(outcome)
         failed += sum(not c["pass"] for c in outcome["checks"])
         print(f"{recipe}: {len(outcome['summaries'])} runs, "
