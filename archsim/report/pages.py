@@ -177,6 +177,11 @@ def recipes_page(outcomes: list[dict[str, Any]], figures: FigureWriter | None, b
     compared = (f"{passed} of {len(checks)} comparisons with published values within their tolerance"
                 if checks else "no comparisons with published values")
     blocks: list = [Paragraph(f"{len(outcomes)} recipe(s), {runs} runs; {compared}.")]
+    if len(outcomes) > 1:   # the scoreboard first: the sections below are long
+        blocks.append(Table(["recipe", "runs", "checks within tolerance"], [
+            [o["recipe"].title or o["recipe"].name, len(o["summaries"]),
+             f"{sum(c['pass'] for c in o['checks'])} / {len(o['checks'])}" if o["checks"] else "none"]
+            for o in outcomes]))
     for o in outcomes:
         blocks += recipe_blocks(o, figures, base)
     return Page("archsim report", blocks)

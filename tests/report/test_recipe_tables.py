@@ -50,3 +50,20 @@ def test_corrupt_table_file_is_a_clear_error(tmp_path, repo):
     (out / "extra/study.json").write_text('{"rows": []}')
     with pytest.raises(ArchsimError, match="study.json: not a table file"):
         _page(tmp_path, repo)
+
+
+def test_several_recipes_open_with_a_scoreboard(tmp_path, repo):
+    """One row per recipe with its runs and passed/total checks, before the recipes' sections."""
+    run = f"runs:\n  - {{name: r, trace: {repo / 'examples/tiny_snn.yaml'}, hw: {repo / 'hw_configs/mac_array_example.yaml'}}}\n"
+    (tmp_path / "alpha.yaml").write_text("name: alpha\n" + run)
+    alpha = run_recipe(tmp_path / "alpha.yaml", tmp_path / "out")
+    macs = alpha["summaries"]["r"]["macs"]
+    (tmp_path / "beta.yaml").write_text(   # one check that passes, one that fails
+        "name: beta\n" + run + "checks:\n"
+        f"  - {{name: same, metric: macs, run: r, published: {macs}, tolerance: 0.01, source: test}}\n"
+        f"  - {{name: doubled, metric: macs, run: r, published: {2 * macs}, tolerance: 0.01, source: test}}\n")
+    beta = run_recipe(tmp_path / "beta.yaml", tmp_path / "out")
+    md, _ = write_report(tmp_path / "out", lambda figures: recipes_page([alpha, beta], None, tmp_path / "out"))
+    text = md.read_text()
+    assert "| alpha | 1 | none |" in text and "| beta | 1 | 1 / 2 |" in text
+    assert text.index("| beta | 1 | 1 / 2 |") < text.index("## alpha")
