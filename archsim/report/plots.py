@@ -99,7 +99,9 @@ def runs_comparison(summaries: dict[str, dict[str, Any]], path: Path, title: str
     """Several runs side by side: energy stacked by component, and latency."""
     names = list(summaries)
     comps = sorted({c for s in summaries.values() for c in (s.get("energy_j_by_component") or {})})
-    fig = _figure(max(7.0, min(20.0, 1.0 * len(names) + 4)), 4.2)
+    # run names are tick labels at 45 degrees: the figure grows with the longest one
+    longest = max((len(n) for n in names), default=0)
+    fig = _figure(max(7.0, min(24.0, 0.6 * len(names) + 4)), 3.2 + 0.065 * longest)
     ax_e, ax_t = fig.subplots(1, 2)
     x = np.arange(len(names))
     bottom = np.zeros(len(names))
@@ -110,7 +112,7 @@ def runs_comparison(summaries: dict[str, dict[str, Any]], path: Path, title: str
     ax_e.set_ylabel("energy (µJ)")
     ax_e.set_xticks(x, names, rotation=45, ha="right", fontsize=8)
     if comps:
-        ax_e.legend(fontsize=7)
+        ax_e.legend(fontsize=6 if len(comps) > 8 else 7, ncols=math.ceil(len(comps) / 12))
     ax_t.bar(x, [summaries[n]["latency_s"] * 1e3 for n in names], color="#4c72b0")
     ax_t.set_ylabel("latency (ms)")
     ax_t.set_xticks(x, names, rotation=45, ha="right", fontsize=8)
