@@ -80,3 +80,20 @@ def test_query_pool_loss_and_frozen_backbone():
     with pytest.raises(ValueError, match="mode"):
         PromptedViT(vit, pool, 10, "zero_stage")
     assert task_classes(2, 5) == [4, 5]
+
+
+def test_a_trained_backbone_deep_copies():
+    """PCL copies the pretrained backbone for every mode: after a training step no module may
+    keep a tensor of the forward pass (a TReX reuse source's head outputs once stayed on the
+    encoder, which broke the copy on a cold main job and held the last batch in memory)."""
+    import copy
+
+    import torch
+
+    from workloads.models.vit import ViT, ViTConfig
+    vit = ViT(ViTConfig(image_size=8, patch_size=4, in_channels=1, num_classes=4, dim=16, depth=3, heads=2,
+                        mlp_dim=32, reuse={2: 1}))
+    vit(torch.randn(2, 1, 8, 8)).sum().backward()
+    twin = copy.deepcopy(vit)
+    x = torch.randn(3, 1, 8, 8)
+    assert torch.equal(twin(x), vit(x))

@@ -60,7 +60,9 @@ def test_reuse_encoder_forward_uses_the_source_heads():
         blk = vit.blocks[2]
         y = x_in["x"] + blk.tb.act(blk.tb.fc(blk.tb.ln(h)))
         y = y + blk.mlp(blk.norm2(y))
-    torch.testing.assert_close(out["y"], y)
+    tokens, reuse_heads = out["y"]        # a block returns its tokens and its head outputs
+    torch.testing.assert_close(tokens, y)
+    assert reuse_heads is None             # a reuse encoder has none of its own
     with pytest.raises(ValueError, match="reuses attention itself"):
         ViT(ViTConfig(**{**CFG.__dict__, "reuse": ((2, 1), (3, 2))}))
 

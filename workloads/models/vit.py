@@ -141,14 +141,13 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    """A pre-LN encoder; with ``reuse_source`` set, a TReX reuse encoder (no attention). After
-    each forward, ``heads`` holds its concatenated head outputs (None for a reuse encoder), which
-    later reuse encoders read."""
+    """A pre-LN encoder; with ``reuse_source`` set, a TReX reuse encoder (no attention). ``forward``
+    returns the tokens and its concatenated head outputs (None for a reuse encoder), which later
+    reuse encoders read; nothing of a forward pass stays on the module (it must deep-copy)."""
 
     def __init__(self, cfg: ViTConfig, reuse_source: int | None = None):
         super().__init__()
         self.reuse_source = reuse_source
-        self.heads: torch.Tensor | None = None
         if reuse_source is None:
             self.norm1 = nn.LayerNorm(cfg.dim, eps=cfg.layernorm_eps)
             self.attn = Attention(cfg.dim, cfg.heads, cfg.qkv_bias)
@@ -158,7 +157,7 @@ class Block(nn.Module):
         self.mlp = Mlp(cfg.dim, cfg.mlp_dim)
 
     def forward(self, x: torch.Tensor, prefix: Prefix | None = None,
-                reused: torch.Tensor | None = None) -> torch.Tensor:
+                reused: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``reused``: the source encoder's head outputs (reuse encoders only)."""
         if self.reuse_source is None:
             heads = self.attn.attend(self.norm1(x), prefix)
@@ -170,8 +169,7 @@ class Block(nn.Module):
                 raise ValueError("a reuse encoder has no attention to prepend prompts to")
             heads = None
             x = x + self.tb(reused)
-        self.heads = heads
-        return x + self.mlp(self.norm2(x))
+        return x + self.mlp(self.norm2(x)), heads
 
 
 class ConvStem(nn.Module):
@@ -233,9 +231,9 @@ class ViT(nn.Module):
         for i, block in enumerate(self.blocks[:depth]):
             prefix = prompts(i, t) if prompts is not None else None
             src = block.reuse_source
-            t = block(t, prefix, heads.get(src) if src is not None else None)
-            if block.heads is not None:
-                heads[i] = block.heads
+            t, out = block(t, prefix, heads.get(src) if src is not None else None)
+            if out is not None:
+                heads[i] = out
         return self.norm(t)
 
     def features(self, x: torch.Tensor, prompts: PromptFn | None = None, depth: int | None = None) -> torch.Tensor:
