@@ -46,8 +46,8 @@ def _train_args(p, optional_model: bool = False) -> None:
     p.add_argument("--strong-images", type=int, metavar="N", help="training images used by the strong fine-tune")
     p.add_argument("--cache-dir", help="checkpoint cache (default: data/checkpoints)")
     p.add_argument("--retrain", action="store_true", help="ignore cached and committed checkpoints: train again")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="where to train (default auto: CUDA when present); not part of the checkpoint key")
+    from workloads.device import add_argument
+    add_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
@@ -126,14 +126,22 @@ def _command(cfg, strong, schedule: str) -> str:
 def run_train(args) -> int:
     import time
 
+    from workloads.device import set_default
     from workloads.train import commit_checkpoint, load_or_train
 
+    set_default(args.device)
     if args.all:
         jobs = _all_configs(args)
     elif args.model:
         jobs = [_config(args)]
     else:
         raise ValueError("train: name a model or pass --all")
+    if args.all and args.commit and args.schedule == "main":
+        from workloads import small_vit
+
+        if args.retrain:
+            small_vit.load_or_train(small_vit.SmallViTConfig(), refresh=True, progress=not args.quiet)
+        print(f"small-vit: committed {small_vit.commit(progress=not args.quiet)}")
     for cfg, strong in jobs:
         t0 = time.perf_counter()
         trained = load_or_train(cfg, strong, args.cache_dir, progress=not args.quiet, retrain=args.retrain,
@@ -165,9 +173,11 @@ def run_checkpoints(args) -> int:
 
 
 def run_export(args) -> int:
+    from workloads.device import set_default
     from workloads.frontend import export_trained
     from workloads.train import load_or_train
 
+    set_default(args.device)
     cfg, strong = _config(args)
     trained = load_or_train(cfg, strong, args.cache_dir, progress=not args.quiet, retrain=args.retrain)
     trace = export_trained(trained, start=args.start, batch=args.batch,

@@ -6,6 +6,20 @@ from __future__ import annotations
 import torch
 
 CHOICES = ("auto", "cpu", "cuda")
+_DEFAULT = ["auto"]       # what ``None`` means: set once by a frontend's --device option
+
+
+def set_default(name: str) -> None:
+    """The device every trainer uses when its caller names none (each frontend's ``--device``)."""
+    resolve(name)          # refuse a bad or unavailable device up front
+    _DEFAULT[0] = name
+
+
+def add_argument(parser) -> None:
+    """The ``--device`` option, the same in every frontend's command line."""
+    parser.add_argument("--device", choices=CHOICES, default="auto",
+                        help="where to train and evaluate (default auto: CUDA when present); "
+                             "never part of a checkpoint's key")
 
 
 def resolve(name: str | torch.device | None = "auto") -> torch.device:
@@ -13,7 +27,7 @@ def resolve(name: str | torch.device | None = "auto") -> torch.device:
     error, never a quiet fallback."""
     if isinstance(name, torch.device):
         return name
-    name = name or "auto"
+    name = name or _DEFAULT[0]
     if name not in CHOICES:
         raise ValueError(f"--device: expected one of {', '.join(CHOICES)}, got {name!r}")
     if name == "auto":

@@ -244,7 +244,7 @@ def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=N
     return rewind_state, correct / max(seen, 1)
 
 
-def train(cfg: TrainConfig, progress: bool = True, device: str | torch.device = "cpu") -> Trained:
+def train(cfg: TrainConfig, progress: bool = True, device: str | torch.device | None = None) -> Trained:
     """Train, prune and retrain per ``cfg`` on ``device`` (no cache; see :func:`load_or_train`).
     The returned model and masks are on the CPU."""
     from workloads.device import describe, resolve
@@ -299,7 +299,7 @@ def train(cfg: TrainConfig, progress: bool = True, device: str | torch.device = 
 
 
 def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True,
-                    device: str | torch.device = "cpu") -> Trained:
+                    device: str | torch.device | None = None) -> Trained:
     """Silence neurons firing once in T, measure accuracy, fine-tune, measure again."""
     from workloads.device import describe, resolve
     from workloads.snn.neuron import set_drop_single_spike, spiking_modules
@@ -398,7 +398,7 @@ def load_committed(cfg: TrainConfig, strong: StrongConfig | None = None,
 
 
 def load_or_train(cfg: TrainConfig, strong: StrongConfig | None = None, cache_dir: Path | None = None,
-                  progress: bool = True, retrain: bool = False, device: str | torch.device = "auto",
+                  progress: bool = True, retrain: bool = False, device: str | torch.device | None = None,
                   committed: bool = True) -> Trained:
     """The trained (and, with ``strong``, strong-mode fine-tuned) model for ``cfg``: from the local
     cache, else from the project's committed checkpoints (``committed``), else trained on
