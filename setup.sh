@@ -6,6 +6,26 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+RETRAIN=0
+for arg in "$@"; do
+  case "$arg" in
+    --retrain) RETRAIN=1 ;;     # rebuild every committed checkpoint (checkpoints/) from scratch first
+    *) echo "setup.sh: unknown option $arg (known: --retrain)" >&2; exit 2 ;;
+  esac
+done
+
+# Each stage of the main job is timed; reports/out/stages.json holds the wall times and the
+# report shows them (measured on this run, never typed).
+STAGES=reports/out/.stages.tsv
+mkdir -p reports/out && : > "$STAGES"
+stage() {
+  local name=$1; shift
+  echo "setup.sh: [$name] $*" >&2
+  local t0=$SECONDS
+  "$@"
+  printf '%s\t%s\n' "$name" "$((SECONDS - t0))" >> "$STAGES"
+}
+
 PYTHON=${PYTHON:-python3}
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "setup.sh: archsim needs Python >= 3.11 (set PYTHON=...)" >&2; exit 1; }
@@ -34,7 +54,10 @@ fi
 # Traces that need PyTorch (real weights, real images): quantised ResNet-18 (StableQ) and
 # SmolLM2-135M (TesseraQ), written to reports/traces/ with their measured accuracy/perplexity;
 # the PCL continual-learning run. Results are cached under data/ (a rerun takes seconds).
-HF_HUB_OFFLINE=1 .venv/bin/python -m workloads.quant_frontends -o reports/traces
+if [ "$RETRAIN" = 1 ]; then
+  stage retrain .venv/bin/archsim-workloads train --all --retrain --commit -q
+fi
+HF_HUB_OFFLINE=1 stage quant-frontends .venv/bin/python -m workloads.quant_frontends -o reports/traces
 
 # The main job.
 # 1. LoAS workloads: train + prune AlexNet, VGG16 and ResNet19 on Fashion-MNIST (once; the
@@ -43,17 +66,22 @@ HF_HUB_OFFLINE=1 .venv/bin/python -m workloads.quant_frontends -o reports/traces
 #    with their Table II. reports/loas_real.yaml simulates them, so this runs before `reproduce`.
 mkdir -p reports/traces reports/out/workloads
 for m in loas-alexnet loas-vgg16 loas-resnet19; do
-  .venv/bin/archsim-workloads export "$m" -o "reports/traces/$m.trace"
-  .venv/bin/archsim-workloads export "$m" --strong-finetune 1 --strong-images 1000 -o "reports/traces/$m-strong.trace"
+  stage "export $m" .venv/bin/archsim-workloads export "$m" -o "reports/traces/$m.trace"
+  stage "export $m strong" .venv/bin/archsim-workloads export "$m" --strong-finetune 1 --strong-images 1000 -o "reports/traces/$m-strong.trace"
 done
 .venv/bin/archsim trace stats reports/traces/loas-*.trace --loas > reports/out/workloads/loas-table2.txt
 # 2. The vision-transformer studies that need PyTorch: a small ViT trained on
 # Fashion-MNIST (once; cached in data/), TReX's reuse-pattern search and ClipFormer's accuracy
 # under K/V write noise -> reports/out/vit/*.json, shown by the trex and clipformer recipes.
-.venv/bin/python -m workloads.vit_studies -o reports/out
+stage vit-studies .venv/bin/python -m workloads.vit_studies -o reports/out
 # 3. STAtten, TT-SNN and ReSpike small configurations trained on Fashion-MNIST (once; cached in
 #    data/checkpoints/), exported on a real test input to reports/traces/ for reports/hetero_trained.yaml.
-.venv/bin/python -m workloads.hetero_frontends -o reports/traces -q
+stage hetero-frontends .venv/bin/python -m workloads.hetero_frontends -o reports/traces -q
 # Last, the report recipes (every reports/*.yaml).
+.venv/bin/python - "$STAGES" reports/out/stages.json <<'PY'
+import json, sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
+json.dump([{"stage": n, "wall_s": round(float(s), 1)} for n, s in rows], open(sys.argv[2], "w"), indent=1)
+PY
 .venv/bin/archsim reproduce -o reports/out
 echo "setup.sh: done. Open the report: reports/out/index.html (or reports/out/index.md); run the tests with: .venv/bin/python -m pytest"

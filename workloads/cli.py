@@ -1,12 +1,15 @@
 """``archsim-workloads``: train, prune and export the frontends' models as archsim traces.
 
     archsim-workloads list
-    archsim-workloads train loas-vgg16
+    archsim-workloads train loas-vgg16 [--device auto|cpu|cuda]
+    archsim-workloads train --all --commit           # (re)build the committed checkpoints
+    archsim-workloads checkpoints                     # committed checkpoints: provenance, fresh or stale
     archsim-workloads export loas-vgg16 --timesteps 4 --dataset fashion-mnist -o vgg16.trace
     archsim-workloads export loas-vgg16 --strong-finetune 1 -o vgg16-strong.trace
 
-Training runs once per configuration; the checkpoint is cached (``data/checkpoints/``, or
-``--cache-dir``) and reused by every later export.
+Training runs once per configuration: a model comes from the local cache (``data/checkpoints/``,
+or ``--cache-dir``), else from the project's committed checkpoints (``checkpoints/``), else it is
+trained (``--device``) and cached. ``--retrain`` ignores both.
 """
 from __future__ import annotations
 
@@ -26,8 +29,11 @@ def _sets(items) -> dict:
     return out
 
 
-def _train_args(p) -> None:
-    p.add_argument("model", help="model name (see `archsim-workloads list`)")
+def _train_args(p, optional_model: bool = False) -> None:
+    if optional_model:
+        p.add_argument("model", nargs="?", help="model name (see `archsim-workloads list`); or --all")
+    else:
+        p.add_argument("model", help="model name (see `archsim-workloads list`)")
     p.add_argument("--schedule", default="main", help="named training schedule of the model (default: main)")
     p.add_argument("--timesteps", type=int, help="T (default: the schedule's, 4 for the LoAS models)")
     p.add_argument("--dataset", choices=("fashion-mnist", "digits"), help="training and test data")
@@ -39,7 +45,9 @@ def _train_args(p) -> None:
                    help="LoAS strong mode: silence neurons firing once in T and fine-tune EPOCHS epochs")
     p.add_argument("--strong-images", type=int, metavar="N", help="training images used by the strong fine-tune")
     p.add_argument("--cache-dir", help="checkpoint cache (default: data/checkpoints)")
-    p.add_argument("--retrain", action="store_true", help="ignore a cached checkpoint")
+    p.add_argument("--retrain", action="store_true", help="ignore cached and committed checkpoints: train again")
+    from workloads.device import add_argument
+    add_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
@@ -49,8 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("list", help="registered models and their schedules").set_defaults(func=run_list)
     t = sub.add_parser("train", help="train (or load from the cache) and print the metrics")
-    _train_args(t)
+    _train_args(t, optional_model=True)
+    t.add_argument("--all", action="store_true",
+                   help="every registered model's schedule (and the main job's strong-mode fine-tunes)")
+    t.add_argument("--commit", action="store_true",
+                   help="store the result among the committed checkpoints (checkpoints/), with provenance")
     t.set_defaults(func=run_train)
+    c = sub.add_parser("checkpoints", help="committed checkpoints: accuracy, size, provenance, fresh or stale")
+    c.set_defaults(func=run_checkpoints)
     e = sub.add_parser("export", help="run the trained model on real test images and write a trace")
     _train_args(e)
     e.add_argument("-o", "--out", required=True, help="trace file to write")
@@ -84,21 +98,86 @@ def run_list(args) -> int:
     return 0
 
 
-def run_train(args) -> int:
-    from workloads.train import load_or_train
+def _all_configs(args):
+    """(config, strong) of every registered model's schedule, parents before children."""
+    from workloads.registry import MODELS
+    from workloads.train import StrongConfig, TrainConfig
 
-    cfg, strong = _config(args)
-    trained = load_or_train(cfg, strong, args.cache_dir, progress=not args.quiet, retrain=args.retrain)
-    print(f"{cfg.model}: checkpoint {trained.path}")
-    for k, v in trained.metrics.items():
-        print(f"  {k:<36} {v:.4f}")
+    if args.model or args.set or args.strong_finetune is not None:
+        raise ValueError("train --all takes no model, --set or --strong-finetune (it trains the registry's schedules)")
+    out = []
+    for name, entry in MODELS.items():
+        if args.schedule not in entry.schedules:
+            continue
+        cfg = TrainConfig.for_model(name, args.schedule)
+        out.append((cfg, None))
+        if entry.strong is not None and args.schedule == "main":
+            out.append((cfg, StrongConfig(**entry.strong)))
+    return out
+
+
+def _command(cfg, strong, schedule: str) -> str:
+    text = f"archsim-workloads train {cfg.model} --schedule {schedule}"
+    if strong is not None:
+        text += f" --strong-finetune {strong.epochs}" + (f" --strong-images {strong.images}" if strong.images else "")
+    return text + " --retrain --commit"
+
+
+def run_train(args) -> int:
+    import time
+
+    from workloads.device import set_default
+    from workloads.train import commit_checkpoint, load_or_train
+
+    set_default(args.device)
+    if args.all:
+        jobs = _all_configs(args)
+    elif args.model:
+        jobs = [_config(args)]
+    else:
+        raise ValueError("train: name a model or pass --all")
+    if args.all and args.commit and args.schedule == "main":
+        from workloads import small_vit
+
+        if args.retrain:
+            small_vit.load_or_train(small_vit.SmallViTConfig(), refresh=True, progress=not args.quiet)
+        print(f"small-vit: committed {small_vit.commit(progress=not args.quiet)}")
+    for cfg, strong in jobs:
+        t0 = time.perf_counter()
+        trained = load_or_train(cfg, strong, args.cache_dir, progress=not args.quiet, retrain=args.retrain,
+                                device=args.device)
+        where = trained.path or "the committed checkpoints"
+        print(f"{cfg.model}{' (strong)' if strong else ''}: {where} ({time.perf_counter() - t0:.0f} s)")
+        for k, v in trained.metrics.items():
+            if isinstance(v, (int, float)):
+                print(f"  {k:<36} {v:.4f}")
+        if args.commit:
+            path = commit_checkpoint(trained, _command(cfg, strong, args.schedule), schedule=args.schedule)
+            print(f"  committed {path}")
+    return 0
+
+
+def run_checkpoints(args) -> int:
+    from workloads import checkpoints
+    from workloads.checkpoint_status import status
+
+    rows = checkpoints.entries()
+    if not rows:
+        print(f"no committed checkpoints in {checkpoints.committed_dir()}")
+        return 0
+    for prov in rows:
+        acc = prov["metrics"].get("accuracy_top1")
+        print(f"{prov['name']:<28} {status(prov):<6} acc {100 * acc:6.2f} %  {prov['bytes'] / 1e6:6.2f} MB  "
+              f"{prov['device']:<10} {prov['wall_time_s']:>7.0f} s  {prov['command']}")
     return 0
 
 
 def run_export(args) -> int:
+    from workloads.device import set_default
     from workloads.frontend import export_trained
     from workloads.train import load_or_train
 
+    set_default(args.device)
     cfg, strong = _config(args)
     trained = load_or_train(cfg, strong, args.cache_dir, progress=not args.quiet, retrain=args.retrain)
     trace = export_trained(trained, start=args.start, batch=args.batch,

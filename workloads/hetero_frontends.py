@@ -148,7 +148,10 @@ def main(argv=None) -> int:
     p.add_argument("-o", "--out", type=Path, required=True, help="folder for the traces")
     p.add_argument("--only", nargs="+", choices=tuple(STEPS), default=tuple(STEPS))
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    from workloads.device import add_argument, set_default
+    add_argument(p)
     args = p.parse_args(argv)
+    set_default(args.device)
     args.out.mkdir(parents=True, exist_ok=True)
     summary: dict = {}
     for name in args.only:

@@ -18,7 +18,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m workloads.quant_frontends", description=__doc__.split("\n\n")[0])
     p.add_argument("-o", "--out", type=Path, required=True, help="folder for the traces")
     p.add_argument("--only", nargs="+", choices=("stableq", "llm", "pcl"), default=("stableq", "llm", "pcl"))
+    from workloads.device import add_argument, set_default
+    add_argument(p)
     args = p.parse_args(argv)
+    set_default(args.device)
     args.out.mkdir(parents=True, exist_ok=True)
     summary: dict = {}
     if "stableq" in args.only:

@@ -20,6 +20,7 @@ class ModelEntry:
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     export_options: dict[str, Any] = field(default_factory=dict)   # extra arguments of workloads.export.export
     starts_from: str | None = None       # the model whose trained "main" checkpoint this one is built from
+    strong: dict[str, Any] | None = None  # the main job's strong-mode fine-tune (StrongConfig fields), if any
 
 
 def _loas(name):
@@ -61,21 +62,22 @@ def get(name: str) -> ModelEntry:
 # the training (the `rewind=weights` setting is there for longer schedules).
 _MAIN = dict(batch_size=32, lr=2e-3, rewind="lr", prune_rounds=3, retrain_epochs=1, test_size=1000,
              eval_dense=False)
+_STRONG = dict(epochs=1, images=1000)       # setup.sh exports the strong-mode traces with these
 _QUICK = dict(train_size=256, test_size=128, dense_epochs=1, prune_rounds=1, retrain_epochs=1,
               batch_size=32, lr=2e-3, rewind="lr")
 register(ModelEntry(
     "loas-alexnet", _loas("loas_alexnet"), "snn", _LOAS,
     "spiking AlexNet, 5 conv + fc, 2.26 M weights, 32x32x3 input",
-    schedules={"main": dict(_MAIN, train_size=3000, dense_epochs=2), "quick": _QUICK}))
+    schedules={"main": dict(_MAIN, train_size=3000, dense_epochs=2), "quick": _QUICK}, strong=_STRONG))
 register(ModelEntry(
     "loas-vgg16", _loas("loas_vgg16"), "snn", _LOAS,
     "spiking VGG16-bn, 13 conv + fc, 14.73 M weights, 32x32x3 input",
-    schedules={"main": dict(_MAIN, train_size=2000, dense_epochs=1), "quick": _QUICK}))
+    schedules={"main": dict(_MAIN, train_size=2000, dense_epochs=1), "quick": _QUICK}, strong=_STRONG))
 register(ModelEntry(
     "loas-resnet19", _loas("loas_resnet19"), "snn", _LOAS,
     "spiking ResNet19, 19 conv (incl. 3 1x1 shortcuts) + 2 fc, 12.63 M weights, 32x32x3 input",
     schedules={"main": dict(_MAIN, train_size=1000, dense_epochs=1, prune_rounds=2, target_sparsity=0.97),
-               "quick": dict(_QUICK, target_sparsity=0.97)}))
+               "quick": dict(_QUICK, target_sparsity=0.97)}, strong=_STRONG))
 register(ModelEntry(
     "tiny-snn", _tiny("tiny_snn"), "snn", "archsim test model",
     "2 conv + fc spiking net for tests and examples (any input size divisible by 4)",

@@ -69,7 +69,9 @@ def fashion_mnist(cfg: SmallViTConfig) -> dict[str, torch.Tensor]:
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 500) -> float:
     model.eval()
-    correct = sum(int((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum()) for i in range(0, len(x), batch))
+    dev = next(model.parameters()).device
+    correct = sum(int((model(x[i:i + batch].to(dev)).argmax(1).cpu() == y[i:i + batch]).sum())
+                  for i in range(0, len(x), batch))
     return correct / len(x)
 
 
@@ -84,6 +86,7 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: flo
     opt = torch.optim.AdamW(params if params is not None else model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.15)
     model.train()
+    dev = next(model.parameters()).device
     step, correct, seen = 0, 0, 0
     with tqdm(total=total, desc=desc, leave=False, disable=not progress) as bar:
         while step < total:
@@ -91,13 +94,14 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: flo
             for idx in torch.randperm(len(x), generator=g).split(batch_size):
                 if step == total:
                     break
-                logits = model(x[idx])
-                loss = F.cross_entropy(logits, y[idx])
+                xb, yb = x[idx].to(dev), y[idx].to(dev)     # the order is drawn on the CPU: same on every device
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yb)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 sched.step()
-                correct += int((logits.argmax(1) == y[idx]).sum())
+                correct += int((logits.argmax(1) == yb).sum())
                 seen += len(idx)
                 step += 1
                 bar.update(1)
@@ -105,19 +109,23 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: flo
     return correct / max(seen, 1)
 
 
-def train(cfg: SmallViTConfig, data: dict | None = None, progress: bool = True) -> tuple[ViT, dict]:
+def train(cfg: SmallViTConfig, data: dict | None = None, progress: bool = True,
+          device: str | torch.device | None = None) -> tuple[ViT, dict]:
+    from workloads.device import describe, resolve
+
+    dev = resolve(device)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     data = data or fashion_mnist(cfg)
-    model = ViT(cfg.vit_config())
+    model = ViT(cfg.vit_config()).to(dev)
     t0 = time.perf_counter()
     train_acc = fit(model, data["x_train"], data["y_train"], epochs=cfg.epochs, batch_size=cfg.batch_size,
                     lr=cfg.lr, weight_decay=cfg.weight_decay, seed=cfg.seed, desc="small ViT", progress=progress)
     seconds = time.perf_counter() - t0
     info = {"config": asdict(cfg), "train_accuracy": train_acc, "test_accuracy": accuracy(model, data["x_test"], data["y_test"]),
             "train_time_s": seconds, "parameters": sum(p.numel() for p in model.parameters()),
-            "torch": torch.__version__}
-    return model, info
+            "torch": torch.__version__, "device": describe(dev)}
+    return model.cpu().eval(), info
 
 
 def _paths(cfg: SmallViTConfig, directory: Path | None) -> tuple[Path, Path]:
@@ -129,11 +137,18 @@ def _paths(cfg: SmallViTConfig, directory: Path | None) -> tuple[Path, Path]:
 def load_or_train(cfg: SmallViTConfig = SmallViTConfig(), *, directory: Path | None = None,
                   refresh: bool = False, progress: bool = True) -> tuple[ViT, dict]:
     """The cached trained model for ``cfg`` (trained and stored, atomically, when absent)."""
+    from workloads import checkpoints
+
     pt, meta = _paths(cfg, directory)
     if pt.exists() and meta.exists() and not refresh:
         model = ViT(cfg.vit_config())
         model.load_state_dict(torch.load(pt, weights_only=True))
         return model.eval(), json.loads(meta.read_text())
+    found = None if refresh else checkpoints.find("small-vit", config_key(cfg, CHECKPOINT_VERSION))
+    if found is not None:                       # the project's committed checkpoint
+        model = ViT(cfg.vit_config())
+        model.load_state_dict(found[0])
+        return model.eval(), found[2]["metrics"]
     model, info = train(cfg, progress=progress)
     pt.parent.mkdir(parents=True, exist_ok=True)
     for path, write in ((pt, lambda f: torch.save(model.state_dict(), f)),
@@ -143,6 +158,25 @@ def load_or_train(cfg: SmallViTConfig = SmallViTConfig(), *, directory: Path | N
             write(f)
         os.replace(tmp, path)
     return model, info
+
+
+def commit(cfg: SmallViTConfig = SmallViTConfig(), progress: bool = False) -> Path:
+    """Store the trained small ViT among the committed checkpoints (workloads.checkpoints), its
+    test accuracy measured again on the stored float16 weights."""
+    from workloads import checkpoints
+
+    model, info = load_or_train(cfg, progress=progress)
+    stored = ViT(cfg.vit_config())
+    stored.load_state_dict(checkpoints.round_trip(model.state_dict()))
+    data = fashion_mnist(cfg)
+    metrics = {k: v for k, v in info.items() if isinstance(v, (int, float))}
+    metrics["test_accuracy_before_packing"] = metrics.get("test_accuracy")
+    metrics["accuracy_top1"] = metrics["test_accuracy"] = accuracy(stored, data["x_test"], data["y_test"])
+    prov = {"model": "small-vit", "config": asdict(cfg), "config_key": config_key(cfg, CHECKPOINT_VERSION),
+            "schedule": "default", "seed": cfg.seed, "strong": None,
+            "command": "archsim-workloads train --all --retrain --commit", "device": info.get("device", "cpu"),
+            "wall_time_s": round(info["train_time_s"], 1), "torch": torch.__version__, "metrics": metrics}
+    return checkpoints.commit("small-vit", config_key(cfg, CHECKPOINT_VERSION), model.state_dict(), prov)
 
 
 def with_reuse(model: ViT, reuse: dict[int, int]) -> ViT:

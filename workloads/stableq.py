@@ -76,9 +76,11 @@ def checkpoint_path(cfg: CnnTrainConfig) -> Path:
     return results_dir().parent / "checkpoints" / f"stableq-resnet18-{config_key(cfg, CACHE_VERSION)}.pt"
 
 
-def train_fp(cfg: CnnTrainConfig, data: dict, progress: bool = True) -> tuple[torch.nn.Module, dict]:
+def train_fp(cfg: CnnTrainConfig, data: dict, progress: bool = True,
+             device: str | torch.device | None = None) -> tuple[torch.nn.Module, dict]:
     """The FP ResNet-18, trained (Adam, one-cycle schedule) on the first ``train_size`` training
-    images, or loaded from the checkpoint cache."""
+    images on ``device``, or loaded from the checkpoint cache."""
+    from workloads.device import describe, resolve
     from workloads.models.resnet import resnet18
     from workloads.quant.cnn import accuracy
 
@@ -89,6 +91,8 @@ def train_fp(cfg: CnnTrainConfig, data: dict, progress: bool = True) -> tuple[to
         blob = torch.load(path, weights_only=True)
         model.load_state_dict(blob["state"])
         return model.eval(), blob["metrics"]
+    dev = resolve(device)
+    model.to(dev)
     torch.manual_seed(cfg.seed)
     x, y = data["x_train"][:cfg.train_size], data["y_train"][:cfg.train_size]
     steps = cfg.epochs * -(-len(x) // cfg.batch_size)
@@ -101,16 +105,16 @@ def train_fp(cfg: CnnTrainConfig, data: dict, progress: bool = True) -> tuple[to
     model.train()
     for _ in range(cfg.epochs):
         for idx in torch.randperm(len(x), generator=g).split(cfg.batch_size):
-            loss = F.cross_entropy(model(x[idx]), y[idx])
+            loss = F.cross_entropy(model(x[idx].to(dev)), y[idx].to(dev))   # order drawn on the CPU
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             bar.update(1)
     bar.close()
-    model.eval()
+    model.eval().cpu()
     metrics = {"accuracy_top1": accuracy(model, data["x_test"], data["y_test"]),
-               "train_time_s": time.perf_counter() - t0}
+               "train_time_s": time.perf_counter() - t0, "device": describe(dev)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save({"state": model.state_dict(), "metrics": metrics, "config": asdict(cfg)}, tmp)

@@ -140,6 +140,8 @@ class Trained:
     metrics: dict[str, float]
     path: Path | None = None
     strong: StrongConfig | None = None
+    device: str = "cpu"                   # where it was trained (never part of the key)
+    provenance: dict | None = None        # a committed checkpoint's provenance
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -164,15 +166,21 @@ def build(cfg: TrainConfig) -> torch.nn.Module:
                        in_channels=cfg.channels, image_size=cfg.image_size)
 
 
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 128,
              progress: bool = False, desc: str = "eval") -> float:
     from tqdm import tqdm
 
     model.eval()
+    dev = _device_of(model)
     correct = 0
     for i in tqdm(range(0, len(x), batch_size), desc=desc, disable=not progress, leave=False):
-        correct += int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
+        out = model(x[i:i + batch_size].to(dev))
+        correct += int((out.argmax(1).cpu() == y[i:i + batch_size]).sum())
     return correct / len(x)
 
 
@@ -190,8 +198,9 @@ def recalibrate_bn(model: torch.nn.Module, x: torch.Tensor, images: int = 512, b
         m.reset_running_stats()
         m.momentum = None            # cumulative average
     model.train()
+    dev = _device_of(model)
     for i in range(0, min(images, len(x)), batch_size):
-        model(x[i:i + batch_size])
+        model(x[i:i + batch_size].to(dev))
     for m, mom in zip(bns, saved):
         m.momentum = mom
     model.eval()
@@ -209,13 +218,15 @@ def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=N
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
     rewind_state, step, correct, seen = None, 0, 0, 0
     bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
+    dev = _device_of(model)
     model.train()
     for _ in range(epochs):
-        order = torch.randperm(len(x), generator=g)
+        order = torch.randperm(len(x), generator=g)      # on the CPU: the same order on every device
         for i in range(0, len(x), cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
-            out = model(x[idx])
-            loss = F.cross_entropy(out, y[idx])
+            xb, yb = x[idx].to(dev), y[idx].to(dev)
+            out = model(xb)
+            loss = F.cross_entropy(out, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -223,7 +234,7 @@ def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=N
             if masks is not None:
                 P.apply_masks(params, masks)
             step += 1
-            correct += int((out.argmax(1) == y[idx]).sum())
+            correct += int((out.argmax(1) == yb).sum())
             seen += len(idx)
             if rewind_at is not None and step == min(rewind_at, steps):
                 rewind_state = copy.deepcopy(model.state_dict())
@@ -233,12 +244,16 @@ def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=N
     return rewind_state, correct / max(seen, 1)
 
 
-def train(cfg: TrainConfig, progress: bool = True) -> Trained:
-    """Train, prune and retrain per ``cfg`` (no cache; see :func:`load_or_train`)."""
+def train(cfg: TrainConfig, progress: bool = True, device: str | torch.device | None = None) -> Trained:
+    """Train, prune and retrain per ``cfg`` on ``device`` (no cache; see :func:`load_or_train`).
+    The returned model and masks are on the CPU."""
+    from workloads.device import describe, resolve
+
+    dev = resolve(device)
     torch.manual_seed(cfg.seed)
     x, y = load_data(cfg, "train")
     xt, yt = load_data(cfg, "test")
-    model = build(cfg)
+    model = build(cfg).to(dev)
     if hasattr(model, "set_input_stats"):
         model.set_input_stats(float(x.mean()), float(x.std()))
     params = P.prunable(model, cfg.skip_first_last)
@@ -276,16 +291,22 @@ def train(cfg: TrainConfig, progress: bool = True) -> Trained:
     metrics["weight_sparsity_pruned_layers"] = P.sparsity(params.values())
     metrics["time_total_s"] = time.perf_counter() - t0
     metrics["cpu_time_total_s"] = time.process_time() - c0     # all threads; wall time varies with load
-    model.eval()
-    return Trained(model, cfg, masks, metrics)
+    model.eval().cpu()
+    masks = {n: m.cpu() for n, m in masks.items()}
+    trained = Trained(model, cfg, masks, metrics)
+    trained.device = describe(dev)
+    return trained
 
 
-def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True) -> Trained:
+def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True,
+                    device: str | torch.device | None = None) -> Trained:
     """Silence neurons firing once in T, measure accuracy, fine-tune, measure again."""
+    from workloads.device import describe, resolve
     from workloads.snn.neuron import set_drop_single_spike, spiking_modules
 
+    dev = resolve(device)
     cfg = trained.config
-    model = copy.deepcopy(trained.model)
+    model = copy.deepcopy(trained.model).to(dev)
     if not spiking_modules(model):
         raise ValueError(f"{cfg.model} has no spiking neurons: strong mode applies to SNNs only")
     torch.manual_seed(cfg.seed + 1)
@@ -293,7 +314,7 @@ def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True)
     x, y = x[:scfg.images], y[:scfg.images]
     xt, yt = load_data(cfg, "test")
     params = P.prunable(model, cfg.skip_first_last)
-    masks = {n: m.clone() for n, m in trained.masks.items()}
+    masks = {n: m.clone().to(dev) for n, m in trained.masks.items()}
     set_drop_single_spike(model, True)
     metrics = dict(trained.metrics)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -307,58 +328,124 @@ def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True)
     metrics["time_strong_finetune_s"] = time.perf_counter() - t0
     metrics["cpu_time_strong_finetune_s"] = time.process_time() - c0
     metrics["accuracy_top1"] = metrics["accuracy_strong_after_finetune"]
-    model.eval()
-    return Trained(model, cfg, masks, metrics, strong=scfg)
+    model.eval().cpu()
+    out = Trained(model, cfg, {n: m.cpu() for n, m in masks.items()}, metrics, strong=scfg)
+    out.device = describe(dev)
+    return out
 
 
-# --- the cache -----------------------------------------------------------------------------------
+# --- the cache (workloads.checkpoints: local cache, then the committed checkpoints) ---------------
+
+def strong_key(strong: StrongConfig) -> str:
+    return hashlib.sha256(json.dumps(dataclasses.asdict(strong), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def entry_key(cfg: TrainConfig, strong: StrongConfig | None = None) -> str:
+    """The checkpoint key: the configuration's hash (plus the strong fine-tune's)."""
+    return cfg.key() + (f"-strong-{strong_key(strong)}" if strong is not None else "")
+
 
 def checkpoint_path(cfg: TrainConfig, cache_dir: Path | None = None, strong: StrongConfig | None = None) -> Path:
-    key = cfg.key()
-    if strong is not None:
-        key += "-strong-" + hashlib.sha256(json.dumps(dataclasses.asdict(strong), sort_keys=True).encode()).hexdigest()[:8]
-    return Path(cache_dir or default_cache_dir()) / f"{cfg.model}-{key}.pt"
+    return Path(cache_dir or default_cache_dir()) / f"{cfg.model}-{entry_key(cfg, strong)}.pt"
 
 
 def save(trained: Trained, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save({"config": dataclasses.asdict(trained.config), "state_dict": trained.model.state_dict(),
-                "masks": trained.masks, "metrics": trained.metrics,
+                "masks": trained.masks, "metrics": trained.metrics, "device": trained.device,
                 "strong": dataclasses.asdict(trained.strong) if trained.strong else None}, tmp)
     os.replace(tmp, path)
     trained.path = path
     return path
 
 
-def load(path: Path) -> Trained:
+def _assemble(cfg: TrainConfig, state: dict, masks: dict, metrics: dict, strong: StrongConfig | None,
+              path: Path | None, device: str = "cpu", provenance: dict | None = None) -> Trained:
     from workloads.snn.neuron import set_drop_single_spike
 
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        cfg = TrainConfig(**blob["config"])
-        model = build(cfg)
-        model.load_state_dict(blob["state_dict"])
-    except Exception as exc:     # truncated file, another version's keys, ...
-        raise ValueError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
-                         "delete it or retrain with --retrain") from None
-    strong = StrongConfig(**blob["strong"]) if blob.get("strong") else None
+    model = build(cfg)
+    model.load_state_dict(state)
     if strong is not None:
         set_drop_single_spike(model, True)
     model.eval()
-    return Trained(model, cfg, blob["masks"], blob["metrics"], path=path, strong=strong)
+    return Trained(model, cfg, masks, metrics, path=path, strong=strong, device=device, provenance=provenance)
+
+
+def load(path: Path) -> Trained:
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        cfg = TrainConfig(**blob["config"])
+        strong = StrongConfig(**blob["strong"]) if blob.get("strong") else None
+        return _assemble(cfg, blob["state_dict"], blob["masks"], blob["metrics"], strong, path,
+                         blob.get("device", "cpu"))
+    except Exception as exc:     # truncated file, another version's keys, ...
+        raise ValueError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
+                         "delete it or retrain with --retrain") from None
+
+
+def load_committed(cfg: TrainConfig, strong: StrongConfig | None = None,
+                   directory: Path | None = None) -> Trained | None:
+    """The project's committed checkpoint of ``cfg`` (workloads.checkpoints), or None."""
+    from workloads import checkpoints
+
+    found = checkpoints.find(cfg.model, entry_key(cfg, strong), directory)
+    if found is None:
+        return None
+    state, masks, prov = found
+    # masks are kept by parameter name (workloads.prune); the packed file keys them by state name
+    return _assemble(cfg, state, masks, prov["metrics"], strong, None, prov.get("device", "cpu"), prov)
 
 
 def load_or_train(cfg: TrainConfig, strong: StrongConfig | None = None, cache_dir: Path | None = None,
-                  progress: bool = True, retrain: bool = False) -> Trained:
-    """The trained (and, with ``strong``, strong-mode fine-tuned) model for ``cfg``, from the
-    cache when it is there."""
+                  progress: bool = True, retrain: bool = False, device: str | torch.device | None = None,
+                  committed: bool = True) -> Trained:
+    """The trained (and, with ``strong``, strong-mode fine-tuned) model for ``cfg``: from the local
+    cache, else from the project's committed checkpoints (``committed``), else trained on
+    ``device`` and cached. ``retrain`` ignores both."""
     path = checkpoint_path(cfg, cache_dir, strong)
-    if path.exists() and not retrain:
-        return load(path)
+    if not retrain:
+        if path.exists():
+            return load(path)
+        if committed:
+            found = load_committed(cfg, strong)
+            if found is not None:
+                return found
     if strong is None:
-        trained = train(cfg, progress=progress)
+        trained = train(cfg, progress=progress, device=device)
     else:
-        trained = finetune_strong(load_or_train(cfg, None, cache_dir, progress, retrain), strong, progress)
+        base = load_or_train(cfg, None, cache_dir, progress, retrain, device, committed)
+        trained = finetune_strong(base, strong, progress, device=device)
     save(trained, path)
     return trained
+
+
+def provenance(trained: Trained, command: str, wall_time_s: float, metrics: dict, schedule: str = "main") -> dict:
+    """What a committed checkpoint records beside its weights."""
+    import platform
+
+    return {"model": trained.config.model, "config": dataclasses.asdict(trained.config),
+            "config_key": trained.config.key(), "schedule": schedule, "seed": trained.config.seed,
+            "strong": dataclasses.asdict(trained.strong) if trained.strong else None,
+            "command": command, "device": trained.device, "wall_time_s": round(wall_time_s, 1),
+            "torch": torch.__version__, "python": platform.python_version(), "metrics": metrics}
+
+
+def commit_checkpoint(trained: Trained, command: str, directory: Path | None = None, lossy: bool = True,
+                      schedule: str = "main") -> Path:
+    """Store ``trained`` among the project's committed checkpoints, with its test accuracy
+    measured again on the stored (decompressed) weights."""
+    from workloads import checkpoints
+
+    cfg = trained.config
+    state = trained.model.state_dict()
+    stored = checkpoints.round_trip(state, trained.masks, lossy)
+    model = _assemble(cfg, stored, trained.masks, {}, trained.strong, None).model
+    xt, yt = load_data(cfg, "test")
+    metrics = dict(trained.metrics)
+    metrics["accuracy_top1_before_packing"] = metrics.get("accuracy_top1")
+    metrics["accuracy_top1"] = evaluate(model, xt, yt)
+    wall = metrics.get("time_strong_finetune_s" if trained.strong else "time_total_s", float("nan"))
+    prov = provenance(trained, command, wall, metrics, schedule)
+    return checkpoints.commit(cfg.model, entry_key(cfg, trained.strong), state, prov, trained.masks, lossy,
+                              directory)

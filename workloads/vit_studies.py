@@ -60,7 +60,10 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=0, help="ClipFormer processes (0: one per CPU core)")
     p.add_argument("--images", type=_positive, help="ClipFormer: first test images (default 150)")
     p.add_argument("--seeds", type=_positive, help="ClipFormer: write-noise seeds 0..N-1 (default 3)")
+    from workloads.device import add_argument, set_default
+    add_argument(p)
     args = p.parse_args(argv)
+    set_default(args.device)
 
     import torch
 
