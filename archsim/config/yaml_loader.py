@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from archsim.config.expressions import ExpressionError, resolve_variables, substitute
+from archsim.config.expressions import ExpressionError, VariableError, resolve_variables, substitute
 from archsim.errors import ConfigError
 
 KeyPath = tuple[Any, ...]
@@ -164,8 +164,11 @@ def resolve_document(doc: Document, overrides: dict[str, Any] | None = None) -> 
     raw_vars = {**raw_vars, **(overrides or {})}
     try:
         names = resolve_variables(raw_vars)
+    except VariableError as exc:
+        key_path = ("variables", exc.key)
+        raise ConfigError(f"{doc.locate(key_path)}: {format_key_path(key_path)}: {exc}") from None
     except ExpressionError as exc:
-        raise ConfigError(f"{doc.locate(('variables',))}: variables: {exc}") from exc
+        raise ConfigError(f"{doc.locate(('variables',))}: variables: {exc}") from None
     if "variables" in doc.data or overrides:
         doc.data["variables"] = names
 
@@ -178,6 +181,6 @@ def resolve_document(doc: Document, overrides: dict[str, Any] | None = None) -> 
         try:
             return substitute(value, names)
         except ExpressionError as exc:
-            raise ConfigError(f"{doc.locate(key_path)}: {format_key_path(key_path)}: {exc}") from exc
+            raise ConfigError(f"{doc.locate(key_path)}: {format_key_path(key_path)}: {exc}") from None
 
     doc.data = walk(doc.data, ())
