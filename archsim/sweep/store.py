@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from archsim.errors import ArchsimError
-from archsim.fileio import atomic_path, atomic_write_text
+from archsim.fileio import atomic_path, atomic_write_text, check_output_dir, mark_output_dir
 
 LOG_FILE = "rows.jsonl"
 MANIFEST_FILE = "sweep.json"
@@ -59,7 +59,7 @@ class ResultStore:
         if d.is_dir() and any(d.iterdir()) and not (d / MANIFEST_FILE).exists():
             raise ArchsimError(f"{d}: not a sweep directory (no {MANIFEST_FILE}) and not empty; "
                                "choose another output directory")
-        d.mkdir(parents=True, exist_ok=True)
+        check_output_dir(d, create=True)
         self._lock()
         try:
             if (d / MANIFEST_FILE).exists():
@@ -76,6 +76,7 @@ class ResultStore:
             self.manifest["table_format"] = fmt
             self._read_log()
             self._log = open(d / LOG_FILE, "a", encoding="utf-8")
+            mark_output_dir(d, "sweep")
         except BaseException:
             self.close()
             raise

@@ -18,11 +18,12 @@ import numpy as np
 import pydantic
 
 from archsim.errors import TraceError
-from archsim.fileio import atomic_path
+from archsim.fileio import atomic_path, check_output_file
 from archsim.trace.packing import pack_mask, pack_spikes, unpack_mask, unpack_spikes, word_dtype
 from archsim.trace.schema import (FORMAT_NAME, SCHEMA_VERSION, Header, Manifest, Operand, TensorInfo)
 
 MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 64 << 20      # a manifest larger than this (uncompressed) is refused
 
 
 class Trace:
@@ -111,7 +112,7 @@ class Trace:
 
     # --- writing ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
+        path = check_output_file(path, "trace", is_trace_file)
         for key in self.manifest.tensors:   # make sure every array is in memory before writing
             self.stored_array(key)
         with atomic_path(path) as tmp:
@@ -124,6 +125,17 @@ class Trace:
                     zf.writestr(f"tensors/{key}.npy", buf.getvalue())
         self.path = path
         return path
+
+
+def is_trace_file(path: Path) -> bool:
+    """``path`` is an archsim trace archive (what :meth:`Trace.save` may replace)."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(MANIFEST)
+        if info.file_size > MAX_MANIFEST_BYTES:
+            return False
+        return json.loads(zf.read(MANIFEST)).get("format") == FORMAT_NAME
 
 
 def _stored_shape(info: TensorInfo) -> list[int]:
