@@ -102,7 +102,7 @@ def resolve_hardware(path: str | Path, overrides: Mapping[str, Any] | None = Non
         key_path = tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
         for k in [k for k in where if k[:len(key_path)] == key_path]:
             del where[k]
-        where[key_path] = f"--set {dotted}"
+        where[key_path] = f"{path}: --set {dotted}"
     doc = Document(data=data, path=path, where=where)
     resolve_document(doc)
     return doc
