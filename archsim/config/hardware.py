@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 import pydantic
 
-from archsim.config.validation import Strict, validate
+from archsim.config.validation import Strict, check_ceilings, validate
 from archsim.config.yaml_loader import Document, format_key_path, load_yaml, resolve_document, resolve_reference
 from archsim.errors import ConfigError
 
@@ -126,6 +126,7 @@ def build_hardware(doc: Document) -> Hardware:
     except KeyError as exc:
         raise ConfigError(f"{doc.locate(('architecture',))}: architecture: {exc.args[0]}") from None
     params = validate(model_cls.Params, config.params, doc, prefix=("params",))
+    check_ceilings(params, doc, ("params",))
     table_paths = [resolve_reference(t, path, None, f"{doc.locate(('energy', 'tables', i))}: energy.tables[{i}]")
                    for i, t in enumerate(config.energy.tables)]
     table = load_tables(table_paths, config.energy.variables)
