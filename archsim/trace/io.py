@@ -217,6 +217,7 @@ def load_trace(path: str | Path) -> Trace:
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
+            sizes = {i.filename: i.file_size for i in zf.infolist()}
             if MANIFEST not in names:
                 raise TraceError(f"{path}: not an archsim trace (no {MANIFEST} in the archive)")
             total = sum(i.file_size for i in zf.infolist())
@@ -241,6 +242,12 @@ def load_trace(path: str | Path) -> Trace:
     missing = [k for k in manifest.tensors if f"tensors/{k}.npy" not in names]
     if missing:
         raise TraceError(f"{path}: tensors.{missing[0]}: listed in the manifest but not in the archive")
+    for key, info in manifest.tensors.items():      # declared sizes, from the archive's directory
+        declared = sizes[f"tensors/{key}.npy"]
+        limit = _stored_bytes(info) + NPY_HEADER_SLACK
+        if declared > limit:
+            raise TraceError(f"{path}: tensors.{key}: the archive entry holds {declared} bytes, more than the "
+                             f"manifest's {info.dtype}{_stored_shape(info)} needs ({limit}); not read")
     return Trace(manifest, path=path)
 
 
