@@ -76,6 +76,10 @@ def validate(model: type[M], data: Any, doc: Document, prefix: KeyPath = ()) -> 
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ConfigError(describe_errors(exc, model, doc, prefix)) from None
+    except (ArithmeticError, IndexError, KeyError, TypeError, RecursionError) as exc:   # a validator tripped
+        where = doc.locate(prefix) if doc is not None else ""
+        raise ConfigError(f"{where}: {format_key_path(prefix)}: inconsistent values "
+                          f"({type(exc).__name__}: {exc})"[:300]) from None
 
 
 def describe_errors(exc: pydantic.ValidationError, model: type[pydantic.BaseModel],

@@ -268,6 +268,8 @@ def parse_manifest(data: Any, where: str) -> Manifest:
         manifest = Manifest.model_validate(data)
     except pydantic.ValidationError as exc:
         raise TraceError("\n".join(_describe(err, data, where) for err in exc.errors())) from None
+    except (ArithmeticError, IndexError, KeyError, TypeError, RecursionError) as exc:   # a validator tripped
+        raise TraceError(f"{where}: manifest: inconsistent values ({type(exc).__name__}: {exc})"[:300]) from None
     check_manifest(manifest, where)
     return manifest
 
