@@ -155,7 +155,8 @@ def fresh(pristine: Path, tmp: Path) -> Path:
 FUZZ_EXAMPLES = int(os.environ.get("ARCHSIM_FUZZ_EXAMPLES", "0"))
 FAST = settings(max_examples=FUZZ_EXAMPLES or 6, deadline=None, derandomize=not FUZZ_EXAMPLES, database=None,
                 suppress_health_check=list(HealthCheck))
-SLOW = settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+SLOW = settings(max_examples=int(os.environ.get("ARCHSIM_FUZZ_SLOW_EXAMPLES", "60")), deadline=None, database=None,
+                suppress_health_check=list(HealthCheck))
 MODES = [pytest.param(False, id="in-process"),
          pytest.param(True, id="subprocess", marks=pytest.mark.slow)]
 
