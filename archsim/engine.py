@@ -27,11 +27,13 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
     model = hw.create_model()
     ctx = OpContext(trace, trace.header.seed if seed is None else seed)
 
+    from archsim.arch.memory_guard import check_op_memory
     for op in trace.ops:
         if not model.supports(op):
             raise UnsupportedOpError(
                 f"{hw.path or hw.name}: architecture '{hw.config.architecture}' does not model op kind "
                 f"'{op.kind}' (op '{op.id}' of {trace.path or trace.name}); it models: {', '.join(model.kinds)}")
+        check_op_memory(model, op, f"{trace.path or trace.name} on {hw.path or hw.name}")   # before any op runs
 
     model.prepare(trace, ctx)
     ops = trace.ops

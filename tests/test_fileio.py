@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from archsim.fileio import atomic_dir, atomic_path, atomic_write_text
+from archsim.fileio import OUTPUT_MARKER, atomic_dir, atomic_path, atomic_write_text
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_dir_appears_whole_or_not_at_all(tmp_path, umask_022):
         with atomic_dir(out) as d:
             (d / "y").write_text("2")
             raise ValueError
-    assert sorted(os.listdir(tmp_path)) == ["result"] and os.listdir(out) == ["x"]
+    assert sorted(os.listdir(tmp_path)) == ["result"] and sorted(os.listdir(out)) == [OUTPUT_MARKER, "x"]
     with atomic_dir(out) as d:
         (d / "z").write_text("3")
-    assert os.listdir(out) == ["z"] and sorted(os.listdir(tmp_path)) == ["result"]
+    assert sorted(os.listdir(out)) == [OUTPUT_MARKER, "z"] and sorted(os.listdir(tmp_path)) == ["result"]

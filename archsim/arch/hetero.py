@@ -169,9 +169,11 @@ def _load_engine(hw, doc, name: str, spec: EngineSpec):
     from archsim.config.yaml_loader import Document, resolve_document
 
     at = ("params", "engines", name)
-    path = (hw.path.parent / spec.file if hw.path else Path(spec.file)) if spec.file is not None else None
-    if path is not None and not path.is_file():
-        raise ConfigError(f"{doc.locate(at)}: params.engines.{name}: file not found: {path}")
+    path = None
+    if spec.file is not None:   # confined like !include and energy tables (archsim.config.yaml_loader)
+        from archsim.config.yaml_loader import resolve_reference
+        path = resolve_reference(spec.file, hw.path or Path("engine.yaml"), None,
+                                 f"{doc.locate(at)}: params.engines.{name}")
     try:
         if path is not None:
             edoc = resolve_hardware(path, _flatten(spec.set))

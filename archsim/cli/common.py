@@ -29,7 +29,11 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ArchsimError(f"--set {item!r}: expected KEY.PATH=VALUE")
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ArchsimError(f"--set {key.strip()}: the value {value[:60]!r} is not valid YAML ({problem})") from None
     return out
 
 

@@ -30,7 +30,8 @@ def run_scalesim(args) -> int:
     from pathlib import Path
 
     from archsim.errors import ArchsimError
-    from archsim.fileio import atomic_path
+    from archsim.fileio import atomic_path, check_output_file
+    from archsim.trace.io import is_trace_file
     from archsim.importers import scalesim
 
     if not args.topology and not args.config:
@@ -56,7 +57,13 @@ def run_scalesim(args) -> int:
         hw_path = out / f"{Path(args.config).stem}.yaml"
         hw_text = scalesim.config_to_hardware_yaml(cfg, hw_path, energy_table=table, clock_mhz=args.clock_mhz,
                                                    bits=args.bits)
-    out.mkdir(parents=True, exist_ok=True)
+    def imported_yaml(path: Path) -> bool:   # a hardware file a previous import wrote
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline(200).startswith("# Imported by `archsim import scalesim`")
+    if trace_path is not None:
+        check_output_file(trace_path, "trace", is_trace_file)
+    if hw_path is not None:
+        check_output_file(hw_path, "imported hardware YAML", imported_yaml)
     # The hardware file is written aside first, so that a failed trace write leaves neither.
     with contextlib.ExitStack() as stack:
         if hw_text is not None:

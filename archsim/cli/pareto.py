@@ -37,9 +37,14 @@ def run(args) -> int:
     if args.out:
         from pathlib import Path
 
-        from archsim.fileio import atomic_write_text
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out, front.to_csv(index=False))
+        from archsim.fileio import atomic_write_text, check_output_file
+        text = front.to_csv(index=False)
+        header = text.split("\n", 1)[0]
+
+        def same_front(path: Path) -> bool:   # a previous front of these columns
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return f.readline(len(header) + 2).rstrip("\r\n") == header
+        out = check_output_file(args.out, "Pareto front CSV", same_front)
+        atomic_write_text(out, text)
         print(f"wrote {out}")
     return 0

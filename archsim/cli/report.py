@@ -14,8 +14,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from archsim.report.pages import report_dir
+    from archsim.fileio import check_output_dir, mark_output_dir
+    from archsim.report.pages import kind_of_dir, report_dir
+    from pathlib import Path
 
+    kind_of_dir(Path(args.dir))            # the input is a result, sweep or reproduce output
+    if args.out is not None:
+        check_output_dir(args.out, create=True)
     md, html = report_dir(args.dir, args.out, embed=args.embed)
+    if args.out is not None:
+        mark_output_dir(args.out, "report")
     print(f"wrote {html} and {md}")
     return 0

@@ -25,7 +25,9 @@ def run(args) -> int:
     recipes = [Path(r) for r in args.recipes] or sorted(Path("reports").glob("*.yaml"))
     if not recipes:
         raise ArchsimError("no recipes given and none found in reports/*.yaml")
-    out = Path(args.out)
+    from archsim.fileio import check_output_dir, mark_output_dir
+    out = check_output_dir(args.out, create=True)
+    mark_output_dir(out, "reproduce")
     outcomes, failed = [], 0
     bars = sys.stderr.isatty()        # per-op bars help at a terminal and clutter a log file
     for recipe in recipes:

@@ -20,7 +20,9 @@ def run(args) -> int:
     from archsim.cli.common import format_summary, load_any_trace, parse_sets
     from archsim.config.hardware import load_hardware
     from archsim.engine import simulate
+    from archsim.fileio import check_output_dir
 
+    check_output_dir(args.out)            # refuse a bad -o before the work, not after
     hw = load_hardware(args.hw, overrides=parse_sets(args.set))
     trace = load_any_trace(args.trace)
     result = simulate(trace, hw, progress=not args.quiet, seed=args.seed)

@@ -23,8 +23,8 @@ from typing import Any, Mapping
 
 import pydantic
 
-from archsim.config.validation import Strict, validate
-from archsim.config.yaml_loader import Document, load_yaml, resolve_document
+from archsim.config.validation import Strict, check_ceilings, validate
+from archsim.config.yaml_loader import Document, format_key_path, load_yaml, resolve_document, resolve_reference
 from archsim.errors import ConfigError
 
 
@@ -91,9 +91,19 @@ def resolve_hardware(path: str | Path, overrides: Mapping[str, Any] | None = Non
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     data = copy.deepcopy(doc.data)
+    where = dict(doc.where)
     for dotted, value in (overrides or {}).items():
-        set_dotted(data, dotted, value)
-    doc = Document(data=data, path=path, where=doc.where)
+        try:
+            set_dotted(data, dotted, value)
+        except (IndexError, ValueError, TypeError, KeyError):
+            raise ConfigError(f"--set {dotted}: no such key path in {path} (a list index out of range "
+                              "or a key below a plain value)") from None
+        # errors about an overridden key blame the option, not the line of the file
+        key_path = tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
+        for k in [k for k in where if k[:len(key_path)] == key_path]:
+            del where[k]
+        where[key_path] = f"{path}: --set {dotted}"
+    doc = Document(data=data, path=path, where=where)
     resolve_document(doc)
     return doc
 
@@ -116,11 +126,9 @@ def build_hardware(doc: Document) -> Hardware:
     except KeyError as exc:
         raise ConfigError(f"{doc.locate(('architecture',))}: architecture: {exc.args[0]}") from None
     params = validate(model_cls.Params, config.params, doc, prefix=("params",))
-    table_paths = [path.parent / t for t in config.energy.tables]
-    for i, table_path in enumerate(table_paths):
-        if not table_path.exists():
-            raise ConfigError(f"{doc.locate(('energy', 'tables', i))}: energy.tables[{i}]: "
-                              f"file not found: {table_path}")
+    check_ceilings(params, doc, ("params",))
+    table_paths = [resolve_reference(t, path, None, f"{doc.locate(('energy', 'tables', i))}: energy.tables[{i}]")
+                   for i, t in enumerate(config.energy.tables)]
     table = load_tables(table_paths, config.energy.variables)
     hw = Hardware(config=config, params=params, model_cls=model_cls, table=table, path=path, raw=doc.data)
     model_cls.assemble(hw, doc)  # a composite design loads its engines (hw.parts) and their tables

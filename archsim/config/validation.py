@@ -19,9 +19,55 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 class Strict(pydantic.BaseModel):
-    """Base of every configuration model: frozen, unknown keys forbidden."""
+    """Base of every configuration model: frozen, unknown keys forbidden, every float finite
+    (a clock, an energy, an area or a bandwidth of inf or NaN is an error, not a division by
+    zero later)."""
 
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# Ceilings on integer parameters (documented in docs/hardware-config.md): a value over them is
+# almost surely a typo (a 10**12-wide array) and would only give absurd areas and run times.
+MAX_COUNT = 1 << 24                # a count: rows, columns, PEs, lanes, tiles, depths
+MAX_WITH_UNIT = 1 << 40            # an integer with a unit in its name: sizes in bits/bytes/KiB, ...
+_UNIT_SUFFIXES = ("_bits", "_bit", "_bytes", "_b", "_kib", "_mib", "_gib", "_kb", "_mb", "_gb",
+                  "_hz", "_khz", "_mhz", "_ghz", "_ns", "_ps", "_us", "_nm", "_cycles", "_words", "bits")
+_EXEMPT = ("seed",)
+
+
+def ceiling_for(name: str) -> int | None:
+    """The ceiling of an integer parameter called ``name`` (None: none applies)."""
+    low = name.lower()
+    if any(e in low for e in _EXEMPT):
+        return None
+    return MAX_WITH_UNIT if low.endswith(_UNIT_SUFFIXES) else MAX_COUNT
+
+
+def check_ceilings(value: Any, doc: Document | None, prefix: KeyPath) -> None:
+    """Refuse integers over their ceiling anywhere in a validated model (nested models, lists
+    and mappings included); one ConfigError listing every such value."""
+    problems: list[str] = []
+
+    def walk(v: Any, path: KeyPath, name: str) -> None:
+        if isinstance(v, pydantic.BaseModel):
+            for field in type(v).model_fields:
+                walk(getattr(v, field), path + (field,), field)
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                walk(item, path + (k,), str(k))
+        elif isinstance(v, (list, tuple)):
+            for i, item in enumerate(v):
+                walk(item, path + (i,), name)
+        elif isinstance(v, int) and not isinstance(v, bool):
+            cap = ceiling_for(name)
+            if cap is not None and abs(v) > cap:
+                where = doc.locate(path) if doc is not None else ""
+                problems.append(f"{where}: {format_key_path(path)}: {v} is over the ceiling of {cap} for this "
+                                "parameter (see docs/hardware-config.md, 'Limits')")
+
+    walk(value, prefix, str(prefix[-1]) if prefix else "")
+    if problems:
+        raise ConfigError(problems)
 
 
 def validate(model: type[M], data: Any, doc: Document, prefix: KeyPath = ()) -> M:
@@ -30,6 +76,10 @@ def validate(model: type[M], data: Any, doc: Document, prefix: KeyPath = ()) -> 
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ConfigError(describe_errors(exc, model, doc, prefix)) from None
+    except (ArithmeticError, IndexError, KeyError, TypeError, RecursionError) as exc:   # a validator tripped
+        where = doc.locate(prefix) if doc is not None else ""
+        raise ConfigError(f"{where}: {format_key_path(prefix)}: inconsistent values "
+                          f"({type(exc).__name__}: {exc})"[:300]) from None
 
 
 def describe_errors(exc: pydantic.ValidationError, model: type[pydantic.BaseModel],

@@ -9,20 +9,80 @@ map from key path to ``file:line`` used in error messages. It supports
 * ``variables:`` (see :mod:`archsim.config.expressions`), substituted into ``${...}`` values.
 
 Duplicate keys are errors. Only ``yaml.SafeLoader`` constructs values, so no tag can run code.
+
+Files named by ``!include``, ``extends:`` and ``energy.tables`` are confined
+(:func:`resolve_reference`): they must lie inside the folder tree of the file being loaded, a
+folder of the ``ARCHSIM_PATH`` search path (``os.pathsep``-separated; a relative name not found
+beside the file is looked up there), or archsim's own ``hw_configs/`` (the shipped designs and
+energy tables). An absolute path or a ``..`` that leaves those folders is refused, unless the
+environment sets ``ARCHSIM_ALLOW_ANY_PATH=1``. Errors name the file and key, never the contents.
 """
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from archsim.config.expressions import ExpressionError, resolve_variables, substitute
+from archsim.config.expressions import ExpressionError, VariableError, resolve_variables, substitute
 from archsim.errors import ConfigError
 
 KeyPath = tuple[Any, ...]
+
+SEARCH_PATH_ENV = "ARCHSIM_PATH"
+ALLOW_ANY_PATH_ENV = "ARCHSIM_ALLOW_ANY_PATH"
+MAX_YAML_BYTES = 16 << 20          # a configuration file larger than this is refused
+
+
+def search_path() -> list[Path]:
+    """The folders of ``ARCHSIM_PATH``."""
+    return [Path(p).expanduser().resolve() for p in os.environ.get(SEARCH_PATH_ENV, "").split(os.pathsep) if p]
+
+
+def shipped_configs() -> Path:
+    import archsim
+    return Path(archsim.__file__).resolve().parents[1] / "hw_configs"
+
+
+def allowed_roots(top_file: Path) -> tuple[Path, ...]:
+    """Where files referenced from ``top_file`` (and from what it includes) may lie."""
+    return tuple(dict.fromkeys([Path(top_file).resolve().parent, *search_path(), shipped_configs()]))
+
+
+def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def resolve_reference(name: Any, including: Path, roots: tuple[Path, ...] | None, where: str,
+                      what: str = "file") -> Path:
+    """The path of a file named ``name`` in ``including`` (``!include``, ``extends``, an energy
+    table): beside ``including``, else in an ``ARCHSIM_PATH`` folder; refused (ConfigError
+    starting with ``where``) when missing or outside ``roots`` (see the module docstring)."""
+    if not isinstance(name, (str, os.PathLike)) or not str(name).strip():
+        raise ConfigError(f"{where}: expected a file name, got {type(name).__name__}")
+    roots = roots if roots is not None else allowed_roots(including)
+    raw = Path(str(name)).expanduser()
+    candidates = [raw] if raw.is_absolute() else [including.parent / raw, *(d / raw for d in search_path())]
+    allow_any = os.environ.get(ALLOW_ANY_PATH_ENV, "") not in ("", "0")
+    outside = None
+    for cand in candidates:
+        try:
+            real = cand.resolve()
+        except (OSError, RuntimeError):
+            continue
+        if not allow_any and not _inside(real, roots):
+            outside = outside or cand
+            continue
+        if cand.exists():
+            return cand
+    if outside is not None:
+        raise ConfigError(f"{where}: {name} is outside the allowed folders (the folder of "
+                          f"{Path(including).name}, {SEARCH_PATH_ENV}, archsim's hw_configs); add its "
+                          f"folder to {SEARCH_PATH_ENV} or set {ALLOW_ANY_PATH_ENV}=1")
+    raise ConfigError(f"{where}: {what} not found: {candidates[0]}")
 
 
 @dataclass
@@ -49,21 +109,30 @@ def format_key_path(key_path: KeyPath) -> str:
     return out or "<top>"
 
 
-def load_yaml(path: str | Path, *, resolve: bool = True, _seen: tuple[Path, ...] = ()) -> Document:
-    """Load ``path`` (a YAML file) with includes, ``extends`` and, if ``resolve``, variables."""
+def load_yaml(path: str | Path, *, resolve: bool = True, _seen: tuple[Path, ...] = (),
+              _roots: tuple[Path, ...] | None = None) -> Document:
+    """Load ``path`` (a YAML file) with includes, ``extends`` and, if ``resolve``, variables.
+    Files it names must lie inside ``path``'s folder tree or the search path (see above)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: file not found")
     if not path.is_file():
         raise ConfigError(f"{path}: not a file")
     real = path.resolve()
+    roots = _roots if _roots is not None else allowed_roots(path)
     if real in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, real))
         raise ConfigError(f"{path}: include/extends cycle: {chain}")
     try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"{path}: file of {size} bytes is larger than the limit for a YAML "
+                              f"configuration ({MAX_YAML_BYTES} bytes)")
         text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: cannot read: not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
     try:
         node = _compose(text)
     except yaml.YAMLError as exc:
@@ -72,10 +141,10 @@ def load_yaml(path: str | Path, *, resolve: bool = True, _seen: tuple[Path, ...]
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{line}: malformed YAML: {problem}") from exc
     doc = Document(data=None, path=path)
-    builder = _Builder(doc, (*_seen, real))
+    builder = _Builder(doc, (*_seen, real), roots)
     doc.data = {} if node is None else builder.build(node, ())
     if isinstance(doc.data, dict) and "extends" in doc.data:
-        doc = _apply_extends(doc, (*_seen, real))
+        doc = _apply_extends(doc, (*_seen, real), roots)
     if resolve:
         resolve_document(doc)
     return doc
@@ -90,8 +159,8 @@ def _compose(text: str) -> yaml.Node | None:
 
 
 class _Builder:
-    def __init__(self, doc: Document, seen: tuple[Path, ...]):
-        self.doc, self.seen = doc, seen
+    def __init__(self, doc: Document, seen: tuple[Path, ...], roots: tuple[Path, ...]):
+        self.doc, self.seen, self.roots = doc, seen, roots
         self.constructor = yaml.SafeLoader("")
 
     def build(self, node: yaml.Node, key_path: KeyPath) -> Any:
@@ -100,11 +169,10 @@ class _Builder:
             if not isinstance(node, yaml.ScalarNode):
                 raise ConfigError(f"{self.doc.where[key_path]}: {format_key_path(key_path)}: "
                                   "!include takes a file name")
-            target = self.doc.path.parent / str(node.value)
-            if not target.exists():
-                raise ConfigError(f"{self.doc.where[key_path]}: {format_key_path(key_path)}: "
-                                  f"included file not found: {target}")
-            inc = load_yaml(target, resolve=False, _seen=self.seen)
+            target = resolve_reference(node.value, self.doc.path, self.roots,
+                                       f"{self.doc.where[key_path]}: {format_key_path(key_path)}",
+                                       "included file")
+            inc = load_yaml(target, resolve=False, _seen=self.seen, _roots=self.roots)
             for sub, loc in inc.where.items():
                 self.doc.where[key_path + sub] = loc
             return inc.data
@@ -138,15 +206,14 @@ def deep_merge(base: Any, over: Any) -> Any:
     return over
 
 
-def _apply_extends(doc: Document, seen: tuple[Path, ...]) -> Document:
+def _apply_extends(doc: Document, seen: tuple[Path, ...], roots: tuple[Path, ...]) -> Document:
     data = dict(doc.data)
     base_name = data.pop("extends")
     if not isinstance(base_name, str):
-        raise ConfigError(f"{doc.locate(('extends',))}: extends: expected a file name, got {base_name!r}")
-    base_path = doc.path.parent / base_name
-    if not base_path.exists():
-        raise ConfigError(f"{doc.locate(('extends',))}: extends: base file not found: {base_path}")
-    base = load_yaml(base_path, resolve=False, _seen=seen)
+        raise ConfigError(f"{doc.locate(('extends',))}: extends: expected a file name, got "
+                          f"{type(base_name).__name__}")
+    base_path = resolve_reference(base_name, doc.path, roots, f"{doc.locate(('extends',))}: extends", "base file")
+    base = load_yaml(base_path, resolve=False, _seen=seen, _roots=roots)
     where = dict(base.where)
     where.update({k: v for k, v in doc.where.items() if k != ("extends",)})
     return Document(data=deep_merge(base.data, data), path=doc.path, where=where)
@@ -164,8 +231,11 @@ def resolve_document(doc: Document, overrides: dict[str, Any] | None = None) -> 
     raw_vars = {**raw_vars, **(overrides or {})}
     try:
         names = resolve_variables(raw_vars)
+    except VariableError as exc:
+        key_path = ("variables", exc.key)
+        raise ConfigError(f"{doc.locate(key_path)}: {format_key_path(key_path)}: {exc}") from None
     except ExpressionError as exc:
-        raise ConfigError(f"{doc.locate(('variables',))}: variables: {exc}") from exc
+        raise ConfigError(f"{doc.locate(('variables',))}: variables: {exc}") from None
     if "variables" in doc.data or overrides:
         doc.data["variables"] = names
 
@@ -178,6 +248,6 @@ def resolve_document(doc: Document, overrides: dict[str, Any] | None = None) -> 
         try:
             return substitute(value, names)
         except ExpressionError as exc:
-            raise ConfigError(f"{doc.locate(key_path)}: {format_key_path(key_path)}: {exc}") from exc
+            raise ConfigError(f"{doc.locate(key_path)}: {format_key_path(key_path)}: {exc}") from None
 
     doc.data = walk(doc.data, ())

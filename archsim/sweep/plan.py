@@ -303,7 +303,7 @@ class Constraint:
             return bool(evaluate(self.expr, names))
         except ExpressionError as exc:
             raise SpecError(f"{self.where}: constraints[{self.index}]: {self.text!r} at design point "
-                            f"{label}: {exc}") from None
+                            f"{label}: {exc.reason}") from None
 
 
 class _KeyNames(ast.NodeTransformer):

@@ -135,6 +135,8 @@ def axis_values(raw: Any, where: str, key: str) -> list[Any]:
             num = raw["num"]
             if not isinstance(num, int) or isinstance(num, bool) or num < 1:
                 raise fail(f"num: expected an integer >= 1, got {num!r}")
+            if num > MAX_POINTS:
+                raise fail(f"num: {num} values, more than the limit of {MAX_POINTS} per sweep")
             if kind == "log" and (start <= 0 or stop <= 0):
                 raise fail(f"log: start and stop must be > 0, got {ends!r}")
             if num == 1:
@@ -151,6 +153,14 @@ def axis_values(raw: Any, where: str, key: str) -> list[Any]:
             if kind == "log" and start <= 0:
                 raise fail(f"log: start must be > 0, got {start!r}")
             limit = stop + 1e-9 * abs(step) if kind == "range" else stop * (1 + 1e-9)
+            try:
+                count = (math.floor((limit - start) / step) if kind == "range"
+                         else math.floor(math.log(limit / start) / math.log(step))) + 1
+            except (ArithmeticError, ValueError):
+                raise fail(f"cannot count the values of {raw!r}") from None
+            if count > MAX_POINTS:
+                raise fail(f"the axis has {count} values, more than the limit of {MAX_POINTS} per sweep; "
+                           "raise the step or narrow the range")
             values, x, i = [], start, 0
             while x <= limit and len(values) <= MAX_POINTS:
                 values.append(x)

@@ -9,6 +9,11 @@
 * ``sweep.json``: the manifest (spec, swept keys, table format, one entry per run).
 * ``.lock``: held (``flock``) while a sweep writes, so two sweeps never write one store.
 
+A run's status in ``sweep.json`` is ``running`` only while a live process holds the lock: a run
+that ended without recording its end (killed with SIGKILL, a crash of the machine) is recorded
+as ``interrupted`` by the next sweep that opens the store, and :func:`read_manifest` reports it
+so at once (it finds the lock free).
+
 Rows are keyed by ``row_id`` (see :mod:`archsim.sweep.plan`); a finished row is never computed
 again unless it failed and the sweep is rerun with ``retry_failed``.
 """
@@ -25,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from archsim.errors import ArchsimError
-from archsim.fileio import atomic_path, atomic_write_text
+from archsim.fileio import atomic_path, atomic_write_text, check_output_dir, mark_output_dir
 
 LOG_FILE = "rows.jsonl"
 MANIFEST_FILE = "sweep.json"
@@ -59,7 +64,7 @@ class ResultStore:
         if d.is_dir() and any(d.iterdir()) and not (d / MANIFEST_FILE).exists():
             raise ArchsimError(f"{d}: not a sweep directory (no {MANIFEST_FILE}) and not empty; "
                                "choose another output directory")
-        d.mkdir(parents=True, exist_ok=True)
+        check_output_dir(d, create=True)
         self._lock()
         try:
             if (d / MANIFEST_FILE).exists():
@@ -67,6 +72,8 @@ class ResultStore:
                 if self.manifest.get("name") != name:
                     raise ArchsimError(f"{d}: holds the results of sweep '{self.manifest.get('name')}', "
                                        f"not '{name}'; choose another output directory")
+                if _settle_stale_runs(self.manifest):     # we hold the lock: no run is live
+                    self.write_manifest()
             else:
                 self.manifest = {"name": name, "runs": []}
             fmt = table_format or self.manifest.get("table_format") or ("parquet" if have_pyarrow() else "csv")
@@ -76,6 +83,7 @@ class ResultStore:
             self.manifest["table_format"] = fmt
             self._read_log()
             self._log = open(d / LOG_FILE, "a", encoding="utf-8")
+            mark_output_dir(d, "sweep")
         except BaseException:
             self.close()
             raise
@@ -170,6 +178,52 @@ class ResultStore:
         if self._lock_fd is not None:
             os.close(self._lock_fd)       # releases the flock
             self._lock_fd = None
+
+
+def _settle_stale_runs(manifest: dict[str, Any]) -> bool:
+    """Mark every ``running`` run ``interrupted`` (call only when no live process holds the
+    lock). Returns whether anything changed."""
+    changed = False
+    for run in manifest.get("runs") or []:
+        if isinstance(run, dict) and run.get("status") == "running":
+            run["status"] = "interrupted"
+            run.setdefault("note", "ended without recording its end (killed or crashed)")
+            changed = True
+    return changed
+
+
+def lock_is_held(sweep_dir: str | Path) -> bool:
+    """Whether a live process holds the store's lock (a sweep is writing it now)."""
+    import fcntl
+
+    path = Path(sweep_dir) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def read_manifest(sweep_dir: str | Path) -> dict[str, Any]:
+    """``sweep.json`` of a sweep directory as it stands: a run recorded ``running`` whose process
+    no longer holds the lock is reported ``interrupted``."""
+    path = Path(sweep_dir) / MANIFEST_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArchsimError(f"{path}: cannot read the sweep manifest ({exc})") from None
+    if not isinstance(data, dict):
+        raise ArchsimError(f"{path}: corrupt manifest (not a JSON object)")
+    if any(isinstance(r, dict) and r.get("status") == "running" for r in data.get("runs") or []) \
+            and not lock_is_held(sweep_dir):
+        _settle_stale_runs(data)
+    return data
 
 
 @contextlib.contextmanager

@@ -96,7 +96,7 @@ class Histogram(_Model):
 class Operand(_Model):
     name: str
     role: Role
-    shape: list[PositiveInt]         # per timestep, batch included
+    shape: list[PositiveInt] = Field(min_length=1)   # per timestep, batch included
     dtype: DType = DType.float
     bits: PositiveInt = 16
     quant: Quant | None = None

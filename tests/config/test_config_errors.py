@@ -149,7 +149,7 @@ def test_variables_arithmetic(files):
 def test_variables_never_eval(files):
     text = HW.replace("params:", "variables: {X: __import__('os').getcwd()}\nparams:")
     (line,) = errors_of(write(files, "hw.yaml", text))
-    assert "variables:" in line and "unsupported" in line
+    assert "variables.X:" in line and "unsupported" in line
 
 
 def test_overrides(files):

@@ -5,6 +5,7 @@ left behind.
 The design points are slowed by a test-only model (tests/sweep/support.py) that sleeps per point
 when $ARCHSIM_TEST_SWEEP_DELAY_S is set, and each interruption happens once the store's log
 holds a given number of rows, so the test does not depend on timing."""
+import json
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import time
 import pandas as pd
 
 from archsim.sweep.runner import run_sweep
-from archsim.sweep.store import LOG_FILE, load_table
+from archsim.sweep.store import LOG_FILE, MANIFEST_FILE, load_table, read_manifest
 from tests.sweep.support import DELAY_ENV, REPO, TEST_MODEL, register, write_slow_hardware, write_spec
 
 N_POINTS = 40
@@ -85,10 +86,14 @@ def test_kill_and_resume_gives_the_uninterrupted_table(monkeypatch, tmp_path):
         p = start(spec, out, delay=0.1)
         procs.append(p)
         wait_for(lambda: log_rows(out) >= n1 + 6, 60, f"{n1 + 6} rows in the log")
+        assert [r["status"] for r in read_manifest(out)["runs"]] == ["interrupted", "running"]   # live
         os.kill(p.pid, signal.SIGKILL)
         p.communicate(timeout=30)
         assert p.returncode == -signal.SIGKILL
         wait_for(lambda: not live_in_group(p.pid), 10, "the orphaned workers to exit")
+        on_disk = json.loads((out / MANIFEST_FILE).read_text())["runs"]
+        assert on_disk[-1]["status"] == "running"                    # what the killed process left
+        assert read_manifest(out)["runs"][-1]["status"] == "interrupted"   # nobody holds the lock
         n2 = log_rows(out)
         assert n1 + 6 <= n2 < N_POINTS
         load_table(out)                          # the table (older) is still a valid file
@@ -105,6 +110,8 @@ def test_kill_and_resume_gives_the_uninterrupted_table(monkeypatch, tmp_path):
                 os.kill(pid, signal.SIGKILL)
 
     resumed = load_table(out)
+    statuses = [r["status"] for r in json.loads((out / MANIFEST_FILE).read_text())["runs"]]
+    assert statuses == ["interrupted", "interrupted", "complete"]   # the killed run settled on reopen
     assert log_rows(out) == N_POINTS               # each run written exactly once
     assert resumed["row_id"].is_unique and resumed["run_id"].nunique() == 3
     assert (resumed["status"] == "ok").all()

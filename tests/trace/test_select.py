@@ -1,10 +1,14 @@
 """Leaving ops out of a trace (recipes' ``skip_ops``): what remains, and the errors."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from archsim.errors import ConfigError
 from archsim.trace.select import without_ops
 from tests.helpers import builder, random_spikes
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def three_layer_trace(rng, tmp_path):
@@ -34,7 +38,7 @@ def test_selectors_and_simulation(rng, tmp_path):
     assert [op.id for op in view.ops] == ["conv"] and [op.id for op in trace.ops] == ["enc", "lif", "conv", "fc"]
     assert without_ops(trace, []) is trace
     # the view simulates only what is left: MACs = T x 64 positions x 36 x 4 (hand-computed)
-    result = simulate(view, "hw_configs/mac_array_example.yaml")
+    result = simulate(view, REPO / "hw_configs/mac_array_example.yaml")   # not the cwd
     assert result.summary["macs"] == 2 * 64 * 36 * 4
     assert list(result.ops["op_id"]) == ["conv"]
     assert np.array_equal(view.tensor(view.ops[0].operands[0].tensor), trace.tensor(trace.ops[2].operands[0].tensor))
