@@ -55,5 +55,6 @@ done
 #    data/checkpoints/), exported on a real test input to reports/traces/ for reports/hetero_trained.yaml.
 .venv/bin/python -m workloads.hetero_frontends -o reports/traces -q
 # Last, the report recipes (every reports/*.yaml).
+# strict (the default): exits 1 on any check that misses and is not listed as a known miss
 .venv/bin/archsim reproduce -o reports/out
 echo "setup.sh: done. Open the report: reports/out/index.html (or reports/out/index.md); run the tests with: .venv/bin/python -m pytest"
