@@ -38,6 +38,7 @@ import torch.nn.functional as F
 
 from workloads import prune as P
 from workloads import registry
+from workloads.determinism import deterministic
 
 CACHE_VERSION = 1
 REPO = Path(__file__).resolve().parents[1]
@@ -164,6 +165,7 @@ def build(cfg: TrainConfig) -> torch.nn.Module:
                        in_channels=cfg.channels, image_size=cfg.image_size)
 
 
+@deterministic
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 128,
              progress: bool = False, desc: str = "eval") -> float:
@@ -176,6 +178,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     return correct / len(x)
 
 
+@deterministic
 @torch.no_grad()
 def recalibrate_bn(model: torch.nn.Module, x: torch.Tensor, images: int = 512, batch_size: int = 64) -> None:
     """Re-estimate batch-norm running statistics as plain averages over ``images`` training
@@ -233,6 +236,7 @@ def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=N
     return rewind_state, correct / max(seen, 1)
 
 
+@deterministic
 def train(cfg: TrainConfig, progress: bool = True) -> Trained:
     """Train, prune and retrain per ``cfg`` (no cache; see :func:`load_or_train`)."""
     torch.manual_seed(cfg.seed)
@@ -280,6 +284,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Trained:
     return Trained(model, cfg, masks, metrics)
 
 
+@deterministic
 def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True) -> Trained:
     """Silence neurons firing once in T, measure accuracy, fine-tune, measure again."""
     from workloads.snn.neuron import set_drop_single_spike, spiking_modules
