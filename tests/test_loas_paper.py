@@ -65,6 +65,16 @@ def test_alexnet_paper_figures(repo):
     assert loas["cycles"] / ft["cycles"] == pytest.approx(1.136, rel=0.05)
 
 
+@pytest.mark.paper
+def test_recipe_guard_alexnet(repo, tmp_path):
+    """The recipe's AlexNet checks on uniform traces (the default suite's share of the recipe):
+    every one passes or is a listed known miss, the effect rule included."""
+    from archsim.report.recipe import run_recipe
+    out = run_recipe(repo / "reports/loas.yaml", tmp_path, select=r"^AlexNet: ")
+    assert len(out["checks"]) == 13 and len(out["summaries"]) == 6
+    assert [c["check"] for c in out["checks"] if c["status"] == "miss"] == []
+
+
 @pytest.mark.slow
 @pytest.mark.paper
 def test_recipe_checks(repo, tmp_path):

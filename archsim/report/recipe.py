@@ -249,15 +249,65 @@ def headline(checks: list[dict[str, Any]]) -> str:
     return text
 
 
-def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False) -> dict[str, Any]:
+TRACE_METRICS = ("macs", "timesteps")   # summary keys a trace alone determines (besides trace_metrics.*)
+
+
+def trace_only(metric: str) -> bool:
+    """True when ``metric`` comes from the trace alone (no simulation needed)."""
+    return metric in TRACE_METRICS or metric.startswith("trace_metrics.")
+
+
+def trace_summary(trace) -> dict[str, Any]:
+    """The trace-determined part of a result summary: the same ``macs``, ``timesteps`` and
+    ``trace_metrics`` as :func:`archsim.engine.simulate` writes (a test compares them)."""
+    return {"macs": float(sum(op.macs * op.timesteps for op in trace.ops)),
+            "timesteps": trace.header.timesteps, "trace_metrics": dict(trace.header.metrics)}
+
+
+def trace_checks(path: str | Path) -> list[dict[str, Any]]:
+    """Evaluate the recipe's checks whose metric the traces alone determine (parameter and MAC
+    counts, frontend metrics), without simulating: the fast guard of a recipe. The other checks
+    are left out (``run_recipe`` evaluates them all)."""
+    from archsim.cli.common import load_any_trace
+    from archsim.trace.select import without_ops
+
+    recipe, base = load_recipe(path)
+    checks = [c for c in recipe.checks if trace_only(c.metric)]
+    needed = {r for c in checks for r in ([c.run] if c.run else c.ratio)}
+    summaries = {}
+    for run in recipe.runs:
+        if run.name in needed:
+            trace = without_ops(load_any_trace(base / run.trace), run.skip_ops, f"{path}: run '{run.name}': skip_ops")
+            summaries[run.name] = trace_summary(trace)
+    return evaluate_checks(recipe.model_copy(update={"checks": checks}), summaries)
+
+
+def select_checks(recipe: Recipe, pattern: str, where: str = "recipe") -> Recipe:
+    """The recipe cut to the checks whose name matches the regular expression ``pattern`` and
+    the runs they read (a recipe guard that CI can afford); an error when none matches."""
+    import re
+
+    rx = re.compile(pattern)
+    checks = [c for c in recipe.checks if rx.search(c.name)]
+    if not checks:
+        raise ConfigError(f"{where}: no check name matches {pattern!r}")
+    needed = {r for c in checks for r in ([c.run] if c.run else c.ratio)}
+    return recipe.model_copy(update={"checks": checks, "runs": [r for r in recipe.runs if r.name in needed]})
+
+
+def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False,
+               select: str | None = None) -> dict[str, Any]:
     """Run every run of a recipe, write results under ``out_dir/<recipe>/<run>/`` and
-    ``out_dir/<recipe>/checks.json``; return summaries and checks."""
+    ``out_dir/<recipe>/checks.json``; return summaries and checks. ``select``: a regular
+    expression; only the checks whose name matches it, and the runs they need, are run."""
     from archsim.cli.common import load_any_trace
     from archsim.config.hardware import load_hardware
     from archsim.engine import simulate
     from archsim.trace.select import without_ops
 
     recipe, base = load_recipe(path)
+    if select is not None:
+        recipe = select_checks(recipe, select, str(path))
     out = Path(out_dir) / recipe.name
     summaries = {}
     for run in recipe.runs:

@@ -167,3 +167,20 @@ def test_dropped_checks_are_back_as_known_misses():
             c = names[f"{net}: LoAS speedup over {base}"]
             assert c.kind == "published" and c.known_miss is not None
 
+
+
+def test_trace_summary_matches_the_simulation(tmp_path):
+    """The fast guard's trace-only summary equals what simulate() writes for the same keys, and
+    trace_checks evaluates exactly the trace-determined checks."""
+    from archsim.engine import simulate
+    from archsim.report.recipe import trace_checks, trace_summary
+    from archsim.cli.common import load_any_trace
+
+    trace = load_any_trace(REPO / "examples/tiny_snn.yaml")
+    full = simulate(trace, REPO / "hw_configs/mac_array_example.yaml", details=False).summary
+    assert trace_summary(trace) == {k: full[k] for k in ("macs", "timesteps", "trace_metrics")}
+    path = _recipe(tmp_path, f"  - {{name: m, kind: derived, metric: macs, run: a, published: {full['macs']}, "
+                             "tolerance: 1.0e-9, source: s}\n"
+                             "  - {name: c, kind: derived, metric: cycles, run: a, published: 1, tolerance: 0.1, source: s}\n")
+    rows = trace_checks(path)
+    assert [(r["check"], r["status"]) for r in rows] == [("m", "pass")]
