@@ -44,18 +44,23 @@ print(json.dumps(out))
 """
 
 
-def _train(threads: int, tmp_path: Path) -> dict:
+def _start(threads: int, tmp_path: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "ARCHSIM_CHECKPOINT_DIR": str(tmp_path / f"ck{threads}"),
            "ARCHSIM_RESULTS_DIR": str(tmp_path / f"res{threads}" / "results")}
     env.pop("ARCHSIM_TORCH_THREADS", None)
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(threads)], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(threads)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _result(proc: subprocess.Popen) -> dict:
+    out, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def test_training_is_bit_identical_under_1_and_2_threads(tmp_path):
-    one, two = _train(1, tmp_path), _train(2, tmp_path)
+    procs = [_start(1, tmp_path), _start(2, tmp_path)]      # side by side: the thread count is pinned
+    one, two = (_result(p) for p in procs)
     assert set(one) == {"snn", "vit", "resnet18"}
     for name in one:
         assert one[name][0] == two[name][0], f"{name}: weights differ between 1 and 2 threads"
