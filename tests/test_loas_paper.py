@@ -65,14 +65,22 @@ def test_alexnet_paper_figures(repo):
     assert loas["cycles"] / ft["cycles"] == pytest.approx(1.136, rel=0.05)
 
 
+@pytest.mark.paper
+def test_recipe_guard_alexnet(repo, tmp_path):
+    """The recipe's AlexNet checks on uniform traces (the default suite's share of the recipe):
+    every one passes or is a listed known miss, the effect rule included."""
+    from archsim.report.recipe import run_recipe
+    out = run_recipe(repo / "reports/loas.yaml", tmp_path, select=r"^AlexNet: ")
+    assert len(out["checks"]) == 13 and len(out["summaries"]) == 6
+    assert [c["check"] for c in out["checks"] if c["status"] == "miss"] == []
+
+
 @pytest.mark.slow
 @pytest.mark.paper
 def test_recipe_checks(repo, tmp_path):
-    """The whole recipe: every check within its tolerance except the six speedups over the
-    column-split baselines on uniform traces (explained in docs/models/loas.md)."""
+    """The whole recipe: every check within its tolerance or a known miss (the six speedups over
+    the column-split baselines on uniform traces, explained in docs/models/loas.md)."""
     from archsim.report.recipe import run_recipe
     out = run_recipe(repo / "reports/loas.yaml", tmp_path)
-    known = {f"{n}: LoAS{ft} speedup over {b}{h}" for n in ("AlexNet", "ResNet19") for ft in ("", "-FT")
-             for b in ("SparTen-S", "GoSPA-S") for h in ("", " (headline 'up to 8.51x')")}
-    failed = {c["check"] for c in out["checks"] if not c["pass"]}
-    assert failed <= known and len(out["checks"]) - len(failed) >= 45
+    statuses = [c["status"] for c in out["checks"]]
+    assert "miss" not in statuses and statuses.count("known miss") <= 6, out["checks"]

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from workloads.determinism import deterministic, pinned
 from workloads.models.vit import ViT, ViTConfig
 from workloads.result_cache import REPO, config_key
 
@@ -66,6 +67,7 @@ def fashion_mnist(cfg: SmallViTConfig) -> dict[str, torch.Tensor]:
             "x_test": (xte - mean) / std, "y_test": torch.as_tensor(yte).long()}
 
 
+@deterministic
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 500) -> float:
     model.eval()
@@ -119,8 +121,9 @@ def train(cfg: SmallViTConfig, data: dict | None = None, progress: bool = True,
     data = data or fashion_mnist(cfg)
     model = ViT(cfg.vit_config()).to(dev)
     t0 = time.perf_counter()
-    train_acc = fit(model, data["x_train"], data["y_train"], epochs=cfg.epochs, batch_size=cfg.batch_size,
-                    lr=cfg.lr, weight_decay=cfg.weight_decay, seed=cfg.seed, desc="small ViT", progress=progress)
+    with pinned(cfg.threads):
+        train_acc = fit(model, data["x_train"], data["y_train"], epochs=cfg.epochs, batch_size=cfg.batch_size,
+                        lr=cfg.lr, weight_decay=cfg.weight_decay, seed=cfg.seed, desc="small ViT", progress=progress)
     seconds = time.perf_counter() - t0
     info = {"config": asdict(cfg), "train_accuracy": train_acc, "test_accuracy": accuracy(model, data["x_test"], data["y_test"]),
             "train_time_s": seconds, "parameters": sum(p.numel() for p in model.parameters()),

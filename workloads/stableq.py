@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from workloads.determinism import pinned
 from workloads.quant.progressive import ProgressiveConfig
 from workloads.result_cache import cached, config_key, results_dir
 
@@ -103,18 +104,19 @@ def train_fp(cfg: CnnTrainConfig, data: dict, progress: bool = True,
     bar = tqdm(total=steps, desc="ResNet-18 Fashion-MNIST", leave=False, disable=not progress)
     t0 = time.perf_counter()
     model.train()
-    for _ in range(cfg.epochs):
-        for idx in torch.randperm(len(x), generator=g).split(cfg.batch_size):
-            loss = F.cross_entropy(model(x[idx].to(dev)), y[idx].to(dev))   # order drawn on the CPU
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            bar.update(1)
-    bar.close()
-    model.eval().cpu()
-    metrics = {"accuracy_top1": accuracy(model, data["x_test"], data["y_test"]),
-               "train_time_s": time.perf_counter() - t0, "device": describe(dev)}
+    with pinned(cfg.threads):
+        for _ in range(cfg.epochs):
+            for idx in torch.randperm(len(x), generator=g).split(cfg.batch_size):
+                loss = F.cross_entropy(model(x[idx].to(dev)), y[idx].to(dev))   # order drawn on the CPU
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                bar.update(1)
+        bar.close()
+        model.eval().cpu()
+        metrics = {"accuracy_top1": accuracy(model, data["x_test"], data["y_test"]),
+                   "train_time_s": time.perf_counter() - t0, "device": describe(dev)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save({"state": model.state_dict(), "metrics": metrics, "config": asdict(cfg)}, tmp)
@@ -146,10 +148,15 @@ def calibration_images(kind: str, cfg: StableQConfig, model: torch.nn.Module, da
 
 def run(cfg: StableQConfig, progress: bool = True, keep_models: bool = False) -> dict:
     """FP accuracy, the W8A8 reference, then each (format, calibration, method): accuracy of the
-    quantised network."""
+    quantised network (a fixed thread count and deterministic algorithms throughout)."""
+    torch.set_num_threads(cfg.train.threads)
+    with pinned(cfg.train.threads):
+        return _run(cfg, progress, keep_models)
+
+
+def _run(cfg: StableQConfig, progress: bool, keep_models: bool) -> dict:
     from workloads.quant.cnn import accuracy, fold_batchnorm, quantize_cnn
 
-    torch.set_num_threads(cfg.train.threads)
     data = load_data(cfg.train)
     fp, fp_metrics = train_fp(cfg.train, data, progress)
     folded = fold_batchnorm(fp)

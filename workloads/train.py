@@ -38,6 +38,7 @@ import torch.nn.functional as F
 
 from workloads import prune as P
 from workloads import registry
+from workloads.determinism import deterministic
 
 CACHE_VERSION = 1
 REPO = Path(__file__).resolve().parents[1]
@@ -170,6 +171,7 @@ def _device_of(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+@deterministic
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 128,
              progress: bool = False, desc: str = "eval") -> float:
@@ -184,6 +186,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     return correct / len(x)
 
 
+@deterministic
 @torch.no_grad()
 def recalibrate_bn(model: torch.nn.Module, x: torch.Tensor, images: int = 512, batch_size: int = 64) -> None:
     """Re-estimate batch-norm running statistics as plain averages over ``images`` training
@@ -244,6 +247,7 @@ def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=N
     return rewind_state, correct / max(seen, 1)
 
 
+@deterministic
 def train(cfg: TrainConfig, progress: bool = True, device: str | torch.device | None = None) -> Trained:
     """Train, prune and retrain per ``cfg`` on ``device`` (no cache; see :func:`load_or_train`).
     The returned model and masks are on the CPU."""
@@ -298,6 +302,7 @@ def train(cfg: TrainConfig, progress: bool = True, device: str | torch.device | 
     return trained
 
 
+@deterministic
 def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True,
                     device: str | torch.device | None = None) -> Trained:
     """Silence neurons firing once in T, measure accuracy, fine-tune, measure again."""

@@ -21,12 +21,35 @@ recipe file. A check either compares one run's metric (``run:``) or a ratio of t
 (``ratio:``) with a published value; ``archsim reproduce`` writes every run's result
 (``OUT/<recipe>/<run>/``), ``checks.json``, ``recipe.json`` and the report pages (``OUT/index.md``,
 ``OUT/index.html``) with the tables of paper vs archsim.
+
+Every check says what it compares against (``kind``, required) and where the value comes from
+(``source``, required):
+
+* ``published``: a number printed in a paper (or the authors' released results behind its figures);
+* ``peer_tool``: the output of another simulator run on the same input (SCALE-Sim, SpikeSim);
+* ``derived``: our own arithmetic (hand counts from the docs, research-note computations);
+* ``invariant``: an identity that must hold whatever the numbers (e.g. a ratio of 1 at 1e-12);
+* ``calibration``: a value a model parameter was fitted to. It names the parameter and the checks
+  of the recipe that are held out from the fit: ``fits: {parameter: params.write.pulse_clocks,
+  held_out: [check names]}``; a calibration that passes shows the fit worked, not that it predicts.
+
+Only ``published`` and ``peer_tool`` checks count in the report's headline and the scoreboard;
+the others are shown in their own columns.
+
+A ratio check whose published value is not 1 measures an **effect** (``ratio - 1``): besides the
+relative band it fails when archsim's effect has the other sign or is under half the published
+effect (``EFFECT_FLOOR``), so a wide band cannot pass a ratio that shows no effect. ``effect: gain``
+(ratio = treatment / baseline) or ``effect: reduction`` (ratio = baseline / treatment) says what the
+ratio measures; both are factors above 1. Without ``effect:`` the rule applies all the same.
+
+``known_miss: {reason: ...}`` marks a check that misses for a stated reason; ``archsim reproduce``
+exits non-zero on any other miss (``--lenient`` to only report them).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 from pydantic import Field, model_validator
@@ -45,20 +68,61 @@ class Run(Strict):
     skip_ops: list[str] = Field(default_factory=list)   # ops left out: ID, kind:KIND, tag:TAG
 
 
+CheckKind = Literal["published", "peer_tool", "derived", "invariant", "calibration"]
+KINDS: tuple[str, ...] = ("published", "peer_tool", "derived", "invariant", "calibration")
+SCORED_KINDS = ("published", "peer_tool")   # the only kinds the headline counts
+EFFECT_FLOOR = 0.5      # archsim's effect must be at least this share of the published effect
+
+
+class Fit(Strict):
+    """What a ``calibration`` check fitted, and which checks of the recipe are held out from it."""
+    parameter: str = Field(min_length=1)
+    held_out: list[str]
+
+
+class KnownMiss(Strict):
+    reason: str = Field(min_length=1)
+
+
 class Check(Strict):
     name: str
+    kind: CheckKind
     metric: str                         # a summary key, e.g. latency_s, energy_j, cycles
     run: str | None = None
     ratio: tuple[str, str] | None = None
     published: float
     tolerance: float = Field(gt=0)      # relative
     source: str = Field(min_length=1)
+    effect: Literal["gain", "reduction"] | None = None
+    fits: Fit | None = None
+    known_miss: KnownMiss | None = None
 
     @model_validator(mode="after")
     def _one_of(self):
         if (self.run is None) == (self.ratio is None):
             raise ValueError("give exactly one of 'run' or 'ratio'")
+        if (self.kind == "calibration") != (self.fits is not None):
+            raise ValueError("a 'calibration' check names what it fits ('fits: {parameter, held_out}'), "
+                             "and only a calibration does")
+        if self.effect is not None:
+            if self.ratio is None:
+                raise ValueError("'effect' applies to a ratio check ('ratio: [a, b]')")
+            if self.published <= 1.0:
+                raise ValueError(f"'effect: {self.effect}' needs the published ratio as a factor above 1 "
+                                 f"(got {self.published:g}): swap the two runs")
         return self
+
+    @property
+    def measures_effect(self) -> bool:
+        """A ratio check of a change (published ratio not 1): the effect rule applies."""
+        return self.ratio is not None and self.published != 1.0 and self.published > 0
+
+
+def effect_verdict(published: float, ours: float) -> bool:
+    """True when archsim's effect (``ours - 1``) has the published effect's sign and at least
+    ``EFFECT_FLOOR`` of its size."""
+    want, got = published - 1.0, ours - 1.0
+    return want * got > 0 and abs(got) >= EFFECT_FLOOR * abs(want) * (1 - 1e-12)   # rounding at exactly half
 
 
 class TableRef(Strict):
@@ -84,11 +148,25 @@ class Recipe(Strict):
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(f"duplicate run names {sorted(dupes)}")
+        checks = [c.name for c in self.checks]
+        dupes = {n for n in checks if checks.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate check names {sorted(dupes)}")
+        kinds = {c.name: c.kind for c in self.checks}
         for c in self.checks:
             for ref in ([c.run] if c.run else list(c.ratio)):
                 if ref not in names:
                     raise ValueError(f"check '{c.name}' refers to unknown run '{ref}'")
+            for held in (c.fits.held_out if c.fits else []):
+                if held not in kinds:
+                    raise ValueError(f"check '{c.name}': held_out names unknown check '{held}'")
+                if kinds[held] == "calibration" or held == c.name:
+                    raise ValueError(f"check '{c.name}': held-out check '{held}' is itself a calibration")
         return self
+
+    def held_out_from(self, check: str) -> list[str]:
+        """The calibrations (parameters) a check is held out from."""
+        return [c.fits.parameter for c in self.checks if c.fits and check in c.fits.held_out]
 
 
 def load_recipe(path: str | Path) -> tuple[Recipe, Path]:
@@ -109,6 +187,8 @@ def metric_of(summary: dict[str, Any], metric: str) -> float:
 
 
 def evaluate_checks(recipe: Recipe, summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per check. ``pass``: within the relative band and (for an effect) the effect rule;
+    ``status``: ``pass``, ``known miss``, ``miss`` or ``known miss passes`` (the reason is stale)."""
     rows = []
     for c in recipe.checks:
         if c.run:
@@ -116,23 +196,118 @@ def evaluate_checks(recipe: Recipe, summaries: dict[str, dict[str, Any]]) -> lis
         else:
             ours = metric_of(summaries[c.ratio[0]], c.metric) / metric_of(summaries[c.ratio[1]], c.metric)
         rel = ours / c.published - 1.0 if c.published else float("inf")
-        rows.append({"check": c.name, "metric": c.metric,
+        in_band = abs(rel) <= c.tolerance
+        effect_ok = effect_verdict(c.published, ours) if c.measures_effect else None
+        ok = in_band and effect_ok is not False
+        if c.known_miss is None:
+            status = "pass" if ok else "miss"
+        else:
+            status = "known miss passes" if ok else "known miss"
+        rows.append({"check": c.name, "kind": c.kind, "metric": c.metric,
                      "runs": c.run or f"{c.ratio[0]} / {c.ratio[1]}",
                      "published": c.published, "archsim": ours, "ratio_to_published": ours / c.published
                      if c.published else float("nan"), "tolerance": c.tolerance,
-                     "pass": abs(rel) <= c.tolerance, "source": c.source})
+                     "within_tolerance": in_band,
+                     "effect": (c.effect or "change") if c.measures_effect else None,
+                     "effect_published": c.published - 1.0 if c.measures_effect else None,
+                     "effect_archsim": ours - 1.0 if c.measures_effect else None,
+                     "effect_ok": effect_ok,
+                     "pass": ok, "status": status,
+                     "known_miss": c.known_miss.reason if c.known_miss else None,
+                     "fits": c.fits.parameter if c.fits else None,
+                     "held_out": c.fits.held_out if c.fits else [],
+                     "held_out_from": recipe.held_out_from(c.name),
+                     "source": c.source})
     return rows
 
 
-def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False) -> dict[str, Any]:
+def tally(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts for the headline: ``scored`` = published + peer-tool checks (the only ones the
+    headline counts), ``by_kind[kind] = (passed, total)``, and the misses by status."""
+    by_kind = {k: [0, 0] for k in KINDS}
+    for c in checks:
+        by_kind[c["kind"]][1] += 1
+        by_kind[c["kind"]][0] += bool(c["pass"])
+    scored = [c for c in checks if c["kind"] in SCORED_KINDS]
+    status = [c["status"] for c in checks]
+    return {"scored_passed": sum(c["pass"] for c in scored), "scored": len(scored),
+            "by_kind": {k: tuple(v) for k, v in by_kind.items()},
+            "misses": status.count("miss"), "known_misses": status.count("known miss"),
+            "stale_known_misses": status.count("known miss passes")}
+
+
+def headline(checks: list[dict[str, Any]]) -> str:
+    """``P of N published/peer-tool checks within tolerance`` and the count of every other kind."""
+    t = tally(checks)
+    kinds = ", ".join(f"{k} {t['by_kind'][k][0]}/{t['by_kind'][k][1]}" for k in KINDS if t["by_kind"][k][1])
+    text = (f"{t['scored_passed']} of {t['scored']} {' + '.join(SCORED_KINDS)} checks within tolerance"
+            f" (by kind, passed/total: {kinds or 'no checks'})")
+    if t["known_misses"] or t["misses"]:
+        text += f"; {t['known_misses']} known miss(es), {t['misses']} unexpected miss(es)"
+    if t["stale_known_misses"]:
+        text += f"; {t['stale_known_misses']} known miss(es) now pass"
+    return text
+
+
+TRACE_METRICS = ("macs", "timesteps")   # summary keys a trace alone determines (besides trace_metrics.*)
+
+
+def trace_only(metric: str) -> bool:
+    """True when ``metric`` comes from the trace alone (no simulation needed)."""
+    return metric in TRACE_METRICS or metric.startswith("trace_metrics.")
+
+
+def trace_summary(trace) -> dict[str, Any]:
+    """The trace-determined part of a result summary: the same ``macs``, ``timesteps`` and
+    ``trace_metrics`` as :func:`archsim.engine.simulate` writes (a test compares them)."""
+    return {"macs": float(sum(op.macs * op.timesteps for op in trace.ops)),
+            "timesteps": trace.header.timesteps, "trace_metrics": dict(trace.header.metrics)}
+
+
+def trace_checks(path: str | Path) -> list[dict[str, Any]]:
+    """Evaluate the recipe's checks whose metric the traces alone determine (parameter and MAC
+    counts, frontend metrics), without simulating: the fast guard of a recipe. The other checks
+    are left out (``run_recipe`` evaluates them all)."""
+    from archsim.cli.common import load_any_trace
+    from archsim.trace.select import without_ops
+
+    recipe, base = load_recipe(path)
+    checks = [c for c in recipe.checks if trace_only(c.metric)]
+    needed = {r for c in checks for r in ([c.run] if c.run else c.ratio)}
+    summaries = {}
+    for run in recipe.runs:
+        if run.name in needed:
+            trace = without_ops(load_any_trace(base / run.trace), run.skip_ops, f"{path}: run '{run.name}': skip_ops")
+            summaries[run.name] = trace_summary(trace)
+    return evaluate_checks(recipe.model_copy(update={"checks": checks}), summaries)
+
+
+def select_checks(recipe: Recipe, pattern: str, where: str = "recipe") -> Recipe:
+    """The recipe cut to the checks whose name matches the regular expression ``pattern`` and
+    the runs they read (a recipe guard that CI can afford); an error when none matches."""
+    import re
+
+    rx = re.compile(pattern)
+    checks = [c for c in recipe.checks if rx.search(c.name)]
+    if not checks:
+        raise ConfigError(f"{where}: no check name matches {pattern!r}")
+    needed = {r for c in checks for r in ([c.run] if c.run else c.ratio)}
+    return recipe.model_copy(update={"checks": checks, "runs": [r for r in recipe.runs if r.name in needed]})
+
+
+def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False,
+               select: str | None = None) -> dict[str, Any]:
     """Run every run of a recipe, write results under ``out_dir/<recipe>/<run>/`` and
-    ``out_dir/<recipe>/checks.json``; return summaries and checks."""
+    ``out_dir/<recipe>/checks.json``; return summaries and checks. ``select``: a regular
+    expression; only the checks whose name matches it, and the runs they need, are run."""
     from archsim.cli.common import load_any_trace
     from archsim.config.hardware import load_hardware
     from archsim.engine import simulate
     from archsim.trace.select import without_ops
 
     recipe, base = load_recipe(path)
+    if select is not None:
+        recipe = select_checks(recipe, select, str(path))
     out = Path(out_dir) / recipe.name
     summaries = {}
     for run in recipe.runs:

@@ -60,10 +60,11 @@ def test_several_recipes_open_with_a_scoreboard(tmp_path, repo):
     macs = alpha["summaries"]["r"]["macs"]
     (tmp_path / "beta.yaml").write_text(   # one check that passes, one that fails
         "name: beta\n" + run + "checks:\n"
-        f"  - {{name: same, metric: macs, run: r, published: {macs}, tolerance: 0.01, source: test}}\n"
-        f"  - {{name: doubled, metric: macs, run: r, published: {2 * macs}, tolerance: 0.01, source: test}}\n")
+        f"  - {{name: same, kind: published, metric: macs, run: r, published: {macs}, tolerance: 0.01, source: test}}\n"
+        f"  - {{name: doubled, kind: published, metric: macs, run: r, published: {2 * macs}, tolerance: 0.01, source: test}}\n")
     beta = run_recipe(tmp_path / "beta.yaml", tmp_path / "out")
     md, _ = write_report(tmp_path / "out", lambda figures: recipes_page([alpha, beta], None, tmp_path / "out"))
     text = md.read_text()
-    assert "| alpha | 1 | none |" in text and "| beta | 1 | 1 / 2 |" in text
+    assert "| alpha | 1 | - | - | - | - | - | - | - |" in text
+    assert "| beta | 1 | 1 / 2 | - | - | - | - | - | 1 |" in text
     assert text.index("| beta | 1 | 1 / 2 |") < text.index("## alpha")
