@@ -13,6 +13,9 @@ def register(sub) -> None:
                    help="override a hardware key before validation, e.g. --set params.rows=32 (repeatable)")
     p.add_argument("--seed", type=int, default=None, help="seed for synthetic tensors (default: the trace's)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--check-function", action="store_true",
+                   help="loas only: also compute every stored spike layer's output through the FTP join and "
+                        "compare it with the dense product (exit 1 on a mismatch)")
     p.set_defaults(func=run)
 
 
@@ -23,9 +26,16 @@ def run(args) -> int:
 
     hw = load_hardware(args.hw, overrides=parse_sets(args.set))
     trace = load_any_trace(args.trace)
+    check = None
+    if args.check_function:
+        from archsim.arch.loas_function import check_function
+        check = check_function(trace, hw, seed=args.seed)
     result = simulate(trace, hw, progress=not args.quiet, seed=args.seed)
     out = result.save(args.out)
     if not args.quiet:
         print(format_summary(result.summary))
         print(f"wrote {out}/")
+    if check is not None:
+        print(check.line())
+        return 0 if check.passed else 1
     return 0
