@@ -17,6 +17,11 @@ def test_committed_traces_are_regenerated_identically(repo, network):
         assert built.manifest == stored.manifest
 
 
+def test_committed_scaling_traces_are_regenerated_identically(repo):
+    for name, built in lp.scaling_traces().items():
+        assert built.manifest == load_trace(repo / f"examples/loas_paper/{name}").manifest
+
+
 @pytest.mark.parametrize("network", list(lp.NETWORKS))
 def test_histograms_reproduce_the_published_statistics(network):
     """Silent, strong-silent ratios and spike density of every layer equal the published ones to
