@@ -81,3 +81,28 @@ def test_recipe_checks(repo, tmp_path):
              for b in ("SparTen-S", "GoSPA-S") for h in ("", " (headline 'up to 8.51x')")}
     failed = {c["check"] for c in out["checks"] if not c["pass"]}
     assert failed <= known and len(out["checks"]) - len(failed) >= 45
+
+
+@pytest.mark.slow
+@pytest.mark.paper
+@pytest.mark.parametrize("network", ["vgg16", "resnet19"])
+def test_gamma_psum_traffic_per_layer(repo, network):
+    """Gamma-S partial sums against the authors' per-layer counts (their simulator outputs). Where
+    the authors' weight tiles had a nonzero in (nearly) every column, their count is (within 3 %)
+    the most the tiling allows, T * M * ceil(K/64) * N * 2 bytes, and does not depend on where the
+    nonzeros sit: there ours equals theirs within 2 %, so the accounting is the same. Elsewhere
+    ours is at or above theirs: uniform placement spreads a tile's few nonzeros over the most
+    columns, pruned layers concentrate them (docs/models/loas.md, "Gamma-S partial sums")."""
+    import math
+    ops = simulate(load_trace(repo / f"examples/loas_paper/{network}.trace"),
+                   load_hardware(repo / "hw_configs/gamma_s_paper.yaml")).ops
+    ours_kb = ops["dram_bytes.psums"] * 4 / 1024       # DRAM is 1/4 of the SRAM partial-sum traffic (T = 4)
+    full = 0
+    for layer, mine, theirs in zip(lp.NETWORKS[network], ours_kb, lp.GAMMA_PSUM_SRAM_KB[network]):
+        most = 4 * layer.M * math.ceil(layer.K / 64) * layer.N * 2 / 1024
+        if theirs >= 0.97 * most:
+            full += 1
+            assert mine == pytest.approx(theirs, rel=0.02), layer.key
+        else:
+            assert mine >= 0.97 * theirs, layer.key
+    assert full >= 4

@@ -155,6 +155,18 @@ TOTALS = {
 }
 
 
+# Gamma-S partial-sum SRAM traffic per layer in KB (reads + writes, 8-bit partial sums), from the
+# authors' simulator outputs (RuokaiYin/LoAS cd635a8, src/gamma_<network>_dict.pth, 'sram_traffic_o';
+# their DRAM partial-sum traffic is this times (T - 3) / T). Their accounting: per tile and per row of
+# the spike tile, the nonzero columns of the 64 x 64 weight tile, x 2 (read, write) x 8 bits.
+GAMMA_PSUM_SRAM_KB = {
+    "alexnet": (720.5, 3350.0, 3058.5, 1133.0),
+    "vgg16": (4584.0, 2302.0, 4598.0, 2302.5, 4496.0, 4384.5, 1810.88, 1613.75, 1709.25, 212.12, 115.62, 130.34),
+    "resnet19": (2300.0, 4608.0, 256.0, 4608.0, 4604.0, 4574.0, 4556.0, 2089.5, 3706.5, 256.0, 2890.0, 2728.5, 2185.5,
+                 3525.0, 409.88, 399.0, 177.75, 516.88, 596.5),
+}
+
+
 # Lognormal sigma of the output-channel weight densities, per network. NOT a published statistic:
 # the uniform synthetic weights lack the uneven output-channel densities of lottery-ticket pruned
 # layers, which set the load imbalance of the designs that give each PE a weight column (SparTen-S,
