@@ -91,3 +91,19 @@ def test_float_weights_are_refused(repo, tmp_path):
     b.add("linear", "fc", operands=[x, w], tokens=2, in_features=4, out_features=3)
     with pytest.raises(TraceError, match="non-integer weights"):
         check_function(b.build(), load_hardware(repo / "hw_configs/loas_paper.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", ["", "-strong"])
+@pytest.mark.parametrize("net", ["alexnet", "vgg16", "resnet19"])
+def test_real_loas_traces(repo, net, suffix):
+    """The main job's real LoAS traces (setup.sh: reports/traces/loas-*.trace, int8 weights and the
+    spikes of a real image): every stored spike layer through the FTP join equals the dense product.
+    Skipped where the main job has not run."""
+    from archsim.trace.io import load_trace
+    path = repo / "reports" / "traces" / f"loas-{net}{suffix}.trace"
+    if not path.exists():
+        pytest.skip(f"{path} not produced yet (run setup.sh)")
+    hw = load_hardware(repo / "hw_configs/loas_paper.yaml", overrides={"params.strong_silent": bool(suffix)})
+    res = check_function(load_trace(path), hw)
+    assert res.passed, res.line()
