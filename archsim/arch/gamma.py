@@ -22,6 +22,7 @@ from typing import Literal
 import pydantic
 
 from archsim.arch.base import OpCost
+from archsim.arch.cache_accounting import ElementCacheRates, dram_split, element_counts
 from archsim.arch.sparten import baseline_cost
 from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, serial_walk)
 
@@ -39,7 +40,7 @@ class GammaParams(SpmspmParams):
     psum_dram_fraction: float = pydantic.Field(0.25, ge=0, le=1, description="share of partial-sum traffic that reaches DRAM")
 
 
-class GammaModel(SpmspmModel):
+class GammaModel(ElementCacheRates, SpmspmModel):
     name = "gamma"
     description = "Gamma-S: row-wise (Gustavson) spMspM with mergers, timesteps in sequence (LoAS's baseline)"
     Params = GammaParams
@@ -62,4 +63,9 @@ class GammaModel(SpmspmModel):
         return baseline_cost(walk, traffic, p, self.clock_mhz, "gamma_pe", view.spike_input, {
             "buffer_misses_w": float(miss_w.sum()), "buffer_misses_x": float(miss_x.sum()),
             "dram_bytes.weights": float(w_fill.sum()) / 8, "dram_bytes.spikes": float(x_fill.sum()) / 8,
-            "dram_bytes.psums": float(2 * psum_dram.sum()) / 8, "dram_bytes.writeback": writeback / 8})
+            "dram_bytes.psums": float(2 * psum_dram.sum()) / 8, "dram_bytes.writeback": writeback / 8,
+            # both operands by coordinates (metadata) plus values; the write-back is coordinates only
+            **element_counts("weight", walk.w_nnz, miss_w), **element_counts("spike", walk.x_nnz, miss_x),
+            **dram_split(weights=((walk.w_nnz * wb * miss_w).sum(), (walk.w_nnz * cb * miss_w).sum()),
+                         spikes=((walk.x_nnz * x_bits * miss_x).sum(), (walk.x_nnz * cb * miss_x).sum()),
+                         psums=(2 * psum_dram.sum(), 0.0), writeback=(0.0, writeback))})

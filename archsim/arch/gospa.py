@@ -20,6 +20,7 @@ from typing import Literal
 import pydantic
 
 from archsim.arch.base import OpCost
+from archsim.arch.cache_accounting import ElementCacheRates, dram_split, element_counts
 from archsim.arch.sparten import baseline_cost
 from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, serial_walk)
 
@@ -36,7 +37,7 @@ class GospaParams(SpmspmParams):
     psum_bits: int = pydantic.Field(8, ge=1, description="bits of a partial sum moved to/from DRAM")
 
 
-class GospaModel(SpmspmModel):
+class GospaModel(ElementCacheRates, SpmspmModel):
     name = "gospa"
     description = "GoSPA-S: outer-product spMspM with on-the-fly intersection, timesteps in sequence (LoAS's baseline)"
     Params = GospaParams
@@ -58,4 +59,9 @@ class GospaModel(SpmspmModel):
         return baseline_cost(walk, traffic, p, self.clock_mhz, "gospa_pe", view.spike_input, {
             "buffer_misses_w": float(miss_w.sum()), "buffer_misses_x": float(miss_x.sum()),
             "dram_bytes.weights": float(w_fill.sum()) / 8, "dram_bytes.spikes": float(x_fill.sum()) / 8,
-            "dram_bytes.psums": float(2 * psum.sum()) / 8, "dram_bytes.writeback": writeback / 8})
+            "dram_bytes.psums": float(2 * psum.sum()) / 8, "dram_bytes.writeback": writeback / 8,
+            # spikes by coordinates (metadata) plus their value bit; the write-back is coordinates only
+            **element_counts("weight", walk.w_nnz, miss_w), **element_counts("spike", walk.x_nnz, miss_x),
+            **dram_split(weights=((walk.w_nnz * wb * miss_w).sum(), (walk.w_numel * miss_w).sum()),
+                         spikes=((walk.x_nnz * x_bits * miss_x).sum(), (walk.x_nnz * cb * miss_x).sum()),
+                         psums=(2 * psum.sum(), 0.0), writeback=(0.0, writeback))})

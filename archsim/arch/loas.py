@@ -43,6 +43,7 @@ import numpy as np
 import pydantic
 
 from archsim.arch.base import ActionCounter, OpCost
+from archsim.arch.cache_accounting import ElementCacheRates, dram_split, element_counts
 from archsim.arch.snn_formats import spike_format_bits
 from archsim.arch.spmspm_common import (Fibers, GemmView, SpmspmModel, SpmspmParams, TileTraffic, buffer_hits,
                                         changed, finish_timing, memory_actions, plane_fibers, simple_timing,
@@ -77,7 +78,7 @@ class LoasParams(SpmspmParams):
         return math.ceil(self.tile_k / self.laggy_adders)
 
 
-class LoasModel(SpmspmModel):
+class LoasModel(ElementCacheRates, SpmspmModel):
     name = "loas"
     description = "LoAS: temporal-parallel PEs, FTP dataflow, packed spike compression (cycle-level, Numba)"
     Params = LoasParams
@@ -195,6 +196,7 @@ class LoasModel(SpmspmModel):
             "dram_bytes.weights": float(w_fill.sum()) / 8, "dram_bytes.spikes": float(x_fill.sum()) / 8,
             "dram_bytes.writeback": writeback / 8,
             "neurons": float(words.size), "silent_neurons": float(words.size - nnz) if view.spike_input else 0.0,
+            **self._accounting(walk, miss_w, miss_x, wb, x_bits, float(nnz) * x_bits, M * K * len(planes)),
         }
         if view.spike_input:
             metrics.update({f"spike_bits.{k}": v for k, v in spike_format_bits(
@@ -202,6 +204,16 @@ class LoasModel(SpmspmModel):
         return OpCost(cycles=timing.cycles, actions=acts.as_dict(), traffic_bytes=traffic_bytes,
                       macs_effectual=ops, utilization=ops / (p.n_pe * timing.cycles) if timing.cycles else 0.0,
                       metrics=metrics)
+
+    @staticmethod
+    def _accounting(walk, miss_w, miss_x, w_bits: int, x_bits: int, writeback_values: float,
+                    writeback_meta: float) -> dict[str, float]:
+        """Element-level hits/misses (elements: nonzero weights, packed non-silent words) and the
+        DRAM value/metadata split (metadata: the bitmasks)."""
+        return {**element_counts("weight", walk.w_nnz, miss_w), **element_counts("spike", walk.x_nnz, miss_x),
+                **dram_split(weights=((walk.w_nnz * w_bits * miss_w).sum(), (walk.w_numel * miss_w).sum()),
+                             spikes=((walk.x_nnz * x_bits * miss_x).sum(), (walk.x_numel * miss_x).sum()),
+                             writeback=(writeback_values, writeback_meta))}
 
     def _spike_spike_cost(self, view: GemmView, walk, traffic: TileTraffic, x_changed, miss_w, miss_x,
                           w_fill, x_fill, writeback: float, fibers) -> OpCost:
@@ -247,6 +259,8 @@ class LoasModel(SpmspmModel):
             "dram_bytes.writeback": writeback / 8,
             "neurons": float(view.words.size), "silent_neurons": float(view.words.size - len(kept)),
             "spike_spike_ones": ones,
+            **self._accounting(walk, miss_w, miss_x, view.weight_bits, p.word_bits or T, float(len(kept)) * (p.word_bits or T),
+                               M * K),
         }
         metrics.update({f"spike_bits.{k}": v for k, v in spike_format_bits(
             view.words, T, None if p.strong_silent else kept, p.kernel_backend).items()})

@@ -20,6 +20,8 @@ BUILTIN = {
     "sparten": "archsim.arch.sparten:SpartenModel",
     "gospa": "archsim.arch.gospa:GospaModel",
     "gamma": "archsim.arch.gamma:GammaModel",
+    "ptb": "archsim.arch.ptb:PtbModel",
+    "stellar": "archsim.arch.stellar:StellarModel",
     "imc": "archsim.arch.imc.model:ImcModel",
     "systolic": "archsim.arch.systolic:SystolicModel",
     "hetero": "archsim.arch.hetero:HeteroModel",

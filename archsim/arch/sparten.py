@@ -21,6 +21,7 @@ import numpy as np
 import pydantic
 
 from archsim.arch.base import ActionCounter, OpCost
+from archsim.arch.cache_accounting import ElementCacheRates, dram_split, element_counts
 from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, changed, memory_actions,
                                         serial_walk, simple_timing)
 
@@ -51,7 +52,7 @@ def baseline_cost(walk, traffic: TileTraffic, p: SpmspmParams, clock_mhz: float,
                   utilization=ops / (p.n_pe * timing.cycles) if timing.cycles else 0.0, metrics=metrics)
 
 
-class SpartenModel(SpmspmModel):
+class SpartenModel(ElementCacheRates, SpmspmModel):
     name = "sparten"
     description = "SparTen-S: bitmask inner-product spMspM, timesteps one after another (LoAS's baseline)"
     Params = SpartenParams
@@ -73,4 +74,8 @@ class SpartenModel(SpmspmModel):
         return baseline_cost(walk, traffic, p, self.clock_mhz, "sparten_pe", view.spike_input, {
             "buffer_misses_w": float(miss_w.sum()), "buffer_misses_x": float(miss_x.sum()),
             "dram_bytes.weights": float(w_fill.sum()) / 8, "dram_bytes.spikes": float(x_fill.sum()) / 8,
-            "dram_bytes.writeback": writeback / 8})
+            "dram_bytes.writeback": writeback / 8,
+            # dense spikes: every position is an element and a value; weights: bitmask metadata
+            **element_counts("weight", walk.w_nnz, miss_w), **element_counts("spike", walk.x_numel, miss_x),
+            **dram_split(weights=((walk.w_nnz * wb * miss_w).sum(), (walk.w_numel * miss_w).sum()),
+                         spikes=(x_fill.sum(), 0.0), writeback=(writeback, 0.0))})

@@ -83,6 +83,9 @@ def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
     keys = list(located)
     bases = [_base_file(loaded, i, f) for i, f in enumerate(s.hardware_files)]
     for key, where in located.items():
+        if key.startswith(WORKLOAD_PREFIX):
+            check_workload_key(key, where)
+            continue
         for i, base in enumerate(bases):
             check_key_path(base, key, where, loaded.spec.hardware_files[i])
     constraints = [Constraint(text, keys, loaded.where("constraints", i), i)
@@ -99,7 +102,8 @@ def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
     for b, values in iterator:
         label = _label(values, s.hardware_files[b] if len(bases) > 1 else None)
         try:
-            doc = resolve_hardware(bases[b], values)
+            check_workload_values(values, label, loaded.path)
+            doc = resolve_hardware(bases[b], hardware_values(values))
             if not all(c.accepts(doc.data, label) for c in constraints):
                 continue
             hw = build_hardware(doc)
@@ -128,19 +132,72 @@ def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
                           "so the sweep has nothing to run")
 
     traces = [_trace_ref(loaded, i, f) for i, f in enumerate(s.trace_files)]
+    check_workloads_apply(points, traces)
     plan = Plan(loaded=loaded, keys=keys, points=points, traces=traces, expanded=len(combos))
     seen: set[str] = set()
     for p in points:
+        workload = workload_values(p.values)
         for t in traces:
-            row_id = _digest([p.digest, t.digest, s.seed])[:20]
+            row_id = _digest([p.digest, t.digest, s.seed] + ([workload] if workload else []))[:20]
             plan.rows.append({"point": p.index, "trace": t.name, "hardware": p.hardware,
                               "architecture": p.architecture, "hardware_file": s.hardware_files[p.base],
                               "trace_file": t.file, **p.values, "row_id": row_id})
             if row_id not in seen:
                 seen.add(row_id)
-                plan.tasks.append(Task(row_id=row_id, hardware=str(bases[p.base]), overrides=dict(p.values),
-                                       trace=str(t.path), trace_digest=t.digest, seed=s.seed))
+                plan.tasks.append(Task(row_id=row_id, hardware=str(bases[p.base]), overrides=hardware_values(p.values),
+                                       trace=str(t.path), trace_digest=t.digest, seed=s.seed, workload=workload))
     return plan
+
+
+# ----------------------------------------------------------------------------- workload axes
+
+WORKLOAD_PREFIX = "workload."
+WORKLOAD_KEYS = {"workload.timesteps": "an integer >= 1", "workload.weight_sparsity": "a fraction in [0, 1)"}
+
+
+def hardware_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if not k.startswith(WORKLOAD_PREFIX)}
+
+
+def workload_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The point's workload axes, without the prefix (``{timesteps: 8}``); null values left out
+    (null: the trace as it is)."""
+    return {k[len(WORKLOAD_PREFIX):]: v for k, v in values.items() if k.startswith(WORKLOAD_PREFIX) and v is not None}
+
+
+def check_workload_key(key: str, where: str) -> None:
+    if key not in WORKLOAD_KEYS:
+        hint = difflib.get_close_matches(key, list(WORKLOAD_KEYS), n=1)
+        extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+        raise SpecError(f"{where}: unknown workload axis '{key}'{extra}; workload axes: {', '.join(WORKLOAD_KEYS)} "
+                        "(strong mode is the hardware key params.strong_silent; traces are listed in 'traces')")
+
+
+def check_workload_values(values: dict[str, Any], label: str, path) -> None:
+    for key, v in values.items():
+        if not key.startswith(WORKLOAD_PREFIX) or v is None:
+            continue
+        ok = (isinstance(v, int) and not isinstance(v, bool) and v >= 1) if key == "workload.timesteps" else \
+            (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1)
+        if not ok:
+            raise ConfigError(f"{key}: expected {WORKLOAD_KEYS[key]} or null, got {v!r}")
+
+
+def check_workloads_apply(points: list[DesignPoint], traces: list[TraceRef]) -> None:
+    """Apply every distinct workload to every trace once, so that a trace that cannot express it
+    (stored tensors of a fixed T or sparsity) fails before anything runs."""
+    combos = {json.dumps(w, sort_keys=True): w for w in (workload_values(p.values) for p in points) if w}
+    if not combos:
+        return
+    from archsim.cli.common import load_any_trace
+    from archsim.workloads_stats.knobs import apply_workload
+    for t in traces:
+        trace = load_any_trace(t.path)
+        for w in combos.values():
+            try:
+                apply_workload(trace, **w)
+            except ArchsimError as exc:
+                raise ConfigError(f"traces: {t.file}: workload {w}: {exc}") from None
 
 
 def _label(values: dict[str, Any], base: str | None) -> str:

@@ -24,18 +24,23 @@ class Task:
     trace: str                  # absolute path of the trace (file or YAML layer list)
     trace_digest: str
     seed: int | None = None
+    workload: dict[str, Any] = field(default_factory=dict, hash=False)   # timesteps / weight_sparsity knobs
 
 
 _TRACES: dict[tuple[str, str], Any] = {}   # per process: (path, digest) -> Trace
 
 
-def _trace(path: str, digest: str):
-    key = (path, digest)
+def _trace(path: str, digest: str, workload: dict[str, Any] | None = None):
+    key = (path, digest, tuple(sorted((workload or {}).items())))
     if key not in _TRACES:
         from archsim.cli.common import load_any_trace
         if len(_TRACES) >= 8:        # bound memory: traces with tensors can be large
             _TRACES.pop(next(iter(_TRACES)))
-        _TRACES[key] = load_any_trace(path)
+        trace = load_any_trace(path)
+        if workload:
+            from archsim.workloads_stats.knobs import apply_workload
+            trace = apply_workload(trace, **workload)
+        _TRACES[key] = trace
     return _TRACES[key]
 
 
@@ -69,7 +74,7 @@ def run_task(task: Task) -> dict[str, Any]:
     row: dict[str, Any] = {"row_id": task.row_id}
     try:
         hw = load_hardware(task.hardware, task.overrides)
-        result = simulate(_trace(task.trace, task.trace_digest), hw, seed=task.seed, details=False)
+        result = simulate(_trace(task.trace, task.trace_digest, task.workload), hw, seed=task.seed, details=False)
         row.update(status="ok", error="")
         row.update(flatten(result.summary))
     except Exception as exc:   # noqa: BLE001 - a failing point is recorded and the sweep goes on
