@@ -18,8 +18,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from archsim.errors import ArchsimError
-    from archsim.report.document import write_report
-    from archsim.report.pages import recipes_page
+    from archsim.report.pages import write_recipes_report
     from archsim.report.recipe import run_recipe
 
     recipes = [Path(r) for r in args.recipes] or sorted(Path("reports").glob("*.yaml"))
@@ -37,6 +36,6 @@ def run(args) -> int:
         for c in outcome["checks"]:
             print(f"  {c['check']}: archsim {c['archsim']:.4g}, paper {c['published']:.4g} "
                   f"(x{c['ratio_to_published']:.3f}{'' if c['pass'] else ', outside tolerance'})")
-    md, html = write_report(out, lambda figures: recipes_page(outcomes, figures, out), embed=args.embed)
+    md, html = write_recipes_report(outcomes, out, embed=args.embed)
     print(f"wrote {html} and {md}")
     return 1 if (failed and args.strict) else 0

@@ -13,8 +13,8 @@ from typing import Any
 
 from archsim.errors import ArchsimError
 from archsim.report import plots
-from archsim.report.document import (Details, FigureWriter, Heading, Link, Page, Paragraph, Strong, Table,
-                                     write_report)
+from archsim.report.document import (Anchor, Details, FigureWriter, Heading, Items, Link, Page, PageLink,
+                                     Paragraph, Strong, Table, slug, write_report)
 
 SUMMARY_ROWS = [("latency_s", 1e3, "latency", "ms"), ("energy_j", 1e6, "energy", "µJ"),
                 ("area_mm2", 1, "area", "mm²"), ("power_w", 1e3, "power", "mW"), ("cycles", 1, "cycles", ""),
@@ -26,6 +26,7 @@ RUN_COLUMNS = [("latency_s", 1e3, "latency (ms)"), ("energy_j", 1e6, "energy (µ
 SWEEP_METRICS = ["latency_s", "energy_j", "area_mm2", "edap_j_s_mm2"]
 MAX_SWEEP_KEYS_PLOTTED = 8
 MAX_TABLE_ROWS = 40
+MAX_OP_ROWS = 200      # per-op table rows on a page (ops.csv holds every op)
 
 
 # ----------------------------------------------------------------------------- one result
@@ -56,11 +57,16 @@ def _by_engine_table(summary: dict[str, Any]) -> Table:
                   "area (mm²)"], rows)
 
 
-def result_blocks(result, figures: FigureWriter | None, name: str = "result", heading_level: int = 2) -> list:
-    """Summary figures, energy/area by component, per-layer breakdown, per-op table, prices."""
+def result_blocks(result, figures: FigureWriter | None, name: str = "result", heading_level: int = 2,
+                  files: str | None = None) -> list:
+    """Summary figures, energy/area by component, per-layer breakdown, per-op table, prices.
+    ``files``: the result's folder relative to the page (linked, with its ops.csv)."""
     s = result.summary
     blocks: list = [Paragraph(f"Trace {s['trace']} on {s['hardware']} (model {s['architecture']}, "
                               f"{s['clock_mhz']:g} MHz, energy table {s['energy_table']}).")]
+    if files is not None:
+        blocks.append(Table(["file", "what"], [[Link(f"{files}/", files + "/"), "the result folder"],
+                                              [Link("ops.csv", f"{files}/ops.csv"), "every op's figures"]]))
     blocks.append(Table(["figure", "value", "unit"],
                         [[label, s[key] * scale, unit] for key, scale, label, unit in SUMMARY_ROWS if key in s]))
     if s.get("engines"):
@@ -81,8 +87,11 @@ def result_blocks(result, figures: FigureWriter | None, name: str = "result", he
                 "Latency (compute and memory stall) and energy by component of each op"))
         cols = [c for c in ("op_id", "kind", "engine", "timesteps", "cycles", "latency_s", "energy_pj", "utilization")
                 if c in ops.columns]
-        rows = [[r[c] for c in cols] for r in ops[cols].to_dict("records")]
-        blocks.append(Details(f"Per-op table ({len(ops)} ops)", [Table(cols, rows)]))
+        shown = ops if len(ops) <= MAX_OP_ROWS else ops.nlargest(MAX_OP_ROWS, "latency_s").sort_index()
+        rows = [[r[c] for c in cols] for r in shown[cols].to_dict("records")]
+        what = (f"Per-op table ({len(ops)} ops)" if len(shown) == len(ops) else
+                f"Per-op table (the {len(shown)} longest of {len(ops)} ops, in trace order; ops.csv has them all)")
+        blocks.append(Details(what, [Table(cols, rows)]))
     if len(result.sources):
         src = result.sources
         blocks.append(Details("Prices used (energy/area table entries and their sources)",
@@ -92,56 +101,92 @@ def result_blocks(result, figures: FigureWriter | None, name: str = "result", he
 
 # ----------------------------------------------------------------------------- recipes
 
-def recipe_blocks(outcome: dict[str, Any], figures: FigureWriter | None, base: Path | None = None) -> list:
+def score(checks: list[dict[str, Any]]) -> tuple[list[str], list[Any]]:
+    """The scoreboard's counting of one recipe's checks: column names and cells. (The one place
+    that counts; how checks are counted changes here only.)"""
+    return ["checks within tolerance"], [f"{sum(c['pass'] for c in checks)} / {len(checks)}" if checks else "none"]
+
+
+def headline(checks: list[dict[str, Any]]) -> str:
+    """The one-line count over every recipe."""
+    if not checks:
+        return "no comparisons with published values"
+    return (f"{sum(c['pass'] for c in checks)} of {len(checks)} comparisons with published values within "
+            "their tolerance")
+
+
+def check_ids(checks: list[dict[str, Any]]) -> list[str]:
+    """The id of each check's row on its recipe's page (``check-<slug of its name>``)."""
+    ids: list[str] = []
+    for c in checks:
+        base = "check-" + (slug(c["check"])[:60].strip("-") or "unnamed")
+        ids.append(base if base not in ids else f"{base}-{len(ids) + 1}")
+    return ids
+
+
+def recipe_blocks(outcome: dict[str, Any], figures: FigureWriter | None, base: Path | None = None, *,
+                  level: int = 2, titled: bool = True) -> list:
     """One recipe: its runs (summary table), paper vs archsim, and figures of the runs.
-    ``base``: the folder the page is written to (to link and load each run's result)."""
+    ``base``: the folder the page is written to (to link and load each run's result).
+    ``titled``: start with the recipe's title as a heading of ``level`` (sections one below);
+    otherwise the sections are at ``level`` (the recipe's own page, whose title is the recipe's)."""
     recipe = outcome["recipe"]
     summaries = outcome["summaries"]
-    blocks: list = [Heading(recipe.title or recipe.name, 2)]
+    blocks: list = []
+    if titled:
+        blocks.append(Heading(recipe.title or recipe.name, level))
+        level += 1
     if recipe.description:
         blocks.append(Paragraph(recipe.description.strip()))
+    blocks.append(Heading("Runs", level))
     rows = [[name, s["trace"], s["hardware"], *[s[k] * scale for k, scale, _ in RUN_COLUMNS]]
             for name, s in summaries.items()]
     blocks.append(Table(["run", "trace", "hardware", *[c[2] for c in RUN_COLUMNS]], rows))
     if outcome["checks"]:
-        blocks.append(Heading("Paper vs archsim", 3))
+        blocks.append(Heading("Paper vs archsim", level))
         rows = []
-        for c in outcome["checks"]:
+        for c, cid in zip(outcome["checks"], check_ids(outcome["checks"])):
             mark = "yes" if c["pass"] else Strong(f"no (tolerance {c['tolerance']:.0%})")
-            rows.append([c["check"], c["metric"], c["runs"], c["published"], c["archsim"],
+            rows.append([Anchor(c["check"], cid), c["metric"], c["runs"], c["published"], c["archsim"],
                          c["ratio_to_published"], mark, c["source"]])
         blocks.append(Table(["check", "metric", "runs", "paper", "archsim", "archsim / paper",
                              "within tolerance", "source"], rows))
     out = outcome.get("out")
     for ref in recipe.tables:
-        blocks += table_ref_blocks(ref, Path(out).parent if out is not None else None)
+        blocks += table_ref_blocks(ref, Path(out).parent if out is not None else None, level)
     if figures is not None and len(summaries) > 1:
+        blocks.append(Heading("Energy and latency of the runs", level))
         blocks.append(figures.add(f"{recipe.name}-runs", lambda p: plots.runs_comparison(
             summaries, p, recipe.title or recipe.name), "Energy by component and latency of each run"))
     if figures is not None and out is not None:
         from archsim.result import Result
+        details = []
         for name in summaries:
             run_dir = Path(out) / name
             if not (run_dir / "summary.json").exists():
                 continue
             result = Result.load(run_dir)
-            inner = result_blocks(result, figures, name=f"{recipe.name}-{name}", heading_level=3)
-            if base is not None:
-                inner.insert(0, Paragraph(f"Result files: {os.path.relpath(run_dir, base)}/"))
-            blocks.append(Details(f"Run {name}: {result.summary['trace']} on {result.summary['hardware']}", inner))
+            files = os.path.relpath(run_dir, base) if base is not None else None
+            inner = result_blocks(result, figures, name=f"{recipe.name}-{name}", heading_level=level + 1,
+                                  files=files)
+            details.append(Details(f"Run {name}: {result.summary['trace']} on {result.summary['hardware']}",
+                                   inner, id=f"run-{slug(name)}"))
+        if details:
+            blocks.append(Heading("Each run", level))
+            blocks += details
     return blocks
 
 
-def table_ref_blocks(ref, reproduce_dir: Path | None) -> list:
+def table_ref_blocks(ref, reproduce_dir: Path | None, level: int = 3) -> list:
     """The tables a main-job step wrote for a recipe (``TableRef``), or a note saying how to make them."""
     path = reproduce_dir / ref.path if reproduce_dir is not None else None
     if path is None or not path.exists():
-        return [Heading(ref.title, 3), Paragraph(f"Not produced yet ({ref.path} missing): run `{ref.command}`.")]
+        return [Heading(ref.title, level), Paragraph(f"Not produced yet ({ref.path} missing): run `{ref.command}`.")]
     try:
         tables = json.loads(path.read_text())["tables"]
-        blocks: list = [Heading(ref.title, 3)]
+        blocks: list = [Heading(ref.title, level)]
         for t in tables:
-            blocks.append(Heading(t["title"], 4))
+            blocks.append(Heading(t["title"], level + 1))
             if t.get("notes"):
                 blocks.append(Paragraph(t["notes"]))
             blocks.append(Table(list(t["columns"]), [list(r) for r in t["rows"]]))
@@ -170,21 +215,76 @@ def load_recipe_outcome(recipe_dir: str | Path) -> dict[str, Any]:
     return {"recipe": recipe, "summaries": summaries, "checks": checks, "out": d}
 
 
+def scoreboard(outcomes: list[dict[str, Any]], page_of: dict[str, str] | None = None) -> Table:
+    """One row per recipe: its runs, the counts of :func:`score`, and its misses; with
+    ``page_of`` (recipe name -> its page, relative, without extension) the recipe and each miss
+    link to the recipe's page."""
+    rows, columns = [], None
+    for o in outcomes:
+        r = o["recipe"]
+        columns, cells = score(o["checks"])
+        page = (page_of or {}).get(r.name)
+        title = r.title or r.name
+        misses = [(c["check"] if len(c["check"]) <= 60 else c["check"][:57] + "...", cid)
+                  for c, cid in zip(o["checks"], check_ids(o["checks"])) if not c["pass"]]
+        miss_cell = ([PageLink(text, page, cid) for text, cid in misses] if page is not None
+                     else "; ".join(text for text, _ in misses)) if misses else "-"
+        rows.append([PageLink(title, page) if page is not None else title, len(o["summaries"]), *cells, miss_cell])
+    return Table(["recipe", "runs", *(columns or score([])[0]), "misses"], rows)
+
+
 def recipes_page(outcomes: list[dict[str, Any]], figures: FigureWriter | None, base: Path | None) -> Page:
+    """Every recipe on one page (the scoreboard first); ``write_recipes_report`` writes the
+    index and one page per recipe instead."""
     checks = [c for o in outcomes for c in o["checks"]]
-    passed = sum(c["pass"] for c in checks)
     runs = sum(len(o["summaries"]) for o in outcomes)
-    compared = (f"{passed} of {len(checks)} comparisons with published values within their tolerance"
-                if checks else "no comparisons with published values")
-    blocks: list = [Paragraph(f"{len(outcomes)} recipe(s), {runs} runs; {compared}.")]
+    blocks: list = [Paragraph(f"{len(outcomes)} recipe(s), {runs} runs; {headline(checks)}.")]
     if len(outcomes) > 1:   # the scoreboard first: the sections below are long
-        blocks.append(Table(["recipe", "runs", "checks within tolerance"], [
-            [o["recipe"].title or o["recipe"].name, len(o["summaries"]),
-             f"{sum(c['pass'] for c in o['checks'])} / {len(o['checks'])}" if o["checks"] else "none"]
-            for o in outcomes]))
+        blocks.append(scoreboard(outcomes))
     for o in outcomes:
         blocks += recipe_blocks(o, figures, base)
-    return Page("archsim report", blocks)
+    return Page("archsim report", blocks, toc=True)
+
+
+def recipe_page(outcome: dict[str, Any], figures: FigureWriter | None, base: Path | None,
+                nav: list | None = None) -> Page:
+    """One recipe's own page: its sections at level 2, a table of contents."""
+    r = outcome["recipe"]
+    return Page(r.title or r.name, recipe_blocks(outcome, figures, base, titled=False), toc=True, nav=nav or [])
+
+
+def index_page(outcomes: list[dict[str, Any]], pages: dict[str, Page], page_of: dict[str, str]) -> Page:
+    """The index of a reproduce output: the scoreboard (each recipe and each miss linked to
+    its page) and the contents of every recipe page."""
+    checks = [c for o in outcomes for c in o["checks"]]
+    runs = sum(len(o["summaries"]) for o in outcomes)
+    blocks: list = [Paragraph(f"{len(outcomes)} recipe(s), {runs} runs; {headline(checks)}."),
+                    Heading("Scoreboard", 2), scoreboard(outcomes, page_of), Heading("Recipes", 2)]
+    items = []
+    for o in outcomes:
+        name = o["recipe"].name
+        sections = [PageLink(h.text, page_of[name], h.id) for h in pages[name].blocks
+                    if isinstance(h, Heading) and h.level == 2]
+        items.append((PageLink(pages[name].title, page_of[name]), sections))
+    blocks.append(Items(items))
+    return Page("archsim report", blocks, toc=True)
+
+
+def write_recipes_report(outcomes: list[dict[str, Any]], out_dir: str | Path, *, embed: bool = False) -> tuple[Path, Path]:
+    """A reproduce output's pages: ``<recipe>/index.{html,md}`` for each recipe (with its
+    images in ``<recipe>/img/``), then ``index.{html,md}`` linking to them. Returns the index."""
+    out = Path(out_dir)
+    pages: dict[str, Page] = {}
+    page_of = {o["recipe"].name: f"{o['recipe'].name}/index" for o in outcomes}
+    for o in outcomes:
+        name = o["recipe"].name
+        d = out / name
+
+        def build(figures, o=o, name=name, d=d):
+            pages[name] = recipe_page(o, figures, d, nav=[PageLink("archsim report (index)", "../index")])
+            return pages[name]
+        write_report(d, build, embed=embed)
+    return write_report(out, lambda figures: index_page(outcomes, pages, page_of), embed=embed)
 
 
 # ----------------------------------------------------------------------------- sweeps
@@ -284,12 +384,14 @@ def report_dir(path: str | Path, out_dir: str | Path | None = None, *, embed: bo
             from archsim.result import Result
             result = Result.load(path)
             s = result.summary
-            return Page(f"{s['trace']} on {s['hardware']}", result_blocks(result, figures))
+            return Page(f"{s['trace']} on {s['hardware']}", result_blocks(result, figures), toc=True)
         if kind == "sweep":
             name = json.loads((path / "sweep.json").read_text()).get("name", path.name)
-            return Page(f"Sweep {name}", sweep_blocks(path, figures, out))
-        dirs = [path] if kind == "recipe" else sorted(p for p in path.iterdir() if (p / "recipe.json").exists())
-        return recipes_page([load_recipe_outcome(d) for d in dirs], figures, out)
+            return Page(f"Sweep {name}", sweep_blocks(path, figures, out), toc=True)
+        return recipe_page(load_recipe_outcome(path), figures, out)
 
+    if kind == "recipes":
+        dirs = sorted(p for p in path.iterdir() if (p / "recipe.json").exists())
+        return write_recipes_report([load_recipe_outcome(d) for d in dirs], out, embed=embed)
     return write_report(out, build, embed=embed)
 
