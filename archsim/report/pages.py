@@ -289,6 +289,91 @@ def write_recipes_report(outcomes: list[dict[str, Any]], out_dir: str | Path, *,
 
 # ----------------------------------------------------------------------------- sweeps
 
+SWEEP_COLUMNS = [("latency_s", "latency", "s"), ("energy_j", "energy", "J"), ("area_mm2", "area", "mm²"),
+                 ("tops_per_w", "TOPS/W", ""), ("tops_per_mm2", "TOPS/mm²", ""), ("edap_j_s_mm2", "EDAP", "J·s·mm²")]
+ENERGY_DERIVED = {"energy_j", "power_w", "tops_per_w", "edap_j_s_mm2"}
+
+
+def short_keys(keys: list[str]) -> dict[str, str]:
+    """Each swept key's column name: its last part (``params.rows`` -> ``rows``) unless another
+    key ends the same way, then the whole path."""
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    return {k: (s if last.count(s) == 1 else k) for k, s in zip(keys, last)}
+
+
+def design_labels(table, keys: list[str]) -> list[str]:
+    """A short name for each row's design: the hardware's name when the sweep has several
+    hardware files (or the swept keys alone do not tell the designs apart), then the swept values
+    (``rows=8 cols=16``)."""
+    from archsim.report.document import fmt
+
+    names = short_keys(keys)
+    several = "hardware_file" in table.columns and table["hardware_file"].nunique() > 1
+    labels = []
+    for r in table.to_dict("records"):
+        parts = [str(r.get("hardware", ""))] if several or not keys else []
+        parts += [f"{names[k]}={fmt(r[k])}" for k in keys if k in r]
+        labels.append(" ".join(p for p in parts if p) or f"point {r.get('point')}")
+    return labels
+
+
+def varied_together(table, keys: list[str]) -> list[list[str]]:
+    """The swept keys in groups that vary together (each value of one goes with one value of the
+    other, e.g. zipped keys): a plot against one of a group is the plot against the others."""
+    groups: list[list[str]] = []
+    for k in keys:
+        for g in groups:
+            pairs = table[[g[0], k]].astype(str).drop_duplicates()
+            if pairs[g[0]].is_unique and pairs[k].is_unique:
+                g.append(k)
+                break
+        else:
+            groups.append([k])
+    return groups
+
+
+def relative_energy(table_or_summary) -> bool:
+    """Whether the energies come from a table marked ``units: relative`` (only ratios mean something)."""
+    units = table_or_summary.get("energy_units") if hasattr(table_or_summary, "get") else None
+    if units is None:
+        return False
+    if isinstance(units, str):
+        return units == "relative"
+    return bool((units.astype(str) == "relative").any())
+
+
+def _scaled_columns(table, metrics, relative: bool) -> tuple[list[str], list[tuple[str, float]]]:
+    """Headers with human-scaled units and (column, multiplier) for each metric in the table."""
+    from archsim.report.units import scale_for
+
+    headers, cols = [], []
+    for key, name, unit in metrics:
+        if key not in table.columns:
+            continue
+        if relative and key in ENERGY_DERIVED:
+            headers.append(f"{name} (relative units)")
+            cols.append((key, 1.0))
+            continue
+        mult, scaled = scale_for(table[key], unit)
+        headers.append(f"{name} ({scaled})" if scaled else name)
+        cols.append((key, mult))
+    return headers, cols
+
+
+def _design_table(rows, keys: list[str], several_hw: bool, relative: bool, lead: list[str]) -> Table:
+    """Rows of the sweep table as a page table: design label, ``lead`` columns, one column per
+    swept key, the hardware (file), then the metrics in human-scaled units."""
+    names = short_keys(keys)
+    headers, cols = _scaled_columns(rows, SWEEP_COLUMNS, relative)
+    hw = ["hardware file"] if several_hw and "hardware_file" in rows.columns else []
+    out = []
+    for r in rows.to_dict("records"):
+        out.append([r["design"], *[r.get(c) for c in lead], *[r.get(k) for k in keys],
+                    *([Path(str(r["hardware_file"])).name] if hw else []),
+                    *[None if r.get(c) is None else r[c] * m for c, m in cols]])
+    return Table(["design", *lead, *[names[k] for k in keys], *hw, *headers], out)
+
+
 def sweep_blocks(sweep_dir: Path, figures: FigureWriter | None, base: Path) -> list:
     from archsim.sweep.pareto import pareto_front
     from archsim.sweep.store import MANIFEST_FILE, load_table
@@ -296,59 +381,86 @@ def sweep_blocks(sweep_dir: Path, figures: FigureWriter | None, base: Path) -> l
     manifest = json.loads((sweep_dir / MANIFEST_FILE).read_text())
     table = load_table(sweep_dir)
     keys = [k for k in manifest.get("keys", []) if k in table.columns]
+    table = table.assign(design=design_labels(table, keys))
     ok = table[table["status"] == "ok"] if "status" in table.columns else table
     failed = table[table["status"] != "ok"] if "status" in table.columns else table.iloc[0:0]
     table_file = next((p for p in (sweep_dir / "results.parquet", sweep_dir / "results.csv") if p.exists()), None)
+    several_hw = "hardware_file" in table.columns and table["hardware_file"].nunique() > 1
+    traces = list(map(str, table["trace"].unique()))
+    relative = relative_energy(ok) if len(ok) else False
+    names = short_keys(keys)
     blocks: list = []
     if manifest.get("description"):
         blocks.append(Paragraph(manifest["description"].strip()))
     n_expected = manifest.get("rows", len(table))
     text = (f"{len(table)} of {n_expected} runs in the table ({len(ok)} ok, {len(failed)} failed); "
-            f"swept keys: {', '.join(keys) or 'none'}; traces: {', '.join(map(str, table['trace'].unique()))}.")
+            f"{table['design'].nunique()} designs; swept keys: {', '.join(keys) or 'none'}; "
+            f"traces: {', '.join(traces)}.")
     blocks.append(Paragraph(text))
+    if several_hw:
+        hw = table[["hardware_file", "hardware", "architecture"]].drop_duplicates("hardware_file")
+        blocks.append(Table(["hardware file", "design name", "model"], hw.values.tolist()))
+    if relative:
+        blocks.append(Paragraph("Energies (and power, TOPS/W, EDAP) are in the relative units of an energy "
+                                "table marked `units: relative`: only ratios between designs mean something."))
     if table_file is not None:
         blocks.append(Table(["file", "what"], [[Link(table_file.name, os.path.relpath(table_file, base)),
                                                 "the full result table: one row per (design point, trace)"]]))
+    # the series of the plots: traces, hardware files, or both
+    series = "trace" if not several_hw else ("hardware" if len(traces) == 1 else None)
+    if series is None:
+        ok = ok.assign(series=ok["hardware"].astype(str) + " · " + ok["trace"].astype(str))
+        series = "series"
 
     metrics = [m for m in SWEEP_METRICS if m in ok.columns]
+    metric_names = ", ".join(plots.METRIC_UNITS.get(m, (m,))[0] for m in metrics)
     if len(ok) and metrics:
+        headers, cols = _scaled_columns(ok, [c for c in SWEEP_COLUMNS if c[0] in metrics], relative)
         stats = []
-        for trace, g in ok.groupby("trace", sort=False):
-            for m in metrics:
-                stats.append([trace, m, g[m].min(), g[m].median(), g[m].max()])
-        blocks += [Heading("Summary", 2), Table(["trace", "metric", "min", "median", "max"], stats)]
+        for (key, mult), header in zip(cols, headers):
+            for trace, g in ok.groupby("trace", sort=False):
+                best = g.loc[g[key].idxmin(), "design"] if key != "tops_per_w" else g.loc[g[key].idxmax(), "design"]
+                stats.append([header, trace, g[key].min() * mult, g[key].median() * mult, g[key].max() * mult, best])
+        blocks += [Heading("Summary", 2), Table(["metric", "trace", "min", "median", "max", "best design"], stats)]
+
+    if len(ok) and len(ok) <= MAX_TABLE_ROWS and figures is not None and ok["design"].nunique() > 1:
+        blocks.append(Heading("Designs side by side", 2))
+        blocks.append(figures.add("designs", lambda p: plots.designs_bars(
+            ok, "design", metrics, p, by="trace", relative=relative),
+            f"{metric_names} of each design (one bar per trace)"))
 
     if len(ok) >= 1 and {"energy_j", "latency_s"} <= set(ok.columns):
         front = pareto_front(ok, ["energy_j", "latency_s"])
-        cols = ["trace", "point", *keys, "latency_s", "energy_j", "area_mm2", "edap_j_s_mm2", "tops_per_w"]
-        cols = [c for c in dict.fromkeys(cols) if c in front.columns]
-        rows = [[r[c] for c in cols] for r in front[cols].head(MAX_TABLE_ROWS).to_dict("records")]
         blocks += [Heading("Pareto front: energy vs latency", 2),
                    Paragraph("Design points that no other point beats in both energy and latency, per trace."),
-                   Table(cols, rows)]
+                   _design_table(front.head(MAX_TABLE_ROWS), keys, several_hw, relative, ["trace", "point"])]
         if figures is not None:
             blocks.append(figures.add("pareto-energy-latency", lambda p: plots.pareto_plot(
-                ok, front, "latency_s", "energy_j", p), "Energy vs latency; the line joins the Pareto front"))
+                ok, front, "latency_s", "energy_j", p, by=series, label="design", relative=relative),
+                "Energy vs latency; the line joins the Pareto front, whose points are labelled with their design"))
             if {"area_mm2", "edap_j_s_mm2"} <= set(ok.columns):
                 front2 = pareto_front(ok, ["area_mm2", "edap_j_s_mm2"])
                 blocks.append(figures.add("pareto-edap-area", lambda p: plots.pareto_plot(
-                    ok, front2, "area_mm2", "edap_j_s_mm2", p), "EDAP vs area; the line joins the Pareto front"))
+                    ok, front2, "area_mm2", "edap_j_s_mm2", p, by=series, label="design", relative=relative),
+                    "EDAP vs area; the line joins the Pareto front, whose points are labelled with their design"))
 
-    plotted = [k for k in keys if ok[k].nunique() > 1][:MAX_SWEEP_KEYS_PLOTTED] if len(ok) else []
-    if figures is not None and plotted and metrics:
+    plotted = [k for k in keys if ok[k].nunique() > 1] if len(ok) else []
+    groups = varied_together(ok, plotted)[:MAX_SWEEP_KEYS_PLOTTED] if plotted else []
+    if figures is not None and groups and metrics:
         blocks.append(Heading("Metrics against each swept key", 2))
-        for k in plotted:
-            blocks.append(figures.add(f"vs-{k}", lambda p, k=k: plots.metric_vs_param(ok, k, metrics, p),
-                                      f"{', '.join(metrics)} against {k} (dots: design points; line: median "
-                                      "over the other keys)"))
+        for g in groups:
+            k = g[0]
+            together = f" ({', '.join(names[o] for o in g[1:])} varied with it: one plot for all)" if len(g) > 1 else ""
+            blocks.append(figures.add(f"vs-{k}", lambda p, k=k: plots.metric_vs_param(
+                ok, k, metrics, p, by=series, relative=relative),
+                f"{metric_names} against {names[k]}{together} (dots: design points; line: median over the "
+                "other keys)"))
     if len(failed):
-        cols = [c for c in ["point", "trace", *keys, "error"] if c in failed.columns]
+        cols = [c for c in ["design", "point", "trace", *keys, "error"] if c in failed.columns]
         rows = [[r[c] for c in cols] for r in failed[cols].head(MAX_TABLE_ROWS).to_dict("records")]
-        blocks += [Heading(f"Failed runs ({len(failed)})", 2), Table(cols, rows)]
+        blocks += [Heading(f"Failed runs ({len(failed)})", 2), Table([names.get(c, c) for c in cols], rows)]
     if len(table) <= MAX_TABLE_ROWS:
-        cols = [c for c in ["point", "trace", *keys, "status", *SWEEP_METRICS, "tops_per_w"] if c in table.columns]
-        blocks += [Heading("All runs", 2),
-                   Table(cols, [[r[c] for c in cols] for r in table[cols].to_dict("records")])]
+        blocks += [Heading("All runs", 2), _design_table(table, keys, several_hw, relative, ["trace", "point", "status"])]
     return blocks
 
 

@@ -404,3 +404,37 @@ def pareto_plot(table: pd.DataFrame, front: pd.DataFrame, x: str, y: str, path: 
     ax.grid(alpha=0.3)
     _legend(fig, handles, labels, legend_title)
     return _save(fig, path)
+
+
+def designs_bars(table: pd.DataFrame, label: str, metrics: list[str], path: Path, by: str = "trace",
+                 relative: bool = False, legend_title: str | None = None):
+    """A few designs side by side: one panel per metric, one group of bars per design (named by
+    its ``label``), one bar per ``by`` value (at most 12 colours; the rest as their median,
+    "other")."""
+    designs = list(dict.fromkeys(table[label].astype(str)))
+    groups = _groups(table, by)
+    n = len(groups)
+    width = 0.8 / n
+    longest = max((min(len(d), 24) for d in designs), default=0)
+    fig = _figure(max(7.0, min(MAX_WIDTH_IN, 0.25 * len(designs) * max(1, n) + 2.5)),
+                  1.9 * len(metrics) + 0.075 * longest + 1.0)
+    axes = np.atleast_1d(fig.subplots(len(metrics), 1, sharex=True))
+    x = np.arange(len(designs))
+    handles = []
+    for ax, metric in zip(axes, metrics):
+        mult, ylabel = metric_label(metric, table[metric], relative)
+        shown = []
+        for j, (name, g, color) in enumerate(groups):
+            vals = g.assign(_d=g[label].astype(str)).groupby("_d")[metric].median().reindex(designs).to_numpy(float)
+            bars = ax.bar(x + (j - (n - 1) / 2) * width, vals * mult, width, color=color)
+            shown.append(vals * mult)
+            if ax is axes[0]:
+                handles.append(bars)
+        _axis_scale(ax, np.concatenate(shown))
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3, axis="y")
+    _ticks(axes[-1], x, designs, rotation=45 if len(designs) <= 12 else 90, width=24)
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    _legend(fig, handles, [name for name, _, _ in groups], legend_title)
+    return _save(fig, path)

@@ -1,7 +1,7 @@
 """Human-scaled units: an SI prefix chosen so that numbers read between 1 and 1000
 (``71.62 mJ``, not ``71618.9 uJ`` or ``0.07162 J``), for report tables, plot axes and the
-terminal alike. Only the base units ``J``, ``s``, ``W`` (and ``Hz``, ``B``, ``OP``) get a prefix; a
-unit such as ``mm²`` or ``J·s·mm²`` is kept as it is."""
+terminal alike. Only the base units ``J``, ``s``, ``W`` (and ``Hz``, ``B``, ``OP``) get a prefix,
+also as the first factor of a product (``J·s·mm²`` -> ``nJ·s·mm²``); ``mm²`` is kept as it is."""
 from __future__ import annotations
 
 import math
@@ -39,7 +39,7 @@ def scale_for(values: Iterable, unit: str, ascii: bool = False) -> tuple[float, 
     """(multiplier, scaled unit) for a column of values in ``unit``: the prefix of their median
     magnitude, so that the typical value reads between 1 and 1000. Units without a prefix
     (``mm²``) and empty columns keep multiplier 1."""
-    if unit not in PREFIXABLE:
+    if unit.split("·")[0].split("*")[0] not in PREFIXABLE:
         return 1.0, unit
     v = sorted(_finite(values))
     if not v:

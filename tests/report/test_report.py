@@ -148,8 +148,11 @@ def test_sweep_report_with_pareto_front_and_failures(monkeypatch, repo, tmp_path
     table = load_table(tmp_path / "sw")
     front = pareto_front(table, ["energy_j", "latency_s"])
     section = text.split("## Pareto front: energy vs latency")[1].split("![")[0]
-    listed = [line.split(" | ")[:2] for line in section.splitlines() if line.startswith("| tiny")]
-    assert listed == [[f"| {t}", str(p)] for t, p in zip(front["trace"], front["point"])]
+    listed = [line.split(" | ")[1:3] for line in section.splitlines() if line.startswith("| rows=")]
+    assert listed == [[t, str(p)] for t, p in zip(front["trace"], front["point"])]
+    # the design named by its swept values, in the table and as the first column
+    r = front.iloc[0]
+    assert f"| rows={r['params.rows']} cols={r['params.cols']} | {r['trace']} | {r['point']} |" in section
     assert "## Failed runs (6)" in text and "RuntimeError: test failure at rows=6" in text
     assert "[results.parquet](../sw/results.parquet)" in text
     assert "30 of 30 runs in the table (24 ok, 6 failed)" in text
@@ -244,3 +247,67 @@ def test_a_new_page_drops_only_its_own_old_images(tmp_path):
     assert {p.name for p in (tmp_path / "img").glob("*.png")} == {"a.png", "b.png", "mine.png"}
     write_report(tmp_path, page(["b"]))
     assert {p.name for p in (tmp_path / "img").glob("*.png")} == {"b.png", "mine.png"}
+
+
+def test_sweep_of_two_hardware_files_names_each_design(monkeypatch, repo, tmp_path):
+    """LoAS vs SparTen-S on a statistics-only trace (AlexNet's first layer): the page tells the
+    two designs apart by name and hardware file, in tables, legend and Pareto labels, with
+    human-scaled units and the TOPS/mm², TOPS/W and EDAP columns."""
+    from archsim.trace.io import load_trace
+    from archsim.trace.select import without_ops
+
+    trace = without_ops(load_trace(repo / "examples/loas_paper/alexnet.trace"), ["Layer_2", "Layer_3", "Layer_4"],
+                        "test")
+    trace.save(tmp_path / "layer1.trace")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"name: loas-vs-sparten\nhardware: [{repo}/hw_configs/loas.yaml, {repo}/hw_configs/sparten_s.yaml]\n"
+                    f"traces: [{tmp_path / 'layer1.trace'}]\n")
+    run_sweep(spec, tmp_path / "sw", jobs=1)
+    assert main(["report", str(tmp_path / "sw")]) == 0
+    page = tmp_path / "sw"
+    images = check_html(page / "index.html")
+    md_anchors_resolve(page / "index.md")
+    assert "img/designs.png" in images
+    text = (page / "index.md").read_text()
+    table = load_table(tmp_path / "sw")
+    assert sorted(table["hardware"]) == ["loas", "sparten-s"]
+    all_runs = text.split("## All runs")[1]
+    header = all_runs.split("\n")[2]
+    assert header.startswith("| design | trace | point | status | hardware file | latency (")
+    assert all(c in header for c in ("TOPS/W", "TOPS/mm²", "EDAP ("))
+    for r in table.to_dict("records"):
+        name = Path(r["hardware_file"]).name
+        assert f"| {r['hardware']} | {r['trace']} | {r['point']} | ok | {name} |" in all_runs
+    # human-scaled: each unit has a prefix that puts the median between 1 and 1000
+    from archsim.report.units import scale_for
+    for col, unit in (("latency_s", "s"), ("energy_j", "J")):
+        mult, scaled = scale_for(table[col], unit)
+        assert f"({scaled})" in header and 1 <= table[col].median() * mult < 1000
+    assert "e-0" not in all_runs.split("\n")[4]     # no raw SI exponents in the rows
+    # the Pareto plot labels its front with the design's name
+    from archsim.report import plots
+    calls = []
+    real = plots._label_points
+    monkeypatch.setattr(plots, "_label_points",
+                        lambda fig, ax, points, n: calls.append([p[0] for p in points]) or real(fig, ax, points, n))
+    assert main(["report", str(tmp_path / "sw")]) == 0
+    front = pareto_front(table, ["energy_j", "latency_s"])
+    assert calls[0] == list(front["hardware"])
+
+
+def test_design_labels_and_keys_varied_together():
+    """Zipped keys (each value of one with one value of the other) are plotted once; a key
+    crossed with them is not; labels use the last part of each key unless two keys share it."""
+    import pandas as pd
+
+    from archsim.report.pages import design_labels, short_keys, varied_together
+    t = pd.DataFrame({"params.sram_kib": [128, 256, 512] * 2, "params.bw": [12.8, 25.6, 51.2] * 2,
+                      "params.rows": [8, 8, 8, 16, 16, 16], "energy.variables.rows": [1, 2, 3, 1, 2, 3],
+                      "hardware": ["a"] * 6, "hardware_file": ["a.yaml"] * 6})
+    keys = ["params.sram_kib", "params.bw", "params.rows", "energy.variables.rows"]
+    assert varied_together(t, keys) == [["params.sram_kib", "params.bw", "energy.variables.rows"], ["params.rows"]]
+    assert short_keys(keys)["params.rows"] == "params.rows" and short_keys(keys)["params.bw"] == "bw"
+    assert design_labels(t, keys)[0] == "sram_kib=128 bw=12.8 params.rows=8 energy.variables.rows=1"
+    t["hardware_file"] = ["a.yaml"] * 3 + ["b.yaml"] * 3
+    t["hardware"] = ["design-a"] * 3 + ["design-b"] * 3
+    assert design_labels(t, ["params.bw"]) == [f"design-{h} bw={v}" for h in "ab" for v in (12.8, 25.6, 51.2)]
