@@ -16,13 +16,18 @@ from archsim.report import plots
 from archsim.report.document import (Anchor, Details, FigureWriter, Heading, Items, Link, Page, PageLink,
                                      Paragraph, Strong, Table, slug, write_report)
 
-SUMMARY_ROWS = [("latency_s", 1e3, "latency", "ms"), ("energy_j", 1e6, "energy", "µJ"),
-                ("area_mm2", 1, "area", "mm²"), ("power_w", 1e3, "power", "mW"), ("cycles", 1, "cycles", ""),
-                ("ops", 1e-9, "dense ops", "GOP"), ("tops", 1, "throughput", "TOPS"),
-                ("tops_per_w", 1, "efficiency", "TOPS/W"), ("tops_per_mm2", 1, "area efficiency", "TOPS/mm²"),
-                ("edap_j_s_mm2", 1, "EDAP", "J·s·mm²")]
-RUN_COLUMNS = [("latency_s", 1e3, "latency (ms)"), ("energy_j", 1e6, "energy (µJ)"), ("area_mm2", 1, "area (mm²)"),
-               ("tops_per_w", 1, "TOPS/W"), ("tops_per_mm2", 1, "TOPS/mm²"), ("edap_j_s_mm2", 1, "EDAP (J·s·mm²)")]
+# (summary key, label, base unit): values get the SI prefix that suits them (archsim.report.units)
+SUMMARY_ROWS = [("latency_s", "latency", "s"), ("energy_j", "energy", "J"), ("area_mm2", "area", "mm²"),
+                ("power_w", "power", "W"), ("cycles", "cycles", ""), ("ops", "dense ops", "OP"),
+                ("tops", "throughput", "TOPS"), ("tops_per_w", "efficiency", "TOPS/W"),
+                ("tops_per_mm2", "area efficiency", "TOPS/mm²"), ("edap_j_s_mm2", "EDAP", "J·s·mm²")]
+# energies of a table marked `units: relative` are shown as the sum of the table's own numbers
+# (its entries are written as energy_pj), never with an SI unit
+RELATIVE_SCALE = 1e12
+RELATIVE_UNIT = "relative (table units)"
+RELATIVE_NOTE = ("Energies marked relative come from an energy table (or recipe) marked `units: relative`: "
+                 "they are sums of the table's own numbers, meaningful only as ratios between runs priced "
+                 "with the same table; power, TOPS/W and EDAP derived from them are relative too.")
 SWEEP_METRICS = ["latency_s", "energy_j", "area_mm2", "edap_j_s_mm2"]
 MAX_SWEEP_KEYS_PLOTTED = 8
 MAX_TABLE_ROWS = 40
@@ -31,64 +36,95 @@ MAX_OP_ROWS = 200      # per-op table rows on a page (ops.csv holds every op)
 
 # ----------------------------------------------------------------------------- one result
 
-def _by_component_table(summary: dict[str, Any]) -> Table:
+def _energy_unit(relative: bool, values) -> tuple[float, str]:
+    """(multiplier from joules, unit text) of energies: relative units, or the human SI prefix."""
+    from archsim.report.units import scale_for
+    return (RELATIVE_SCALE, RELATIVE_UNIT) if relative else scale_for(values, "J")
+
+
+def summary_rows(s: dict[str, Any], relative: bool) -> list[list]:
+    """The summary figures as (label, value, unit) rows in human-scaled units."""
+    from archsim.report.units import scale_for
+    rows = []
+    for key, label, unit in SUMMARY_ROWS:
+        if key not in s or s[key] is None:
+            continue
+        if relative and key in ENERGY_DERIVED:
+            rows.append([label, s[key] * (RELATIVE_SCALE if key == "energy_j" else 1.0), RELATIVE_UNIT])
+            continue
+        mult, scaled = scale_for([s[key]], unit)
+        rows.append([label, s[key] * mult, scaled])
+    return rows
+
+
+def _by_component_table(summary: dict[str, Any], relative: bool = False) -> Table:
     energy = summary.get("energy_j_by_component") or {}
     area = summary.get("area_mm2_by_component") or {}
     e_total, a_total = summary.get("energy_j") or 1.0, summary.get("area_mm2") or 1.0
+    e_mult, e_unit = _energy_unit(relative, list(energy.values()))
     rows = []
     for c in sorted({*energy, *area}, key=lambda c: -energy.get(c, 0.0)):
         e, a = energy.get(c), area.get(c)
-        rows.append([c, None if e is None else e * 1e6, None if e is None else 100 * e / e_total,
+        rows.append([c, None if e is None else e * e_mult, None if e is None else 100 * e / e_total,
                      None if a is None else a, None if a is None else 100 * a / a_total])
-    return Table(["component", "energy (µJ)", "energy (%)", "area (mm²)", "area (%)"], rows)
+    return Table(["component", f"energy ({e_unit})", "energy (%)", "area (mm²)", "area (%)"], rows)
 
 
-def _by_engine_table(summary: dict[str, Any]) -> Table:
+def _by_engine_table(summary: dict[str, Any], relative: bool = False) -> Table:
     """A heterogeneous design (``hetero``): each engine's share, and the link between them."""
+    from archsim.report.units import scale_for
+    engines, link = summary["engines"], summary.get("link")
+    t_mult, t_unit = scale_for([e["busy_s"] for e in engines.values()], "s")
+    e_mult, e_unit = _energy_unit(relative, [e["energy_j"] for e in engines.values()])
     rows = []
-    for name, e in summary["engines"].items():
+    for name, e in engines.items():
         rows.append([name, f"{e['architecture']} ({e['hardware']})", e["copies"], e["ops"], e["macs"] * 1e-9,
-                     e["busy_s"] * 1e3, 100 * e["utilization_time"], e["energy_j"] * 1e6, e["area_mm2"]])
-    link = summary.get("link")
+                     e["busy_s"] * t_mult, 100 * e["utilization_time"], e["energy_j"] * e_mult, e["area_mm2"]])
     if link:
         rows.append(["link", f"{link['transfers']} transfers, {link['bytes'] / 1e6:.4g} MB", None, None, None,
-                     link["busy_s"] * 1e3, None, link["energy_j"] * 1e6, None])
-    return Table(["engine", "model", "copies", "ops", "GMAC", "busy (ms)", "busy (% of latency)", "energy (µJ)",
-                  "area (mm²)"], rows)
+                     link["busy_s"] * t_mult, None, link["energy_j"] * e_mult, None])
+    return Table(["engine", "model", "copies", "ops", "GMAC", f"busy ({t_unit})", "busy (% of latency)",
+                  f"energy ({e_unit})", "area (mm²)"], rows)
 
 
 def result_blocks(result, figures: FigureWriter | None, name: str = "result", heading_level: int = 2,
-                  files: str | None = None) -> list:
+                  files: str | None = None, relative: bool | None = None) -> list:
     """Summary figures, energy/area by component, per-layer breakdown, per-op table, prices.
-    ``files``: the result's folder relative to the page (linked, with its ops.csv)."""
+    ``files``: the result's folder relative to the page (linked, with its ops.csv);
+    ``relative``: energies in relative units (default: as the result's energy table says)."""
     s = result.summary
+    relative = relative_energy(s) if relative is None else relative
+    energy_unit = (RELATIVE_SCALE, RELATIVE_UNIT) if relative else None
     blocks: list = [Paragraph(f"Trace {s['trace']} on {s['hardware']} (model {s['architecture']}, "
                               f"{s['clock_mhz']:g} MHz, energy table {s['energy_table']}).")]
+    if relative:
+        blocks.append(Paragraph(RELATIVE_NOTE))
     if files is not None:
         blocks.append(Table(["file", "what"], [[Link(f"{files}/", files + "/"), "the result folder"],
                                               [Link("ops.csv", f"{files}/ops.csv"), "every op's figures"]]))
-    blocks.append(Table(["figure", "value", "unit"],
-                        [[label, s[key] * scale, unit] for key, scale, label, unit in SUMMARY_ROWS if key in s]))
+    blocks.append(Table(["figure", "value", "unit"], summary_rows(s, relative)))
     if s.get("engines"):
         blocks.append(Heading("By engine", heading_level + 1))
-        blocks.append(_by_engine_table(s))
+        blocks.append(_by_engine_table(s, relative))
     blocks.append(Heading("Energy and area by component", heading_level + 1))
-    blocks.append(_by_component_table(s))
+    blocks.append(_by_component_table(s, relative))
     if figures is not None:
         blocks.append(figures.add(f"{name}-components", lambda p: plots.component_bars(
             s.get("energy_j_by_component") or {}, s.get("area_mm2_by_component") or {}, p,
-            f"{s['trace']} on {s['hardware']}"), "Energy and area by component"))
+            f"{s['trace']} on {s['hardware']}", energy_unit=energy_unit), "Energy and area by component"))
     ops = result.ops
     if len(ops):
         blocks.append(Heading("Per-layer latency and energy", heading_level + 1))
         if figures is not None:
             blocks.append(figures.add(f"{name}-layers", lambda p: plots.per_op_breakdown(
-                ops, s.get("clock_mhz"), p, f"{s['trace']} on {s['hardware']}"),
+                ops, s.get("clock_mhz"), p, f"{s['trace']} on {s['hardware']}", energy_unit=energy_unit),
                 "Latency (compute and memory stall) and energy by component of each op"))
         cols = [c for c in ("op_id", "kind", "engine", "timesteps", "cycles", "latency_s", "energy_pj", "utilization")
                 if c in ops.columns]
         shown = ops if len(ops) <= MAX_OP_ROWS else ops.nlargest(MAX_OP_ROWS, "latency_s").sort_index()
         rows = [[r[c] for c in cols] for r in shown[cols].to_dict("records")]
+        if relative and "energy_pj" in cols:
+            cols = [f"energy ({RELATIVE_UNIT})" if c == "energy_pj" else c for c in cols]
         what = (f"Per-op table ({len(ops)} ops)" if len(shown) == len(ops) else
                 f"Per-op table (the {len(shown)} longest of {len(ops)} ops, in trace order; ops.csv has them all)")
         blocks.append(Details(what, [Table(cols, rows)]))
@@ -139,9 +175,10 @@ def recipe_blocks(outcome: dict[str, Any], figures: FigureWriter | None, base: P
     if recipe.description:
         blocks.append(Paragraph(recipe.description.strip()))
     blocks.append(Heading("Runs", level))
-    rows = [[name, s["trace"], s["hardware"], *[s[k] * scale for k, scale, _ in RUN_COLUMNS]]
-            for name, s in summaries.items()]
-    blocks.append(Table(["run", "trace", "hardware", *[c[2] for c in RUN_COLUMNS]], rows))
+    rel = run_units(outcome)
+    if any(rel.values()):
+        blocks.append(Paragraph(RELATIVE_NOTE))
+    blocks.append(runs_table(summaries, rel))
     if outcome["checks"]:
         blocks.append(Heading("Paper vs archsim", level))
         rows = []
@@ -156,8 +193,17 @@ def recipe_blocks(outcome: dict[str, Any], figures: FigureWriter | None, base: P
         blocks += table_ref_blocks(ref, Path(out).parent if out is not None else None, level)
     if figures is not None and len(summaries) > 1:
         blocks.append(Heading("Energy and latency of the runs", level))
-        blocks.append(figures.add(f"{recipe.name}-runs", lambda p: plots.runs_comparison(
-            summaries, p, recipe.title or recipe.name), "Energy by component and latency of each run"))
+        # runs in physical and in relative units are never on one energy axis
+        for relative in (False, True):
+            group = {n: s for n, s in summaries.items() if rel[n] == relative}
+            if not group:
+                continue
+            unit = (RELATIVE_SCALE, RELATIVE_UNIT) if relative else None
+            what = " (energies in relative units)" if relative and len(group) < len(summaries) else ""
+            blocks.append(figures.add(f"{recipe.name}-runs{'-relative' if what else ''}",
+                                      lambda p, g=group, u=unit: plots.runs_comparison(
+                                          g, p, recipe.title or recipe.name, energy_unit=u),
+                                      f"Energy by component and latency of each run{what}"))
     if figures is not None and out is not None:
         from archsim.result import Result
         details = []
@@ -168,13 +214,42 @@ def recipe_blocks(outcome: dict[str, Any], figures: FigureWriter | None, base: P
             result = Result.load(run_dir)
             files = os.path.relpath(run_dir, base) if base is not None else None
             inner = result_blocks(result, figures, name=f"{recipe.name}-{name}", heading_level=level + 1,
-                                  files=files)
+                                  files=files, relative=rel[name])
             details.append(Details(f"Run {name}: {result.summary['trace']} on {result.summary['hardware']}",
                                    inner, id=f"run-{slug(name)}"))
         if details:
             blocks.append(Heading("Each run", level))
             blocks += details
     return blocks
+
+
+def run_units(outcome: dict[str, Any]) -> dict[str, bool]:
+    """Run name -> whether its energies are relative (its energy table, or the whole recipe,
+    marked ``units: relative``)."""
+    whole = getattr(outcome["recipe"], "units", None) == "relative"
+    return {n: whole or relative_energy(s) for n, s in outcome["summaries"].items()}
+
+
+def runs_table(summaries: dict[str, dict[str, Any]], rel: dict[str, bool]) -> Table:
+    """One row per run: latency, energy, area, TOPS/W, TOPS/mm², EDAP in human-scaled units;
+    the energies (and what derives from them) of relative runs in a column of their own."""
+    import pandas as pd
+
+    df = pd.DataFrame([{"run": n, **{k: s.get(k) for k in ("trace", "hardware", *[c[0] for c in SWEEP_COLUMNS])}}
+                       for n, s in summaries.items()])
+    physical = df[[not rel[n] for n in df["run"]]]
+    headers, cols = _scaled_columns(physical if len(physical) else df, SWEEP_COLUMNS, relative=not len(physical))
+    mixed = 0 < len(physical) < len(df)
+    out = []
+    for r in df.to_dict("records"):
+        row = [r["run"], r["trace"], r["hardware"]]
+        for key, mult in cols:
+            blank = mixed and rel[r["run"]] and key in ENERGY_DERIVED
+            row.append(None if blank or r.get(key) is None else r[key] * mult)
+        if mixed:
+            row.append(r["energy_j"] * RELATIVE_SCALE if rel[r["run"]] else None)
+        out.append(row)
+    return Table(["run", "trace", "hardware", *headers, *([f"energy ({RELATIVE_UNIT})"] if mixed else [])], out)
 
 
 def table_ref_blocks(ref, reproduce_dir: Path | None, level: int = 3) -> list:
@@ -351,8 +426,8 @@ def _scaled_columns(table, metrics, relative: bool) -> tuple[list[str], list[tup
         if key not in table.columns:
             continue
         if relative and key in ENERGY_DERIVED:
-            headers.append(f"{name} (relative units)")
-            cols.append((key, 1.0))
+            headers.append(f"{name} ({RELATIVE_UNIT})" if key == "energy_j" else f"{name} (relative)")
+            cols.append((key, RELATIVE_SCALE if key == "energy_j" else 1.0))
             continue
         mult, scaled = scale_for(table[key], unit)
         headers.append(f"{name} ({scaled})" if scaled else name)
@@ -401,8 +476,7 @@ def sweep_blocks(sweep_dir: Path, figures: FigureWriter | None, base: Path) -> l
         hw = table[["hardware_file", "hardware", "architecture"]].drop_duplicates("hardware_file")
         blocks.append(Table(["hardware file", "design name", "model"], hw.values.tolist()))
     if relative:
-        blocks.append(Paragraph("Energies (and power, TOPS/W, EDAP) are in the relative units of an energy "
-                                "table marked `units: relative`: only ratios between designs mean something."))
+        blocks.append(Paragraph(RELATIVE_NOTE))
     if table_file is not None:
         blocks.append(Table(["file", "what"], [[Link(table_file.name, os.path.relpath(table_file, base)),
                                                 "the full result table: one row per (design point, trace)"]]))

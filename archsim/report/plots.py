@@ -299,8 +299,10 @@ def metric_label(metric: str, values, relative: bool = False) -> tuple[float, st
     """(multiplier, axis label) of a result column in human-scaled units; ``relative``: energy
     and what derives from it carry no unit."""
     name, unit = METRIC_UNITS.get(metric, (metric, ""))
-    if relative and metric in ("energy_j", "power_w", "edap_j_s_mm2", "tops_per_w"):
-        return 1.0, f"{name} (relative units)"
+    if relative and metric == "energy_j":     # the sum of the table's own numbers (written as pJ)
+        return 1e12, f"{name} (relative, table units)"
+    if relative and metric in ("power_w", "edap_j_s_mm2", "tops_per_w"):
+        return 1.0, f"{name} (relative)"
     mult, scaled = scale_for(values, unit)
     return mult, f"{name} ({scaled})" if scaled else name
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 from pydantic import Field, model_validator
@@ -74,6 +74,9 @@ class Recipe(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     title: str = ""
     description: str = ""
+    # "relative": every run's energies are only meaningful as ratios (reports print no SI unit);
+    # default: as each run's energy tables say (`units:` in the table file)
+    units: Literal["physical", "relative"] | None = None
     runs: list[Run] = Field(min_length=1)
     checks: list[Check] = Field(default_factory=list)
     tables: list[TableRef] = Field(default_factory=list)

@@ -123,10 +123,15 @@ def test_result_report(capsys, result_dir):
     text = md.read_text()
     s = result.summary
     # the component table holds the summary's numbers (µJ, % of the total)
+    from archsim.report.units import scale_for
+    e_mult, e_unit = scale_for(list(s["energy_j_by_component"].values()), "J")
+    assert f"| component | energy ({e_unit}) | energy (%) |" in text
     for comp, e in s["energy_j_by_component"].items():
         share = 100 * e / s["energy_j"]
-        assert f"| {comp} | {e * 1e6:.4g} | {share:.4g} |" in text
-    assert f"| latency | {s['latency_s'] * 1e3:.4g} | ms |" in text
+        assert f"| {comp} | {e * e_mult:.4g} | {share:.4g} |" in text
+    from archsim.report.units import scale_for
+    mult, unit = scale_for([s["latency_s"]], "s")
+    assert f"| latency | {s['latency_s'] * mult:.4g} | {unit} |" in text and 1 <= s["latency_s"] * mult < 1000
     for op_id in result.ops["op_id"]:
         assert f"| {op_id} |" in text
     assert "Prices used" in text and "Horowitz" in text
@@ -311,3 +316,53 @@ def test_design_labels_and_keys_varied_together():
     t["hardware_file"] = ["a.yaml"] * 3 + ["b.yaml"] * 3
     t["hardware"] = ["design-a"] * 3 + ["design-b"] * 3
     assert design_labels(t, ["params.bw"]) == [f"design-{h} bw={v}" for h in "ab" for v in (12.8, 25.6, 51.2)]
+
+
+def test_relative_units_print_no_si_unit(repo, tmp_path):
+    """A table marked `units: relative` (the LoAS authors' script units): the result page, the
+    recipe page and the terminal print its energies as relative, never in J; a recipe marked
+    `units: relative` makes every run relative."""
+    import re
+    recipe = tmp_path / "rel.yaml"
+    recipe.write_text(f"""\
+name: rel
+runs:
+  - {{name: paper, trace: {repo}/examples/loas_paper/alexnet.trace, hw: {repo}/hw_configs/sparten_s_paper.yaml,
+     skip_ops: [Layer_2, Layer_3, Layer_4]}}
+  - {{name: physical, trace: {repo}/examples/tiny_snn.yaml, hw: {repo}/hw_configs/mac_array_example.yaml}}
+""")
+    out = tmp_path / "out"
+    assert main(["reproduce", str(recipe), "-o", str(out)]) == 0
+    assert json.loads((out / "rel/paper/summary.json").read_text())["energy_units"] == "relative"
+    text = (out / "rel/index.md").read_text()
+    runs = text.split("## Runs")[1].split("##")[0]
+    header = [line for line in runs.splitlines() if line.startswith("| run |")][0]
+    assert "energy (relative (table units))" in header and re.search(r"energy \([mµnp]?J\)", header)
+    paper_row = [line for line in runs.splitlines() if line.startswith("| paper |")][0].split(" | ")
+    physical_row = [line for line in runs.splitlines() if line.startswith("| physical |")][0].split(" | ")
+    e_col = header.split(" | ").index(re.search(r"energy \([mµnp]?J\)", header).group(0))
+    assert paper_row[e_col] == "" and physical_row[e_col] != ""          # no joules for the relative run
+    assert physical_row[-1].strip(" |") == "" and paper_row[-1].strip(" |") != ""
+    details = text.split("Run paper:")[1].split("Run physical:")[0]
+    assert "| energy |" in details and not re.search(r"\| energy \| [^|]+ \| [mµnp]?J \|", details)
+    assert "relative (table units)" in details
+    # the whole recipe marked relative
+    recipe.write_text(recipe.read_text().replace("name: rel\n", "name: rel\nunits: relative\n"))
+    assert main(["reproduce", str(recipe), "-o", str(out)]) == 0
+    runs = (out / "rel/index.md").read_text().split("## Runs")[1].split("##")[0]
+    assert not re.search(r"\((?:[mµnpk]?J|[mµnpk]?W)\)", runs)
+
+
+def test_overrides_rename_the_design(repo, capsys, tmp_path):
+    """--set that changes a design without changing its name adds the change to the name; one
+    that changes the name through a variable keeps the resolved name."""
+    from archsim.config.hardware import load_hardware
+    hw = repo / "hw_configs/mac_array_example.yaml"
+    assert load_hardware(hw).name == "mac-array-16x16-45nm"
+    assert load_hardware(hw, {"params.rows": 32}).name == "mac-array-16x16-45nm (rows=32)"
+    assert load_hardware(hw, {"params.rows": 16}).name == "mac-array-16x16-45nm"      # nothing changed
+    assert load_hardware(hw, {"variables.ARRAY": 32}).name == "mac-array-32x32-45nm"
+    assert load_hardware(hw, {"params.rows": 32, "name": "mine"}).name == "mine"
+    assert main(["simulate", "--hw", str(hw), "--trace", str(repo / "examples/tiny_snn.yaml"), "-o",
+                 str(tmp_path / "r"), "--set", "params.rows=32"]) == 0
+    assert "on mac-array-16x16-45nm (rows=32)" in capsys.readouterr().out
