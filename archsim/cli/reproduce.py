@@ -1,8 +1,10 @@
 """``archsim reproduce``: run report recipes (the papers' reproductions) and write a report."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+
+UNITS = {"s": "s", "j": "J", "w": "W"}    # metric name suffix -> unit of the printed values
 
 
 def register(sub) -> None:
@@ -17,25 +19,33 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from archsim.cli.common import progress_wanted
     from archsim.errors import ArchsimError
-    from archsim.report.pages import write_recipes_report
+    from archsim.report.pages import run_units, write_recipes_report
     from archsim.report.recipe import run_recipe
+    from archsim.report.units import si
 
     recipes = [Path(r) for r in args.recipes] or sorted(Path("reports").glob("*.yaml"))
     if not recipes:
         raise ArchsimError("no recipes given and none found in reports/*.yaml")
     out = Path(args.out)
     outcomes, failed = [], 0
-    bars = sys.stderr.isatty()        # per-op bars help at a terminal and clutter a log file
+    bars = progress_wanted()        # per-op bars help at a terminal and clutter a log file
     for recipe in recipes:
         outcome = run_recipe(recipe, out, progress=bars)
         outcomes.append(outcome)
         failed += sum(not c["pass"] for c in outcome["checks"])
         print(f"{recipe}: {len(outcome['summaries'])} runs, "
               f"{sum(c['pass'] for c in outcome['checks'])}/{len(outcome['checks'])} checks within tolerance")
+        relative = run_units(outcome)
         for c in outcome["checks"]:
-            print(f"  {c['check']}: archsim {c['archsim']:.4g}, paper {c['published']:.4g} "
+            unit = "" if " / " in c["runs"] else UNITS.get(c["metric"].rsplit("_", 1)[-1], "")
+            if unit in ("J", "W") and relative.get(c["runs"]):
+                unit = ""       # energies in relative units: a plain number
+            print(f"  {c['check']}: archsim {si(c['archsim'], unit, ascii=True)}, paper "
+                  f"{si(c['published'], unit, ascii=True)} "
                   f"(x{c['ratio_to_published']:.3f}{'' if c['pass'] else ', outside tolerance'})")
     md, html = write_recipes_report(outcomes, out, embed=args.embed)
-    print(f"wrote {html} and {md}")
+    pages = ", ".join(f"{o['recipe'].name}/index.html" for o in outcomes)
+    print(f"wrote {html} and {md}, and a page per recipe in {out}/ ({pages}; .md beside each)")
     return 1 if (failed and args.strict) else 0

@@ -17,15 +17,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from archsim.cli.common import format_summary, load_any_trace, parse_sets
+    from archsim.cli.common import format_summary, load_any_trace, parse_sets, progress_wanted
     from archsim.config.hardware import load_hardware
     from archsim.engine import simulate
 
     hw = load_hardware(args.hw, overrides=parse_sets(args.set))
     trace = load_any_trace(args.trace)
-    result = simulate(trace, hw, progress=not args.quiet, seed=args.seed)
+    result = simulate(trace, hw, progress=progress_wanted(args.quiet), seed=args.seed)
     out = result.save(args.out)
     if not args.quiet:
         print(format_summary(result.summary))
-        print(f"wrote {out}/")
+        print(f"wrote {out}/ (summary.json, ops.csv, actions.csv, sources.csv)")
     return 0
