@@ -7,6 +7,7 @@ How: a copy of each page, beside the original (so relative paths hold), gets a s
 runs after the load event and writes what it found into the DOM; Chromium's ``--dump-dom``
 prints that DOM. The cross-page links of the index are followed the same way."""
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,6 +19,8 @@ from archsim.cli import main
 from tests.report.test_report import _recipe, check_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and os.environ.get("ARCHSIM_REQUIRE_BROWSER") == "1":     # CI (.ci/run) installs it
+    raise RuntimeError("ARCHSIM_REQUIRE_BROWSER=1 but chromium is not installed (apt-get install chromium)")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--allow-file-access-from-files",
          "--virtual-time-budget=10000"]
@@ -56,6 +59,11 @@ def probe(page: Path) -> dict:
 
 
 def screenshot(page: Path, shot: Path, height: int = 1600):
+    """A 1200 px wide screenshot of the top of ``page`` (kept under $ARCHSIM_SCREENSHOTS when set)."""
+    keep = os.environ.get("ARCHSIM_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shot = Path(keep) / f"{page.parent.name}-{shot.name}"
     subprocess.run([CHROMIUM, *FLAGS, f"--window-size=1200,{height}", f"--screenshot={shot}", page.as_uri()],
                    check=True, capture_output=True, timeout=120)
     import matplotlib.image
@@ -89,6 +97,7 @@ def test_main_report_and_recipe_page_in_chromium(repo, tmp_path):
     seen = check_in_browser(index, images=False)
     assert "demo/index.html#check-energy" in seen["links"]     # the scoreboard links to the miss
     assert seen["height"] < 5000                               # an index, not the whole report
+    assert index.stat().st_size < 1_000_000
     pixels = screenshot(index, tmp_path / "index.png", 1000)
     assert (pixels.max(axis=2) < 0.3).sum() > 2000             # text: the scoreboard and the contents
     page = out / "demo" / "index.html"
