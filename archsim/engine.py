@@ -95,6 +95,7 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
         "hardware_file": str(hw.path) if hw.path else None,
         "architecture": hw.config.architecture,
         "energy_table": hw.table.name,
+        "energy_units": hw.table.units,        # "relative": only ratios of energies mean something
         "clock_mhz": hw.config.clock_mhz,
         "timesteps": trace.header.timesteps,
         "cycles": total_cycles,

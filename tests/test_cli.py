@@ -91,3 +91,37 @@ def test_help_is_light():
             "print('HEAVY', sorted(m for m in ('torch','numba','pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out
+
+
+def test_terminal_summary_is_human_scaled_and_aligned(capsys, repo, tmp_path):
+    """`archsim simulate` prints every figure with an SI prefix that puts it between 1 and 1000,
+    the energy-by-component rows aligned whatever the names' length, no progress bar when stderr
+    is not a terminal, and what it wrote."""
+    import re
+
+    from archsim.cli.common import format_summary
+    assert main(["simulate", "--hw", str(repo / "hw_configs/mac_array_example.yaml"), "--trace",
+                 str(repo / "examples/tiny_snn.yaml"), "-o", str(tmp_path / "r")]) == 0
+    captured = capsys.readouterr()
+    assert "%|" not in captured.err                      # no tqdm line in a log
+    assert f"wrote {tmp_path / 'r'}/" in captured.out
+    for line in captured.out.splitlines():
+        m = re.match(r"  (latency|energy|power) +([0-9.e+-]+) ([munpk]?)(s|J|W)$", line)
+        if m:
+            assert 1 <= float(m.group(2)) < 1000, line
+    summary = {"trace": "t", "hardware": "h", "architecture": "a", "latency_s": 0.0716189, "energy_j": 0.0716189,
+               "area_mm2": 2.0, "power_w": 1.0, "cycles": 10, "ops": 2e9, "tops": 1.0, "tops_per_w": 1.0,
+               "tops_per_mm2": 0.5, "edap_j_s_mm2": 1e-8,
+               "energy_j_by_component": {"a_very_long_component_name/with_an_engine_prefix": 0.07, "dram": 0.0016189}}
+    text = format_summary(summary)
+    assert "71.6189 mJ" in text and "71618.9" not in text and "10 nJ*s*mm2" in text
+    rows = [line for line in text.splitlines() if line.startswith("    ")]
+    assert len({line.index("(") for line in rows}) == 1            # the % column lines up
+    relative = format_summary({**summary, "energy_units": "relative"})
+    assert not re.search(r" [munpk]?J\b", relative) and "relative (table units)" in relative
+
+
+def test_shape_workload_scripts_say_what_they_wrote(capsys, tmp_path):
+    from archsim.workloads_shapes.transformers import main as transformers_main
+    assert transformers_main(["deit_s", "-o", str(tmp_path / "deit.trace")]) == 0
+    assert f"wrote {tmp_path / 'deit.trace'} (" in capsys.readouterr().out

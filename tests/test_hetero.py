@@ -260,7 +260,12 @@ def test_result_page_has_the_engine_table(files):
     assert len(tables) == 1
     rows = {r[0]: r for r in tables[0].rows}
     assert set(rows) == {"a", "b", "link"}
-    assert rows["b"][3] == 1 and rows["link"][7] == pytest.approx(768e-12 * 1e6)
+    energy_col = tables[0].columns[7]               # human-scaled: the prefix of the engines' energies
+    from archsim.report.units import scale_for
+    mult, unit = scale_for([e["energy_j"] for e in simulate(fork_join(), load_hardware(files / "het.yaml"))
+                            .summary["engines"].values()], "J")
+    assert energy_col == f"energy ({unit})"
+    assert rows["b"][3] == 1 and rows["link"][7] == pytest.approx(768e-12 * mult)
 
 
 def test_crossbar_engine_maps_its_own_ops(repo, tmp_path):

@@ -37,26 +37,38 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def say_wrote(path, detail: str = "") -> None:
+    """What a command wrote, one line on stdout: ``wrote PATH (DETAIL)``. Every command that
+    writes files says so (the shape-workload scripts call this too)."""
+    print(f"wrote {path}" + (f" ({detail})" if detail else ""))
+
+
+def progress_wanted(quiet: bool = False) -> bool:
+    """Progress bars only at a terminal: in a log file their refreshes are noise ("0%" lines)."""
+    import sys
+    return not quiet and sys.stderr.isatty()
+
+
 def format_summary(summary: dict[str, Any]) -> str:
-    rows = [
-        ("latency", summary["latency_s"] * 1e3, "ms"),
-        ("energy", summary["energy_j"] * 1e6, "uJ"),
-        ("area", summary["area_mm2"], "mm2"),
-        ("power", summary["power_w"] * 1e3, "mW"),
-        ("cycles", summary["cycles"], ""),
-        ("dense ops", summary["ops"] / 1e9, "GOP"),
-        ("throughput", summary["tops"], "TOPS"),
-        ("efficiency", summary["tops_per_w"], "TOPS/W"),
-        ("area efficiency", summary["tops_per_mm2"], "TOPS/mm2"),
-        ("EDAP", summary["edap_j_s_mm2"], "J*s*mm2"),
-    ]
-    width = max(len(r[0]) for r in rows)
-    lines = [f"{summary['trace']} on {summary['hardware']} ({summary['architecture']})"]
-    lines += [f"  {name:<{width}}  {value:14.6g} {unit}" for name, value, unit in rows]
+    """The result's figures in human-scaled units (``71.62 mJ``), aligned however long the
+    component names; energies of a table marked ``units: relative`` without SI units."""
+    from archsim.report.pages import RELATIVE_SCALE, RELATIVE_UNIT, relative_energy, summary_rows
+    from archsim.report.units import scale_for
+
+    relative = relative_energy(summary)
+    rows = [(label, value, unit.replace("µ", "u").replace("²", "2").replace("·", "*"))
+            for label, value, unit in summary_rows(summary, relative)]
     by = summary.get("energy_j_by_component") or {}
     total = summary["energy_j"] or 1.0
+    if relative:
+        mult, e_unit = RELATIVE_SCALE, RELATIVE_UNIT
+    else:
+        mult, e_unit = scale_for(list(by.values()), "J", ascii=True)
+    width = max([len(r[0]) for r in rows] + [len(c) + 2 for c in by])
+    lines = [f"{summary['trace']} on {summary['hardware']} ({summary['architecture']})"]
+    lines += [f"  {name:<{width}}  {value:>12.6g} {unit}" for name, value, unit in rows]
     if by:
-        lines.append("  energy by component:")
+        lines.append(f"  energy by component ({e_unit}, % of the total):")
         for comp, e in sorted(by.items(), key=lambda kv: -kv[1]):
-            lines.append(f"    {comp:<{width - 2}}  {e * 1e6:14.6g} uJ  ({100 * e / total:5.1f} %)")
+            lines.append(f"    {comp:<{width - 2}}  {e * mult:>12.6g}  ({100 * e / total:5.1f} %)")
     return "\n".join(lines)

@@ -1,8 +1,10 @@
 """``archsim reproduce``: run report recipes (the papers' reproductions) and write a report."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+
+UNITS = {"s": "s", "j": "J", "w": "W"}    # metric name suffix -> unit of the printed values
 
 
 def register(sub) -> None:
@@ -19,10 +21,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from archsim.cli.common import progress_wanted
     from archsim.errors import ArchsimError
-    from archsim.report.document import write_report
-    from archsim.report.pages import recipes_page
+    from archsim.report.pages import run_units, write_recipes_report
     from archsim.report.recipe import headline, run_recipe, tally
+    from archsim.report.units import si
 
     recipes = [Path(r) for r in args.recipes] or sorted(Path("reports").glob("*.yaml"))
     if not recipes:
@@ -31,20 +34,25 @@ def run(args) -> int:
     out = check_output_dir(args.out, create=True)
     mark_output_dir(out, "reproduce")
     outcomes = []
-    bars = sys.stderr.isatty()        # per-op bars help at a terminal and clutter a log file
+    bars = progress_wanted()        # per-op bars help at a terminal and clutter a log file
     for recipe in recipes:
         outcome = run_recipe(recipe, out, progress=bars)
         outcomes.append(outcome)
         print(f"{recipe}: {len(outcome['summaries'])} runs; {headline(outcome['checks'])}")
+        relative = run_units(outcome)
         for c in outcome["checks"]:
+            unit = "" if " / " in c["runs"] else UNITS.get(c["metric"].rsplit("_", 1)[-1], "")
+            if unit in ("J", "W") and relative.get(c["runs"]):
+                unit = ""       # energies in relative units: a plain number
             note = {"pass": "", "miss": ", MISS", "known miss": f", known miss: {c['known_miss']}",
                     "known miss passes": ", passes but is listed as a known miss (remove known_miss)"}[c["status"]]
             if c["effect_ok"] is False:
                 note += f" (effect {c['effect_archsim']:+.3g} vs published {c['effect_published']:+.3g})"
-            print(f"  [{c['kind']}] {c['check']}: archsim {c['archsim']:.4g}, paper {c['published']:.4g} "
-                  f"(x{c['ratio_to_published']:.3f}{note})")
-    md, html = write_report(out, lambda figures: recipes_page(outcomes, figures, out), embed=args.embed)
-    print(f"wrote {html} and {md}")
+            print(f"  [{c['kind']}] {c['check']}: archsim {si(c['archsim'], unit, ascii=True)}, paper "
+                  f"{si(c['published'], unit, ascii=True)} (x{c['ratio_to_published']:.3f}{note})")
+    md, html = write_recipes_report(outcomes, out, embed=args.embed)
+    pages = ", ".join(f"{o['recipe'].name}/index.html" for o in outcomes)
+    print(f"wrote {html} and {md}, and a page per recipe in {out}/ ({pages}; .md beside each)")
     total = tally([c for o in outcomes for c in o["checks"]])
     print(f"all recipes: {headline([c for o in outcomes for c in o['checks']])}")
     if total["misses"]:

@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from archsim.cli.common import format_summary, load_any_trace, parse_sets
+    from archsim.cli.common import format_summary, load_any_trace, parse_sets, progress_wanted
     from archsim.config.hardware import load_hardware
     from archsim.engine import simulate
     from archsim.fileio import check_output_dir
@@ -40,11 +40,11 @@ def run(args) -> int:
     if args.check_function:
         from archsim.arch.loas_function import check_function
         check = check_function(trace, hw, seed=args.seed)
-    result = simulate(trace, hw, progress=not args.quiet, seed=args.seed)
+    result = simulate(trace, hw, progress=progress_wanted(args.quiet), seed=args.seed)
     out = result.save(args.out)
     if not args.quiet:
         print(format_summary(result.summary))
-        print(f"wrote {out}/")
+        print(f"wrote {out}/ (summary.json, ops.csv, actions.csv, sources.csv)")
     if check is not None:
         print(check.line())
         return 0 if check.passed else 1

@@ -38,7 +38,9 @@ def run(args) -> int:
         raise ArchsimError(f"--batch {args.batch}: expected at least 1")
     if args.scheduler and args.executor != "dask":
         raise ArchsimError("--scheduler needs --executor dask")
-    plan = make_plan(args.spec, progress=not args.quiet)
+    from archsim.cli.common import progress_wanted
+
+    plan = make_plan(args.spec, progress=progress_wanted(args.quiet))
     print(plan.describe())
     if args.dry_run:
         for row in plan.rows[:5]:
@@ -54,7 +56,7 @@ def run(args) -> int:
     try:
         outcome = run_sweep(plan.loaded, args.out, executor=args.executor, jobs=args.jobs,
                             scheduler=args.scheduler, batch_size=args.batch, retry_failed=args.retry_failed,
-                            table_format=args.format, progress=not args.quiet, plan=plan)
+                            table_format=args.format, progress=progress_wanted(args.quiet), plan=plan)
     except SweepInterrupted as exc:
         o = exc.outcome
         done = o.already_done + o.computed

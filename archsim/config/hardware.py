@@ -110,8 +110,34 @@ def resolve_hardware(path: str | Path, overrides: Mapping[str, Any] | None = Non
 
 def load_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Hardware:
     """Load, resolve and validate a hardware YAML. ``overrides`` maps dotted key paths (e.g.
-    ``params.rows`` or ``variables.ROWS``) to values applied before variables are resolved."""
-    return build_hardware(resolve_hardware(path, overrides))
+    ``params.rows`` or ``variables.ROWS``) to values applied before variables are resolved.
+    The design's name follows the overrides (:func:`derived_name`)."""
+    doc = resolve_hardware(path, overrides)
+    if overrides:
+        doc.data["name"] = derived_name(resolve_hardware(path).data, doc.data, overrides)
+    return build_hardware(doc)
+
+
+def derived_name(base: dict, changed: dict, overrides: Mapping[str, Any]) -> str:
+    """The name of a design after ``overrides``: as resolved when the overrides set the name or
+    change it (``name: mac-array-${ARRAY}x${ARRAY}`` with ``variables.ARRAY=32``); otherwise the
+    base name with the overrides that changed something, ``mac-array-16x16 (rows=32)``, so that
+    two different designs never share a name. (Sweeps name their points by their own columns.)"""
+    name = changed.get("name")
+    if not isinstance(name, str) or "name" in overrides or name != base.get("name"):
+        return name
+    if {k: v for k, v in base.items() if k != "name"} == {k: v for k, v in changed.items() if k != "name"}:
+        return name
+    last = [k.rsplit(".", 1)[-1] for k in overrides]
+    parts = [f"{short if last.count(short) == 1 else key}={_yaml_scalar(v)}"
+             for (key, v), short in zip(overrides.items(), last)]
+    return f"{name} ({', '.join(parts)})"
+
+
+def _yaml_scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
 
 
 def build_hardware(doc: Document) -> Hardware:

@@ -18,7 +18,7 @@ table's variables (e.g. the ADC resolution) when it references the table.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import pydantic
 
@@ -50,6 +50,9 @@ class TableFile(Strict):
     name: str
     technology_nm: float | None = pydantic.Field(default=None, gt=0)
     description: str = ""
+    # "relative": the energies are only meaningful as ratios (e.g. a paper script's own units);
+    # reports and the terminal then print them without SI units
+    units: Literal["physical", "relative"] = "physical"
     variables: dict[str, Any] = pydantic.Field(default_factory=dict)
     components: dict[str, Component]
 
@@ -71,6 +74,11 @@ class EnergyTable:
     @property
     def name(self) -> str:
         return "+".join(t.name for _, t in self.files)
+
+    @property
+    def units(self) -> str:
+        """"relative" when any of the files is marked ``units: relative``, else "physical"."""
+        return "relative" if any(t.units == "relative" for _, t in self.files) else "physical"
 
     def prefixed(self, prefix: str) -> "EnergyTable":
         """The same prices with every component named ``prefix/component`` (a heterogeneous

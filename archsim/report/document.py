@@ -2,13 +2,21 @@
 (``html.py``) from the same content, and written next to its images atomically.
 
 Blocks: :class:`Heading`, :class:`Paragraph`, :class:`Table`, :class:`Figure`,
-:class:`Details` (a collapsible group in HTML, a subsection in Markdown). Table cells are
-numbers, strings, ``None``, :class:`Strong` or :class:`Link`.
+:class:`Details` (a collapsible group in HTML, a subsection in Markdown), :class:`Items` (a
+bulleted list). Table cells and list items are numbers, strings, ``None``, :class:`Strong`,
+:class:`Link` (a plain href), :class:`PageLink` (another report page: ``.html`` from HTML,
+``.md`` from Markdown) or :class:`Anchor` (text with an id, a link target inside a table).
+
+Every heading and every Details gets an id (:func:`assign_ids`), the same in both renderings:
+GitHub's heading slugs (lower case, punctuation dropped, spaces to hyphens, ``-1``, ``-2`` for
+repeats), so that ``page.md#paper-vs-archsim`` works on GitHub as ``page.html#paper-vs-archsim``
+does in a browser. A page with ``toc=True`` starts with a table of contents of its headings.
 """
 from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -30,9 +38,30 @@ class Link:
 
 
 @dataclass
+class PageLink:
+    """A link to another report page, ``page`` without its extension relative to this page
+    (``loas/index``); ``anchor``: an id on that page (or on this one when ``page`` is empty)."""
+    text: str
+    page: str
+    anchor: str = ""
+
+    def href(self, ext: str) -> str:
+        target = f"{self.page}.{ext}" if self.page else ""
+        return f"{target}#{self.anchor}" if self.anchor else target
+
+
+@dataclass
+class Anchor:
+    """Text that is a link target (``id``), e.g. a check's row in a table."""
+    text: Any
+    id: str
+
+
+@dataclass
 class Heading:
     text: str
     level: int = 2
+    id: str = ""
 
 
 @dataclass
@@ -57,15 +86,74 @@ class Figure:
 class Details:
     summary: str
     blocks: list["Block"] = field(default_factory=list)
+    id: str = ""
 
 
-Block = Union[Heading, Paragraph, Table, Figure, Details]
+@dataclass
+class Items:
+    """A bulleted list; an item is a cell, or a (cell, [sub-items]) pair."""
+    items: list[Any]
+
+
+Block = Union[Heading, Paragraph, Table, Figure, Details, Items]
 
 
 @dataclass
 class Page:
     title: str
     blocks: list[Block] = field(default_factory=list)
+    toc: bool = False                              # a table of contents of the headings first
+    nav: list[Any] = field(default_factory=list)   # links above the title (e.g. back to the index)
+
+
+def slug(text: str) -> str:
+    """GitHub's heading anchor: lower case, everything but letters, digits, ``_``, ``-`` and
+    spaces dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
+
+
+def walk(blocks):
+    """Every block, depth first (the blocks inside a Details after the Details)."""
+    for b in blocks:
+        yield b
+        if isinstance(b, Details):
+            yield from walk(b.blocks)
+
+
+def assign_ids(page: Page) -> Page:
+    """Give every Heading and Details of ``page`` a unique id (kept where one is set)."""
+    seen: dict[str, int] = {}
+    for b in walk(page.blocks):
+        if isinstance(b, (Heading, Details)):
+            base = b.id or slug(b.text if isinstance(b, Heading) else b.summary) or "section"
+            n = seen.get(base, 0)
+            seen[base] = n + 1
+            b.id = base if n == 0 else f"{base}-{n}"
+    return page
+
+
+def page_ids(page: Page) -> set[str]:
+    """Every id of a page (headings, Details, anchors in tables and lists)."""
+    ids = set()
+    for b in walk(page.blocks):
+        if isinstance(b, (Heading, Details)):
+            ids.add(b.id)
+        elif isinstance(b, Table):
+            ids |= {c.id for row in b.rows for c in row if isinstance(c, Anchor)}
+    return ids
+
+
+def toc_items(page: Page, max_level: int = 3) -> list:
+    """The page's headings (level 2 and 3 by default) as a nested list of links."""
+    items: list = []
+    for b in page.blocks:      # the headings of the page itself, not those inside a Details
+        if isinstance(b, Heading) and b.level <= max_level:
+            link = PageLink(b.text, "", b.id)
+            if b.level <= 2 or not items:
+                items.append((link, []))
+            else:
+                items[-1][1].append(link)
+    return [link if not sub else (link, sub) for link, sub in items]
 
 
 def fmt(x: Any) -> str:
@@ -121,7 +209,7 @@ def write_report(out_dir: str | Path, build: Callable[[FigureWriter], Page], *, 
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".report.", dir=out))
     try:
-        page = build(FigureWriter(staging))
+        page = assign_ids(build(FigureWriter(staging)))
         md, html = staging / f"{stem}.md", staging / f"{stem}.html"
         md.write_text(render_markdown(page))
         html.write_text(render_html(page, base=staging, embed=embed))

@@ -1,5 +1,5 @@
 """HTML rendering of report pages (see :mod:`archsim.report.document`): one self-standing file
-with a small stylesheet; images beside it (``img/``) or embedded as data URIs."""
+with a small stylesheet; images beside it (``img/``), or embedded as data URIs with ``embed``."""
 from __future__ import annotations
 
 import base64
@@ -7,7 +7,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from archsim.report.document import Details, Figure, Heading, Link, Page, Paragraph, Strong, Table, fmt
+from archsim.report.document import (Anchor, Details, Figure, Heading, Items, Link, Page, PageLink, Paragraph,
+                                     Strong, Table, assign_ids, fmt, toc_items)
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
@@ -21,7 +22,10 @@ figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-style: italic; color: #555; }
 details { margin: 0.5rem 0 1rem; }
 summary { cursor: pointer; font-weight: 600; }
+nav.toc { border: 1px solid #ddd; background: #fafafa; padding: 0.5rem 1rem; margin: 1rem 0; }
+nav.top { font-size: 0.9rem; }
 .fail { color: #b00020; font-weight: 700; }
+:target { background: #fff3c4; }
 """
 
 
@@ -30,6 +34,12 @@ def _cell(x: Any) -> str:
         return f'<span class="fail">{escape(x.text)}</span>'
     if isinstance(x, Link):
         return f'<a href="{escape(x.href, quote=True)}">{escape(x.text)}</a>'
+    if isinstance(x, PageLink):
+        return f'<a href="{escape(x.href("html"), quote=True)}">{escape(x.text)}</a>'
+    if isinstance(x, Anchor):
+        return f'<span id="{escape(x.id, quote=True)}">{_cell(x.text)}</span>'
+    if isinstance(x, (list, tuple)):     # several cells in one (e.g. links to each miss)
+        return ", ".join(_cell(c) for c in x)
     return escape(fmt(x))
 
 
@@ -45,12 +55,29 @@ def _img_src(fig: Figure, base: Path | None, embed: bool) -> str:
     return escape(fig.path, quote=True)
 
 
-def _blocks(blocks, base: Path | None, embed: bool, level_shift: int = 0) -> list[str]:
+def _items(items: list) -> list[str]:
+    out = ["<ul>"]
+    for it in items:
+        if isinstance(it, tuple):
+            out.append(f"<li>{_cell(it[0])}")
+            out += _items(it[1])
+            out.append("</li>")
+        else:
+            out.append(f"<li>{_cell(it)}</li>")
+    out.append("</ul>")
+    return out
+
+
+def _id(x) -> str:
+    return f' id="{escape(x.id, quote=True)}"' if x.id else ""
+
+
+def _blocks(blocks, base: Path | None, embed: bool) -> list[str]:
     out: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
-            n = min(6, b.level + level_shift)
-            out.append(f"<h{n}>{escape(b.text)}</h{n}>")
+            n = min(6, b.level)
+            out.append(f"<h{n}{_id(b)}>{escape(b.text)}</h{n}>")
         elif isinstance(b, Paragraph):
             out.append(f"<p>{escape(b.text.strip())}</p>")
         elif isinstance(b, Table):
@@ -65,15 +92,28 @@ def _blocks(blocks, base: Path | None, embed: bool, level_shift: int = 0) -> lis
             out.append(f'<figure><img src="{_img_src(b, base, embed)}" alt="{escape(b.caption, quote=True)}">'
                        f"<figcaption>{escape(b.caption)}</figcaption></figure>")
         elif isinstance(b, Details):
-            out.append(f"<details><summary>{escape(b.summary)}</summary>")
-            out += _blocks(b.blocks, base, embed, level_shift)
+            out.append(f"<details{_id(b)}><summary>{escape(b.summary)}</summary>")
+            out += _blocks(b.blocks, base, embed)
             out.append("</details>")
+        elif isinstance(b, Items):
+            out += _items(b.items)
     return out
 
 
 def render_html(page: Page, base: Path | None = None, embed: bool = False) -> str:
     """``base``: the folder the figure paths are relative to (needed to embed them)."""
-    body = "\n".join(_blocks(page.blocks, base, embed))
+    assign_ids(page)
+    head = []
+    if page.nav:
+        head.append('<nav class="top">' + " · ".join(_cell(x) for x in page.nav) + "</nav>")
+    head.append(f"<h1>{escape(page.title)}</h1>")
+    toc = toc_items(page) if page.toc else []
+    if toc:
+        head.append('<nav class="toc"><strong>Contents</strong>')
+        head += _items(toc)
+        head.append("</nav>")
+    body = "\n".join(head + _blocks(page.blocks, base, embed))
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape(page.title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-            f"<h1>{escape(page.title)}</h1>\n{body}\n</body>\n</html>\n")
+            f"{body}\n</body>\n</html>\n")

@@ -3,24 +3,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from archsim.report.document import Details, Figure, Heading, Link, Page, Paragraph, Strong, Table, fmt
+from archsim.report.document import (Anchor, Details, Figure, Heading, Items, Link, Page, PageLink, Paragraph,
+                                     Strong, Table, assign_ids, fmt, toc_items)
+
+
+def _text(x: Any) -> str:
+    if isinstance(x, Strong):
+        return f"**{x.text}**"
+    if isinstance(x, Link):
+        return f"[{x.text}]({x.href})"
+    if isinstance(x, PageLink):
+        return f"[{x.text}]({x.href('md')})"
+    if isinstance(x, Anchor):
+        return f'<a id="{x.id}"></a>{_text(x.text)}'
+    if isinstance(x, (list, tuple)):
+        return ", ".join(_text(c) for c in x)
+    return fmt(x)
 
 
 def _cell(x: Any) -> str:
-    if isinstance(x, Strong):
-        text = f"**{x.text}**"
-    elif isinstance(x, Link):
-        text = f"[{x.text}]({x.href})"
-    else:
-        text = fmt(x)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _text(x).replace("|", "\\|").replace("\n", " ")
 
 
-def _blocks(blocks, level_shift: int = 0) -> list[str]:
+def _items(items: list, indent: str = "") -> list[str]:
+    out = []
+    for it in items:
+        if isinstance(it, tuple):
+            out.append(f"{indent}- {_text(it[0])}")
+            out += _items(it[1], indent + "  ")
+        else:
+            out.append(f"{indent}- {_text(it)}")
+    return out
+
+
+def _blocks(blocks) -> list[str]:
     out: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
-            out += ["#" * min(6, b.level + level_shift) + " " + b.text, ""]
+            out += ["#" * min(6, b.level) + " " + b.text, ""]
         elif isinstance(b, Paragraph):
             out += [b.text.strip(), ""]
         elif isinstance(b, Table):
@@ -33,13 +53,23 @@ def _blocks(blocks, level_shift: int = 0) -> list[str]:
         elif isinstance(b, Figure):
             out += [f"![{b.caption}]({b.path})", "", f"*{b.caption}*", ""]
         elif isinstance(b, Details):
-            out += [f"**{b.summary}**", ""]
-            out += _blocks(b.blocks, level_shift)
+            out += [f'<a id="{b.id}"></a>**{b.summary}**' if b.id else f"**{b.summary}**", ""]
+            out += _blocks(b.blocks)
+        elif isinstance(b, Items):
+            out += [*_items(b.items), ""]
     return out
 
 
 def render_markdown(page: Page) -> str:
-    return "\n".join([f"# {page.title}", "", *_blocks(page.blocks)]).rstrip() + "\n"
+    assign_ids(page)
+    head: list[str] = []
+    if page.nav:
+        head += [" · ".join(_text(x) for x in page.nav), ""]
+    head += [f"# {page.title}", ""]
+    toc = toc_items(page) if page.toc else []
+    if toc:
+        head += ["**Contents**", "", *_items(toc), ""]
+    return "\n".join([*head, *_blocks(page.blocks)]).rstrip() + "\n"
 
 
 def recipe_markdown(outcome: dict[str, Any]) -> str:

@@ -138,6 +138,9 @@ class Recipe(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     title: str = ""
     description: str = ""
+    # "relative": every run's energies are only meaningful as ratios (reports print no SI unit);
+    # default: as each run's energy tables say (`units:` in the table file)
+    units: Literal["physical", "relative"] | None = None
     runs: list[Run] = Field(min_length=1)
     checks: list[Check] = Field(default_factory=list)
     tables: list[TableRef] = Field(default_factory=list)

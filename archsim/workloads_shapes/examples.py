@@ -76,4 +76,7 @@ def write_all(out_dir: str | Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    write_all(sys.argv[1] if len(sys.argv) > 1 else "examples/shapes")
+    from archsim.cli.common import say_wrote
+
+    for path in write_all(sys.argv[1] if len(sys.argv) > 1 else "examples/shapes"):
+        say_wrote(path)

@@ -294,6 +294,8 @@ def weight_footprint_bytes(trace: Trace | list) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
+    from archsim.cli.common import say_wrote
+
     p = argparse.ArgumentParser(description="write a shape-only LLaMA-style decoder trace")
     p.add_argument("shape", choices=sorted(SHAPES))
     p.add_argument("--format", default="fp16", help=f"fp16 or w<b>a<b>[g<group>], e.g. {', '.join(FORMATS)}")
@@ -304,6 +306,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     trace = llm_trace(args.shape, args.format, phase=args.phase, context=args.context, batch=args.batch)
     trace.save(args.out)
+    say_wrote(args.out, f"{len(trace.ops)} ops")
     return 0
 
 

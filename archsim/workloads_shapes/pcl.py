@@ -100,12 +100,16 @@ def pcl_trace(mode: str, *, vit: dict | None = None, prompt_layers: tuple[int, .
 
 
 def main(argv=None) -> int:
+    from archsim.cli.common import say_wrote
+
     p = argparse.ArgumentParser(description="write a shape-only prompt-based continual-learning trace (ViT-B/16)")
     p.add_argument("mode", choices=MODES)
     p.add_argument("-o", "--out", required=True, type=Path)
     p.add_argument("--bits", type=int, default=8)
     args = p.parse_args(argv)
-    pcl_trace(args.mode, bits=args.bits).save(args.out)
+    trace = pcl_trace(args.mode, bits=args.bits)
+    trace.save(args.out)
+    say_wrote(args.out, f"{len(trace.ops)} ops")
     return 0
 
 

@@ -192,6 +192,8 @@ def ann_only_trace(*, model: str = "resnet50-all-frames", stride: int = 4, image
 
 
 def main(argv=None) -> int:
+    from archsim.cli.common import say_wrote
+
     p = argparse.ArgumentParser(description="write a shape-only ReSpike trace (one key-frame group)")
     p.add_argument("-o", "--out", required=True, type=Path)
     p.add_argument("--stride", type=int, default=4)
@@ -201,6 +203,7 @@ def main(argv=None) -> int:
     tr = ann_only_trace(stride=args.stride) if args.ann_only else respike_trace(stride=args.stride,
                                                                                kv_reuse=args.kv_reuse)
     tr.save(args.out)
+    say_wrote(args.out, f"{len(tr.ops)} ops")
     return 0
 
 

@@ -43,10 +43,13 @@ def write_examples(root: str | Path) -> list[Path]:
 
 
 def main(argv=None) -> int:
+    from archsim.cli.common import say_wrote
+
     p = argparse.ArgumentParser(description="write the STAtten / TT-SNN / ReSpike shape-only example traces")
     p.add_argument("root", type=Path, help="folder to write into (examples/)")
     args = p.parse_args(argv)
-    write_examples(args.root)
+    for path in write_examples(args.root):
+        say_wrote(path)
     return 0
 
 

@@ -177,6 +177,8 @@ def preset_trace(name: str, **overrides) -> Trace:
 
 
 def main(argv=None) -> int:
+    from archsim.cli.common import say_wrote
+
     p = argparse.ArgumentParser(description="write a shape-only STAtten trace")
     p.add_argument("preset", choices=sorted(PRESETS))
     p.add_argument("-o", "--out", required=True, type=Path)
@@ -187,7 +189,9 @@ def main(argv=None) -> int:
     over = {"attention": args.attention, "spike_density": args.spike_density}
     if args.chunk_size:
         over["chunk_size"] = args.chunk_size
-    preset_trace(args.preset, **over).save(args.out)
+    trace = preset_trace(args.preset, **over)
+    trace.save(args.out)
+    say_wrote(args.out, f"{len(trace.ops)} ops")
     return 0
 
 

@@ -321,6 +321,8 @@ def parse_reuse(text: str, layers: int) -> dict[int, int]:
 
 
 def main(argv=None) -> int:
+    from archsim.cli.common import say_wrote
+
     p = argparse.ArgumentParser(description="write a shape-only transformer trace")
     p.add_argument("preset", choices=sorted([*PRESETS, "bert_base"]))
     p.add_argument("-o", "--out", required=True, type=Path)
@@ -332,7 +334,9 @@ def main(argv=None) -> int:
         reuse = parse_reuse(args.reuse, layers_of(args.preset)) if args.reuse else None
     except ValueError as exc:
         p.error(str(exc))
-    preset_trace(args.preset, reuse=reuse, **overrides).save(args.out)     # the header records the reuse map
+    trace = preset_trace(args.preset, reuse=reuse, **overrides)
+    trace.save(args.out)     # the header records the reuse map
+    say_wrote(args.out, f"{len(trace.ops)} ops")
     return 0
 
 

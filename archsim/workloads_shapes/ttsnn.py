@@ -182,6 +182,8 @@ def counts(trace: Trace, *, shortcuts: bool = True) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
+    from archsim.cli.common import say_wrote
+
     p = argparse.ArgumentParser(description="write a shape-only TT-SNN trace")
     p.add_argument("preset", choices=sorted(PRESETS))
     p.add_argument("schedule", choices=SCHEDULES)
@@ -189,8 +191,9 @@ def main(argv=None) -> int:
     p.add_argument("--downsample", choices=("stride", "pool"), default="stride")
     p.add_argument("--spike-density", type=float, default=DEFAULT_DENSITY)
     args = p.parse_args(argv)
-    preset_trace(args.preset, args.schedule, downsample=args.downsample,
-                 spike_density=args.spike_density).save(args.out)
+    trace = preset_trace(args.preset, args.schedule, downsample=args.downsample, spike_density=args.spike_density)
+    trace.save(args.out)
+    say_wrote(args.out, f"{len(trace.ops)} ops")
     return 0
 
 
