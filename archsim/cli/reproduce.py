@@ -1,6 +1,7 @@
 """``archsim reproduce``: run report recipes (the papers' reproductions) and write a report."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
