@@ -21,7 +21,11 @@ def register(sub) -> None:
     s.add_argument("--clock-mhz", type=float, default=1000.0,
                    help="clock of the hardware YAML (SCALE-Sim has none; default 1000)")
     s.add_argument("--energy-table", metavar="YAML",
-                   help="energy table the hardware YAML refers to (default: hw_configs/energy/systolic_45nm.yaml)")
+                   help="energy table to copy beside the hardware YAML, which refers to it by name "
+                        "(default: hw_configs/energy/systolic_45nm.yaml)")
+    s.add_argument("--dram-model", choices=("scalesim", "reuse"), default="scalesim",
+                   help="DRAM traffic and stalls of the hardware YAML: 'scalesim' replays SCALE-Sim's buffers "
+                        "(its numbers exactly), 'reuse' is archsim's closed-form reuse model (default: scalesim)")
     s.set_defaults(func=run_scalesim)
 
 
@@ -54,14 +58,18 @@ def run_scalesim(args) -> int:
             raise ArchsimError(f"import scalesim: energy table not found ({table or 'no source checkout'}); "
                                "pass --energy-table")
         hw_path = out / f"{Path(args.config).stem}.yaml"
-        hw_text = scalesim.config_to_hardware_yaml(cfg, hw_path, energy_table=table, clock_mhz=args.clock_mhz,
-                                                   bits=args.bits)
+        # the table is copied beside the YAML and named relative to it: the folder can move
+        table_copy = out / table.name
+        hw_text = scalesim.config_to_hardware_yaml(cfg, hw_path, energy_table=table_copy, clock_mhz=args.clock_mhz,
+                                                   bits=args.bits, dram_model=args.dram_model)
     out.mkdir(parents=True, exist_ok=True)
     # The hardware file is written aside first, so that a failed trace write leaves neither.
     with contextlib.ExitStack() as stack:
         if hw_text is not None:
             tmp = stack.enter_context(atomic_path(hw_path))
             tmp.write_text(hw_text)
+            if table.resolve() != table_copy.resolve():
+                stack.enter_context(atomic_path(table_copy)).write_bytes(table.read_bytes())
         if trace is not None:
             trace.save(trace_path)
     if trace is not None:
@@ -69,6 +77,9 @@ def run_scalesim(args) -> int:
     if hw_text is not None:
         print(f"wrote {hw_path} ({cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}, "
               f"InterfaceBandwidth {cfg.interface_bandwidth})")
+        print(f"wrote {table_copy} (energy table, referred to by the hardware YAML)")
         for item in cfg.ignored:
-            print(f"note: not modelled: {item}")
+            print(f"warning: not modelled: {item}")
+        for item in cfg.notes:
+            print(f"note: {item}")
     return 0
