@@ -81,14 +81,19 @@ def test_goldens_cover_the_parameter_space():
     assert sum(c["gemm"] for c in CASES) >= 30
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"seed{c['seed']}")
-def test_replay_is_scalesim(case):
+# the Numba kernel on every case; its plain numpy / Python reference (the specification) on every
+# fifth, so that both are held to SCALE-Sim's numbers
+BACKEND_CASES = [(c, "numba") for c in CASES] + [(c, "reference") for c in CASES[::5]]
+
+
+@pytest.mark.parametrize("case,backend", BACKEND_CASES, ids=lambda x: f"seed{x['seed']}" if isinstance(x, dict) else x)
+def test_replay_is_scalesim(case, backend):
     cfg = case["cfg"]
     mem = memory(cfg)
     layers = scalesim_layers(case)
     assert len(layers) == len(case["results"])
     for (name, g), row in zip(layers, case["results"]):
-        ours = replay(cfg["dataflow"], cfg["rows"], cfg["cols"], g, mem)
+        ours = replay(cfg["dataflow"], cfg["rows"], cfg["cols"], g, mem, backend=backend)
         bad = [(k, ours[k], v) for k, v in zip(COLUMNS, row) if not same(ours[k], v)]
         assert not bad, f"seed {case['seed']} {name}: {bad}"
 
@@ -128,3 +133,17 @@ def test_imported_and_simulated_is_scalesim(case, tmp_path):
         assert op.utilization * 100 == pytest.approx(first["Overall Util %"], rel=1e-12), where
         assert op.mapping_efficiency * 100 == pytest.approx(first["Mapping Efficiency %"], rel=1e-12), where
         assert op.compute_utilization * 100 == pytest.approx(first["Compute Util %"], rel=1e-12), where
+
+
+def test_kernel_equals_reference_on_edge_cases():
+    """Kernel against its reference beyond the goldens: batch and dilation (SCALE-Sim has neither),
+    a 1x1 array, an ofmap buffer small enough to stall CALC mode, USER mode with 1-word lines."""
+    cases = [
+        ("ws", 3, 5, Geometry(H=9, W=7, C=3, Fh=3, Fw=2, stride_h=2, stride_w=1, Eh=4, Ew=6, N=7, images=2,
+                              dilation_h=2, dilation_w=1), Memory(1024, 2048, 1024)),
+        ("os", 1, 1, Geometry.gemm(5, 7, 3), Memory(1024, 1024, 1024)),
+        ("is", 4, 4, Geometry.gemm(40, 30, 20), Memory(1024, 1024, 1024, mode="user", ifmap_bw=1, filter_bw=1, ofmap_bw=1)),
+        ("ws", 16, 2, Geometry.gemm(300, 50, 9), Memory(1024, 1024, 1024)),
+    ]
+    for df, R, C, g, mem in cases:
+        assert replay(df, R, C, g, mem) == replay(df, R, C, g, mem, backend="reference"), (df, R, C, g, mem)

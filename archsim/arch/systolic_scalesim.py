@@ -387,19 +387,44 @@ class WriteBuffer:
 
 # -- one layer ----------------------------------------------------------------------------------
 
-def replay(df: str, R: int, C: int, g: Geometry, mem: Memory) -> dict:
-    """Every figure of SCALE-Sim's three reports for one layer (its column names)."""
+DF_CODE = {"ws": 0, "os": 1, "is": 2}
+
+
+def _encode(g: Geometry, mem: Memory, C: int):
+    geom = np.array([g.H, g.W, g.C, g.Fh, g.Fw, g.stride_h, g.stride_w, g.Eh, g.Ew, g.N, g.images,
+                     g.dilation_h, g.dilation_w], dtype=np.int64)
+    user = mem.mode == "user"
+    m = np.array([int(user), mem.ifmap_words, mem.filter_words, mem.ofmap_words,
+                  mem.ifmap_bw if user else CALC_PREFETCH_WORDS_PER_CYCLE,
+                  mem.filter_bw if user else CALC_PREFETCH_WORDS_PER_CYCLE,
+                  mem.ofmap_bw or C, int(round(round(mem.active_fraction, 2) * 100))], dtype=np.int64)
+    return geom, m
+
+
+def _decode(geom, mem, C: int) -> tuple[Geometry, Memory]:
+    g = Geometry(*(int(x) for x in geom))
+    user = bool(mem[0])
+    return g, Memory(int(mem[1]), int(mem[2]), int(mem[3]), mode="user" if user else "calc",
+                     ifmap_bw=int(mem[4]), filter_bw=int(mem[5]), ofmap_bw=int(mem[6]),
+                     active_fraction=int(mem[7]) / 100)
+
+
+def replay_raw_reference(df: int, R: int, C: int, geom, mem):
+    """The specification of :mod:`archsim.kernels.scalesim_replay`: request matrices built with
+    numpy, pushed through the buffer classes above; returns its ``RAW_FIELDS``."""
+    g, m = _decode(geom, mem, C)
+    df = ("ws", "os", "is")[df]
     A, B, O = operand_matrices(g)
     ifm, flt, ofm = demand_matrices(df, R, C, A, B, O)
-    frac = mem.active_fraction
-    if mem.mode == "user":
+    frac = m.active_fraction
+    if m.mode == "user":
         if_order, fl_order = prefetch_order(df, R, C, A, B)
-        ibuf = UserReadBuffer(mem.ifmap_words, frac, mem.ifmap_bw, if_order)
-        fbuf = UserReadBuffer(mem.filter_words, frac, mem.filter_bw, fl_order)
+        ibuf = UserReadBuffer(m.ifmap_words, frac, m.ifmap_bw, if_order)
+        fbuf = UserReadBuffer(m.filter_words, frac, m.filter_bw, fl_order)
     else:
-        ibuf = CalcReadBuffer(mem.ifmap_words, frac)
-        fbuf = CalcReadBuffer(mem.filter_words, frac)
-    obuf = WriteBuffer(mem.ofmap_words, frac, mem.ofmap_bw or C)
+        ibuf = CalcReadBuffer(m.ifmap_words, frac)
+        fbuf = CalcReadBuffer(m.filter_words, frac)
+    obuf = WriteBuffer(m.ofmap_words, frac, m.ofmap_bw or C)
     n_lines = ifm.shape[0]
     o_counts = (ofm >= 0).sum(axis=1)
     served = {"if": np.empty(n_lines), "fl": np.empty(n_lines), "of": np.empty(n_lines)}
@@ -417,42 +442,81 @@ def replay(df: str, R: int, C: int, g: Geometry, mem: Memory) -> dict:
     ibuf.finish()
     fbuf.finish()
     obuf.finish(served["of"][-1])
-    total = int(served["of"].max())
+    out = [served["of"].max(), stall, *ibuf.dram(), *fbuf.dram(), *obuf.dram()]
+    for key, mat in (("if", ifm), ("fl", flt), ("of", ofm)):
+        rows = np.flatnonzero((mat >= 0).any(axis=1))
+        out += [served[key][rows[0]], served[key][rows[-1]]] if len(rows) else [0.0, 0.0]
+    return np.array(out, dtype=np.float64)
+
+
+def _prefetch_sets(order, words: int, bw: int):
+    """USER mode: CSR of the prefetch sets holding each address, the number of sets and of lines."""
+    per_set = math.ceil(words / 100)
+    valid = order[order >= 0]
+    n = len(valid)
+    n_sets = -(-n // per_set) + (1 if n % per_set == 0 else 0) if n else 1
+    size = int(valid.max()) + 2 if n else 1
+    pairs = np.unique(valid * (n_sets + 1) + np.arange(n, dtype=np.int64) // per_set)
+    addr, sets = pairs // (n_sets + 1), pairs % (n_sets + 1)
+    ptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(addr, minlength=size), out=ptr[1:size + 1])
+    ptr[size] = ptr[size - 1] if size else 0
+    return ptr, sets.astype(np.int64), n_sets, -(-len(order) // bw)
+
+
+def replay(df: str, R: int, C: int, g: Geometry, mem: Memory, backend: str = "numba") -> dict:
+    """Every figure of SCALE-Sim's three reports for one layer (its column names)."""
+    from archsim.kernels._jit import check_backend
+    from archsim.kernels.scalesim_replay import _replay_kernel
+
+    geom, m = _encode(g, mem, C)
+    if check_backend(backend) == "reference":
+        raw = replay_raw_reference(DF_CODE[df], R, C, geom, m)
+    else:
+        empty = np.zeros(2, dtype=np.int64)
+        if mem.mode == "user":
+            A, B, _ = operand_matrices(g)
+            if_order, fl_order = prefetch_order(df, R, C, A, B)
+            ip, ii, ins, inl = _prefetch_sets(if_order, mem.ifmap_words, mem.ifmap_bw)
+            fp, fi, fns, fnl = _prefetch_sets(fl_order, mem.filter_words, mem.filter_bw)
+            nsets = np.array([ins, fns, inl, fnl], dtype=np.int64)
+        else:
+            ip = ii = fp = fi = empty
+            nsets = np.zeros(4, dtype=np.int64)
+        raw = _replay_kernel(DF_CODE[df], R, C, geom, m, ip, ii, fp, fi, nsets)
+    return report(df, R, C, g, raw)
+
+
+def report(df: str, R: int, C: int, g: Geometry, raw) -> dict:
+    """SCALE-Sim's report columns from the replay's raw figures and the layer shape."""
+    (total, stall, if_n, if_s, if_e, fl_n, fl_s, fl_e, of_n, of_s, of_e,
+     sif_s, sif_e, sfl_s, sfl_e, sof_s, sof_e) = (float(x) for x in raw)
+    total, stall = int(total), int(stall)
     P, K, N = g.P, g.K, g.N
     Sr, Sc, T = spatio_temporal(df, P, K, N)
     Fr, Fc = -(-Sr // R), -(-Sc // C)
     F = Fr * Fc
     util_den = R + C + T - 2 if df == "os" else 2 * R + 2 * C + T - 3
-    sram = {"IFMAP": int((ifm >= 0).sum()), "Filter": int((flt >= 0).sum()), "OFMAP": int(o_counts.sum())}
     # SCALE-Sim counts the slots of windows past the edge as ifmap reads (-1 requests included)
-    sram["IFMAP"] = {"ws": Fc * P * K, "os": Fc * P * K, "is": P * K}[df]
-    if df == "os":
-        sram["OFMAP"] += F * (R + C)           # its output-stationary class adds rows + cols per fold
+    sram_if = {"ws": Fc * P * K, "os": Fc * P * K, "is": P * K}[df]
+    sram_fl = {"ws": K * N, "os": Fr * K * N, "is": Fc * K * N}[df]
+    # its output-stationary class adds rows + cols per fold to the ofmap writes
+    sram_of = P * N + F * (R + C) if df == "os" else Fr * P * N
     out = {"Total Cycles": total, "Stall Cycles": stall,
            "Overall Util %": P * N * K * 100 / (total * R * C),
            "Mapping Efficiency %": Sr * Sc / (F * R * C) * 100,
-           "Compute Util %": Sr * Sc * T / (F * R * C * util_den) * 100}
-    dram = {}
-    for key, buf in (("IFMAP", ibuf), ("Filter", fbuf), ("OFMAP", obuf)):
-        dram[key] = buf.dram()
-    for key, mat, lat in (("IFMAP", ifm, READ_LATENCY), ("Filter", flt, READ_LATENCY), ("OFMAP", ofm, 0)):
-        rows = np.flatnonzero((mat >= 0).any(axis=1))
-        col = {"IFMAP": "if", "Filter": "fl", "OFMAP": "of"}[key]
-        out[f"SRAM {key} Start Cycle"] = float(served[col][rows[0]]) if len(rows) else 0.0
-        out[f"SRAM {key} Stop Cycle"] = float(served[col][rows[-1]]) if len(rows) else 0.0
-        out[f"SRAM {key} {'Writes' if key == 'OFMAP' else 'Reads'}"] = sram[key]
-    for key in ("IFMAP", "Filter", "OFMAP"):
-        n, s, e = dram[key]
-        out[f"DRAM {key} Start Cycle"] = float(s)
-        out[f"DRAM {key} Stop Cycle"] = float(e)
-        out[f"DRAM {key} {'Writes' if key == 'OFMAP' else 'Reads'}"] = int(n)
-    out["Total Cycles (incl. prefetch)"] = int(dram["OFMAP"][2] - min(dram["IFMAP"][1], dram["Filter"][1]))
-    out["Avg IFMAP SRAM BW"] = sram["IFMAP"] / total
-    out["Avg FILTER SRAM BW"] = sram["Filter"] / total
-    out["Avg OFMAP SRAM BW"] = sram["OFMAP"] / total
-    for key, name in (("IFMAP", "IFMAP"), ("Filter", "FILTER"), ("OFMAP", "OFMAP")):
-        n, s, e = dram[key]
-        out[f"Avg {name} DRAM BW"] = n / (e - s + 1)
+           "Compute Util %": Sr * Sc * T / (F * R * C * util_den) * 100,
+           "SRAM IFMAP Start Cycle": sif_s, "SRAM IFMAP Stop Cycle": sif_e, "SRAM IFMAP Reads": sram_if,
+           "SRAM Filter Start Cycle": sfl_s, "SRAM Filter Stop Cycle": sfl_e, "SRAM Filter Reads": sram_fl,
+           "SRAM OFMAP Start Cycle": sof_s, "SRAM OFMAP Stop Cycle": sof_e, "SRAM OFMAP Writes": sram_of,
+           "DRAM IFMAP Start Cycle": if_s, "DRAM IFMAP Stop Cycle": if_e, "DRAM IFMAP Reads": int(if_n),
+           "DRAM Filter Start Cycle": fl_s, "DRAM Filter Stop Cycle": fl_e, "DRAM Filter Reads": int(fl_n),
+           "DRAM OFMAP Start Cycle": of_s, "DRAM OFMAP Stop Cycle": of_e, "DRAM OFMAP Writes": int(of_n),
+           "Total Cycles (incl. prefetch)": int(of_e - min(if_s, fl_s)),
+           "Avg IFMAP SRAM BW": sram_if / total, "Avg FILTER SRAM BW": sram_fl / total,
+           "Avg OFMAP SRAM BW": sram_of / total,
+           "Avg IFMAP DRAM BW": if_n / (if_e - if_s + 1), "Avg FILTER DRAM BW": fl_n / (fl_e - fl_s + 1),
+           "Avg OFMAP DRAM BW": of_n / (of_e - of_s + 1)}
     return out
 
 
