@@ -464,15 +464,32 @@ def _prefetch_sets(order, words: int, bw: int):
     return ptr, sets.astype(np.int64), n_sets, -(-len(order) // bw)
 
 
-def replay(df: str, R: int, C: int, g: Geometry, mem: Memory, backend: str = "numba") -> dict:
-    """Every figure of SCALE-Sim's three reports for one layer (its column names)."""
-    from archsim.kernels._jit import check_backend
-    from archsim.kernels.scalesim_replay import _replay_kernel
+# Below this many request slots the plain reference is quicker than importing Numba (whole-process
+# start-up of `archsim simulate` on a small trace); both give identical numbers (tested).
+AUTO_REFERENCE_SLOTS = 300_000
 
+
+def request_slots(df: str, R: int, C: int, g: Geometry) -> int:
+    """Slots of the three request streams (cycles x widths): the replay's work."""
+    Sr, Sc, T = spatio_temporal(df, g.P, g.K, g.N)
+    folds = -(-Sr // R) * -(-Sc // C)
+    lines = folds * (R + C + T - 2 if df == "os" else 2 * R + C + T - 2)
+    return lines * (R + 2 * C)
+
+
+def replay(df: str, R: int, C: int, g: Geometry, mem: Memory, backend: str = "auto") -> dict:
+    """Every figure of SCALE-Sim's three reports for one layer (its column names). ``backend``:
+    ``numba`` (the kernel), ``reference`` (the specification), ``auto`` (the reference for small
+    layers, see AUTO_REFERENCE_SLOTS, else the kernel)."""
     geom, m = _encode(g, mem, C)
+    if backend == "auto":
+        backend = "reference" if request_slots(df, R, C, g) < AUTO_REFERENCE_SLOTS else "numba"
+    from archsim.kernels._jit import check_backend
     if check_backend(backend) == "reference":
         raw = replay_raw_reference(DF_CODE[df], R, C, geom, m)
     else:
+        from archsim.kernels.scalesim_replay import _replay_kernel
+
         empty = np.zeros(2, dtype=np.int64)
         if mem.mode == "user":
             A, B, _ = operand_matrices(g)
