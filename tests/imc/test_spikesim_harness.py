@@ -12,7 +12,8 @@ the crossbar size, PEs per tile, clock and timesteps set as a user would (``vari
 be SpikeSim's to 1e-9 wherever SpikeSim's accounting and our physical one agree. Where they do not
 (SpikeSim charges a whole crossbar for a narrow layer, counts (X/8)^2 conversions per PE cycle and
 X/8 shift-add units per tile) the case is a known miss: the test lists them and fails on any miss
-outside those reasons. The `accounting: spikesim` mode that would reproduce them is not built yet.
+outside those reasons. With ``params.accounting: spikesim`` (archsim.arch.imc.spikesim_accounting)
+the preset is SpikeSim's on every RRAM case.
 """
 import json
 from pathlib import Path
@@ -61,12 +62,18 @@ def known_miss(case) -> str | None:
     return None
 
 
-def ours(case, tmp_path):
+def ours(case, tmp_path, accounting="physical"):
     trace = load_layer_list(layer_list(case["network"], case["timesteps"], tmp_path / "net.yaml"))
     hw = load_hardware(REPO / "hw_configs/spikesim_rram_65nm.yaml",
                        overrides={"variables.XBAR": case["xbar"], "params.tile.pes": case["pe_per_tile"],
-                                  "clock_mhz": case["clock_mhz"]})
+                                  "clock_mhz": case["clock_mhz"], "params.accounting": accounting})
     return simulate(trace, hw)
+
+
+def same_as_spikesim(r, case) -> bool:
+    return (r["energy_j"] == pytest.approx(case["energy_pj"] * 1e-12, rel=1e-9)
+            and r["latency_s"] == pytest.approx(case["latency_ns"] * 1e-9, rel=1e-9)
+            and r["area_mm2"] == pytest.approx(case["area_um2"] * 1e-6, rel=1e-9))
 
 
 def test_goldens_cover_the_space():
@@ -81,9 +88,7 @@ def test_preset_against_spikesim(tmp_path):
     exact, misses, unexpected = 0, {}, []
     for case in RRAM:
         r = ours(case, tmp_path)
-        same = (r["energy_j"] == pytest.approx(case["energy_pj"] * 1e-12, rel=1e-9)
-                and r["latency_s"] == pytest.approx(case["latency_ns"] * 1e-9, rel=1e-9)
-                and r["area_mm2"] == pytest.approx(case["area_um2"] * 1e-6, rel=1e-9))
+        same = same_as_spikesim(r, case)
         reason = known_miss(case)
         if same:
             exact += 1
@@ -94,3 +99,22 @@ def test_preset_against_spikesim(tmp_path):
     assert not unexpected, unexpected[:3]
     expressible = sum(known_miss(c) is None for c in RRAM)
     assert exact == expressible >= 5, (exact, expressible, misses)
+
+
+@pytest.mark.slow
+def test_spikesim_accounting_is_exact_on_every_case(tmp_path):
+    bad = [c for c in RRAM if not same_as_spikesim(ours(c, tmp_path, "spikesim"), c)]
+    assert not bad, bad[:3]
+
+
+def test_spikesim_accounting_on_a_few_cases(tmp_path):
+    """Fast subset: every crossbar size, a narrow-layer net and uneven PEs per tile."""
+    picks, seen = [], set()
+    for c in RRAM:
+        key = (c["xbar"], narrow(c), c["pe_per_tile"] != 8)
+        if key not in seen:
+            seen.add(key)
+            picks.append(c)
+    assert {c["xbar"] for c in picks} == {32, 64, 128, 256}
+    for c in picks:
+        assert same_as_spikesim(ours(c, tmp_path, "spikesim"), c), c
