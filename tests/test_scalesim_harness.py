@@ -81,12 +81,22 @@ def test_goldens_cover_the_parameter_space():
     assert sum(c["gemm"] for c in CASES) >= 30
 
 
+def sampled(cases, every=4, backend=None):
+    """Every ``every``-th case in the default suite, all of them with ``-m slow``."""
+    out = []
+    for i, c in enumerate(cases):
+        args = (c, backend) if backend else (c,)
+        ident = f"seed{c['seed']}" + (f"-{backend}" if backend else "")
+        out.append(pytest.param(*args, id=ident, marks=() if i % every == 0 else pytest.mark.slow))
+    return out
+
+
 # the Numba kernel on every case; its plain numpy / Python reference (the specification) on every
 # fifth, so that both are held to SCALE-Sim's numbers
-BACKEND_CASES = [(c, "numba") for c in CASES] + [(c, "reference") for c in CASES[::5]]
+BACKEND_CASES = sampled(CASES, backend="numba") + sampled(CASES[::5], backend="reference")
 
 
-@pytest.mark.parametrize("case,backend", BACKEND_CASES, ids=lambda x: f"seed{x['seed']}" if isinstance(x, dict) else x)
+@pytest.mark.parametrize("case,backend", BACKEND_CASES)
 def test_replay_is_scalesim(case, backend):
     cfg = case["cfg"]
     mem = memory(cfg)
@@ -98,7 +108,7 @@ def test_replay_is_scalesim(case, backend):
         assert not bad, f"seed {case['seed']} {name}: {bad}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"seed{c['seed']}")
+@pytest.mark.parametrize("case", sampled(CASES))
 def test_imported_and_simulated_is_scalesim(case, tmp_path):
     cfg_path = tmp_path / "arch.cfg"
     cfg_path.write_text(case["cfg_text"])
