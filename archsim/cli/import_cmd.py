@@ -1,4 +1,4 @@
-"""``archsim import``: bring other tools' input files into archsim (SCALE-Sim for now)."""
+"""``archsim import``: bring other tools' input files into archsim (SCALE-Sim, SpikeSim)."""
 from __future__ import annotations
 
 
@@ -27,6 +27,15 @@ def register(sub) -> None:
                    help="DRAM traffic and stalls of the hardware YAML: 'scalesim' replays SCALE-Sim's buffers "
                         "(its numbers exactly), 'reuse' is archsim's closed-form reuse model (default: scalesim)")
     s.set_defaults(func=run_scalesim)
+    k = isub.add_parser(
+        "spikesim", help="SpikeSim network lists -> layer list, SpikeSim preset -> imc hardware YAML",
+        description="Read SpikeSim's network lists (in_ch_list, out_ch_list, in_dim_list, out_dim_list and "
+                    "xbar_size, kernel_size, pe_per_tile, time_steps, clk_freq) from its ELA script (parsed, not "
+                    "run) or a YAML/JSON file; write OUT/<name>.yaml (layer list) and OUT/<name>_hw.yaml (the "
+                    "SpikeSim preset with accounting: spikesim, its energy table copied beside it).")
+    k.add_argument("network", help="SpikeSim script (.py) or YAML/JSON with the network lists")
+    k.add_argument("-o", "--out", default=".", metavar="DIR", help="output folder (default: current)")
+    k.set_defaults(func=run_spikesim)
 
 
 def run_scalesim(args) -> int:
@@ -82,4 +91,35 @@ def run_scalesim(args) -> int:
             print(f"warning: not modelled: {item}")
         for item in cfg.notes:
             print(f"note: {item}")
+    return 0
+
+
+def run_spikesim(args) -> int:
+    import contextlib
+    from pathlib import Path
+
+    import yaml
+
+    import archsim
+    from archsim.fileio import atomic_path
+    from archsim.importers import spikesim
+
+    net, notes = spikesim.read_network(args.network)
+    name = Path(args.network).stem
+    layers = spikesim.network_to_layer_list(net, name=f"spikesim-{name}")
+    preset = Path(archsim.__file__).resolve().parents[1] / "hw_configs" / "spikesim_rram_65nm.yaml"
+    hw = spikesim.hardware_yaml(net, preset)
+    out = Path(args.out)
+    tables = [(preset.parent / "energy" / t, out / t) for t in hw["energy"]["tables"]]
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(atomic_path(out / f"{name}.yaml")).write_text(yaml.safe_dump(layers, sort_keys=False))
+        stack.enter_context(atomic_path(out / f"{name}_hw.yaml")).write_text(
+            f"# Imported by `archsim import spikesim` from {Path(args.network).name}\n" + yaml.safe_dump(hw, sort_keys=False))
+        for src, dst in tables:
+            stack.enter_context(atomic_path(dst)).write_bytes(src.read_bytes())
+    print(f"wrote {out / f'{name}.yaml'} ({len(net['out_ch_list'])} conv layers, T = {net['time_steps']})")
+    print(f"wrote {out / f'{name}_hw.yaml'} (crossbar {net['xbar_size']}, {net['pe_per_tile']} PEs/tile, "
+          f"{net['clk_freq']} MHz, accounting spikesim) and its energy table")
+    for n in notes:
+        print(f"note: {n}")
     return 0

@@ -118,3 +118,36 @@ def test_spikesim_accounting_on_a_few_cases(tmp_path):
     assert {c["xbar"] for c in picks} == {32, 64, 128, 256}
     for c in picks:
         assert same_as_spikesim(ours(c, tmp_path, "spikesim"), c), c
+
+
+def test_import_spikesim_network_lists(tmp_path, capsys):
+    """`archsim import spikesim` on a script written like SpikeSim's ELA example (parsed, not run):
+    the imported layer list and hardware give SpikeSim's numbers for a golden case."""
+    from archsim.cli import main
+    case = next(c for c in RRAM if c["xbar"] == 128 and c["pe_per_tile"] != 8)
+    n = NETWORKS[case["network"]]
+    script = tmp_path / "ela_like.py"
+    script.write_text("import numpy as np\n\ndef unused():\n    return 1\n\n"
+                      f"in_ch_list = {n['in_ch']}\nout_ch_list = {n['out_ch']}\nin_dim_list = {n['in_dim']}\n"
+                      f"out_dim_list = {n['out_dim']}\nxbar_size = {case['xbar']}\nkernel_size = 3\n"
+                      f"pe_per_tile = {case['pe_per_tile']}\ntime_steps = {case['timesteps']}\n"
+                      f"clk_freq = {case['clock_mhz']}  # MHz\nPE_cycle = 26 * (1000 / clk_freq)\n")
+    out = tmp_path / "imported"
+    assert main(["import", "spikesim", str(script), "-o", str(out)]) == 0
+    assert "accounting spikesim" in capsys.readouterr().out
+    moved = tmp_path / "moved"
+    out.rename(moved)                                     # the folder is self-contained
+    r = simulate(load_layer_list(moved / "ela_like.yaml"), load_hardware(moved / "ela_like_hw.yaml"))
+    assert same_as_spikesim(r, case), case
+
+
+def test_import_spikesim_bad_input(tmp_path):
+    from archsim.errors import TraceError
+    from archsim.importers.spikesim import read_network
+    bad = tmp_path / "bad.py"
+    bad.write_text("in_ch_list = [3, 64]\nout_ch_list = [64]\nin_dim_list = [32, 16]\nout_dim_list = [16, 8]\n")
+    with pytest.raises(TraceError, match="same length"):
+        read_network(bad)
+    bad.write_text("in_ch_list = compute()\n")
+    with pytest.raises(TraceError, match="bad.py:1: in_ch_list: expected a literal"):
+        read_network(bad)
