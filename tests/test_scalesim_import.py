@@ -50,6 +50,16 @@ SparsitySupport : false
 [run_presets]
 InterfaceBandwidth: CALC
 UseRamulatorTrace: False
+
+[layout]
+IfmapCustomLayout: False
+IfmapSRAMBankBandwidth: 6
+IfmapSRAMBankNum: 2
+IfmapSRAMBankPort: 2
+FilterCustomLayout: False
+FilterSRAMBankBandwidth: 3
+FilterSRAMBankNum: 1
+FilterSRAMBankPort: 2
 """
 
 
@@ -144,16 +154,29 @@ def test_config(tmp_path):
 
 
 def test_user_bandwidth_and_ignored_settings(tmp_path):
-    """USER mode: 10 one-byte words per cycle at 500 MHz = 5 GB/s."""
+    """USER mode: SCALE-Sim 3.0.0 takes the ifmap and filter DRAM bandwidths from the [layout]
+    bank bandwidths and the ofmap one from Bandwidth[0] (its single_layer_sim.py); the other
+    Bandwidth values are not read (a note), sparsity is not modelled (a warning)."""
     text = CFG.replace("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER").replace(
-        "SparsitySupport : false", "SparsitySupport : true")
+        "SparsitySupport : false", "SparsitySupport : true").replace("Bandwidth : 10", "Bandwidth : 10, 20")
     cfg = read_config(write(tmp_path, "u.cfg", text))
-    assert cfg.bandwidth_words_per_cycle == [10] and any("SparsitySupport" in s for s in cfg.ignored)
+    assert cfg.bandwidth_words_per_cycle == [10, 20] and any("SparsitySupport" in s for s in cfg.ignored)
+    assert any("reads only the first" in n for n in cfg.notes)
     out = tmp_path / "u.yaml"
     out.write_text(config_to_hardware_yaml(cfg, out, energy_table=Path(__file__).resolve().parents[1]
                                            / "hw_configs/energy/systolic_45nm.yaml", clock_mhz=500))
-    assert load_hardware(out).params.dram_bandwidth_gbps == pytest.approx(5.0)
+    p = load_hardware(out).params
+    assert p.dram_bandwidth_gbps is None and p.dram_model == "scalesim"
+    assert (p.dram_bytes_per_cycle.ifmap, p.dram_bytes_per_cycle.filter, p.dram_bytes_per_cycle.ofmap) == (6, 3, 10)
     assert "# Not modelled: SparsitySupport" in out.read_text()
+
+
+def test_unknown_keys_are_listed(tmp_path):
+    """A key or section the importer does not know is never dropped silently."""
+    text = CFG.replace("Dataflow : os", "Dataflow : os\nMagicKnob: 3") + "\n[extras]\nfoo = 1\n"
+    cfg = read_config(write(tmp_path, "k.cfg", text))
+    assert any("magicknob" in s and "unknown key" in s for s in cfg.ignored)
+    assert any("[extras]" in s and "unknown section" in s for s in cfg.ignored)
 
 
 @pytest.mark.parametrize("edit,needle", [
@@ -186,7 +209,7 @@ def test_cli_import_then_simulate(capsys, tmp_path):
     out = tmp_path / "imported"
     code, stdout, _ = run(capsys, "import", "scalesim", "--topology", str(topo), "--config", str(cfg), "-o", str(out))
     assert code == 0 and "net.trace (3 ops, conv form)" in stdout and "8x16 OS" in stdout
-    assert sorted(p.name for p in out.iterdir()) == ["arch.yaml", "net.trace"]
+    assert sorted(p.name for p in out.iterdir()) == ["arch.yaml", "net.trace", "systolic_45nm.yaml"]
     res = tmp_path / "res"
     code, _, _ = run(capsys, "simulate", "--hw", str(out / "arch.yaml"), "--trace", str(out / "net.trace"),
                      "-o", str(res), "--quiet")
@@ -198,6 +221,21 @@ def test_cli_import_then_simulate(capsys, tmp_path):
     a, b = (json.loads((d / "summary.json").read_text()) for d in (res, tmp_path / "res_csv"))
     assert a["cycles"] == b["cycles"] == simulate(topology_to_trace(read_topology(topo)),
                                                   load_hardware(out / "arch.yaml"))["cycles"]
+
+
+def test_imported_folder_survives_a_move(capsys, tmp_path):
+    """The energy table is copied beside the hardware YAML, which names it relative to itself."""
+    topo, cfg = write(tmp_path, "net.csv", CONV_CSV), write(tmp_path, "arch.cfg", CFG + "[odd]\nx = 1\n")
+    out = tmp_path / "imported"
+    code, stdout, _ = run(capsys, "import", "scalesim", "--topology", str(topo), "--config", str(cfg), "-o", str(out))
+    assert code == 0 and "warning: not modelled: [odd]" in stdout
+    moved = tmp_path / "elsewhere" / "deeper"
+    moved.parent.mkdir()
+    out.rename(moved)
+    assert yaml.safe_load((moved / "arch.yaml").read_text())["energy"]["tables"] == ["systolic_45nm.yaml"]
+    code, _, _ = run(capsys, "simulate", "--hw", str(moved / "arch.yaml"), "--trace", str(moved / "net.trace"),
+                     "-o", str(tmp_path / "res"), "--quiet")
+    assert code == 0
 
 
 def test_cli_bad_input_leaves_nothing(capsys, tmp_path):

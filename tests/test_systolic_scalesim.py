@@ -31,7 +31,7 @@ CASES = sorted(GOLDEN.glob("*.json"))
 REPO = Path(__file__).resolve().parents[1]
 
 
-def load_case(path: Path, tmp_path: Path):
+def load_case(path: Path, tmp_path: Path, dram_model: str = "reuse"):
     doc = json.loads(path.read_text())
     h = doc["header"]
     topo = tmp_path / f"{h['topology']}.csv"
@@ -40,7 +40,8 @@ def load_case(path: Path, tmp_path: Path):
     cfg_path.write_text(h["cfg_text"])
     hw_path = tmp_path / f"{h['case']}.yaml"
     hw_path.write_text(config_to_hardware_yaml(read_config(cfg_path), hw_path,
-                                               energy_table=REPO / "hw_configs/energy/systolic_45nm.yaml"))
+                                               energy_table=REPO / "hw_configs/energy/systolic_45nm.yaml",
+                                               dram_model=dram_model))
     return doc, topo, load_hardware(hw_path)
 
 

@@ -30,11 +30,12 @@ Non-GEMM ops run on the vector unit when ``vector_lanes`` is set (see
 """
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import pydantic
 
-from archsim.arch import quant_cost
+from archsim.arch import quant_cost, systolic_scalesim
 from archsim.arch import systolic_math as sm
 from archsim.arch.base import ActionCounter, HardwareModel, OpContext, OpCost
 from archsim.arch.vector_ops import (OpsPerElement, default_ops_per_element, vector_cycles, vector_io_bits,
@@ -44,6 +45,12 @@ from archsim.errors import ConfigError, UnsupportedOpError
 from archsim.trace.schema import GEMM_KINDS, OP_KINDS, Role
 
 BITS_PER_KIB = 8192
+
+
+class OperandBandwidth(Strict):
+    ifmap: float = pydantic.Field(gt=0, description="ifmap (input) DRAM bandwidth, bytes per cycle")
+    filter: float = pydantic.Field(gt=0, description="filter (weight) DRAM bandwidth, bytes per cycle")
+    ofmap: float = pydantic.Field(gt=0, description="ofmap (output) DRAM bandwidth, bytes per cycle")
 
 
 class SystolicParams(Strict):
@@ -59,7 +66,16 @@ class SystolicParams(Strict):
         default=False, description="cut the stream into chunks whose partial sums fit the ofmap buffer "
                                    "(TPU-style) instead of spilling them to DRAM (SCALE-Sim's schedule)")
     dram_bandwidth_gbps: float | None = pydantic.Field(
-        default=None, gt=0, description="DRAM bandwidth, GB/s; null = unlimited (no stalls, SCALE-Sim CALC mode)")
+        default=None, gt=0, description="DRAM bandwidth, GB/s, one channel shared by the three operands; "
+                                        "null = unlimited (no stalls, SCALE-Sim CALC mode)")
+    dram_bytes_per_cycle: OperandBandwidth | None = pydantic.Field(
+        default=None, description="DRAM bandwidth per operand (ifmap, filter, ofmap), bytes per cycle "
+                                  "(SCALE-Sim USER mode: IfmapSRAMBankBandwidth, FilterSRAMBankBandwidth, "
+                                  "Bandwidth[0], words of 1 byte); null = see dram_bandwidth_gbps")
+    dram_model: Literal["reuse", "scalesim"] = pydantic.Field(
+        default="reuse", description="DRAM traffic and stalls: 'reuse' = closed-form reuse tiers (our model); "
+                                     "'scalesim' = SCALE-Sim 3.0.0's buffers replayed request by request "
+                                     "(exact against its reports, its artefacts included)")
     pe_input_bits: int = pydantic.Field(default=8, ge=1, description="widest input the PE multiplier takes")
     pe_weight_bits: int = pydantic.Field(default=8, ge=1, description="widest weight the PE multiplier takes")
     psum_bits: int = pydantic.Field(default=32, ge=1, description="accumulator / partial-sum width")
@@ -71,6 +87,26 @@ class SystolicParams(Strict):
     vector_bits: int = pydantic.Field(default=8, ge=1, description="bits of a vector-op element whose "
                                       "operands the trace does not describe")
     ops_per_element: OpsPerElement = pydantic.Field(default_factory=default_ops_per_element)
+
+    @pydantic.model_validator(mode="after")
+    def _check_dram(self):
+        if self.dram_bandwidth_gbps is not None and self.dram_bytes_per_cycle is not None:
+            raise ValueError("give either dram_bandwidth_gbps (one shared channel) or dram_bytes_per_cycle "
+                             "(per operand), not both")
+        if self.dram_model == "scalesim":
+            if self.dram_bandwidth_gbps is not None:
+                raise ValueError("dram_model 'scalesim' replays SCALE-Sim's per-operand channels: set "
+                                 "dram_bytes_per_cycle (its USER mode) or nothing (CALC), not dram_bandwidth_gbps")
+            if self.psum_tiling:
+                raise ValueError("dram_model 'scalesim' replays SCALE-Sim's schedule, which has no psum_tiling")
+            if not 0.5 <= self.sram_active_fraction < 1:
+                raise ValueError("dram_model 'scalesim': SCALE-Sim's buffers take an sram_active_fraction "
+                                 f"in [0.5, 1), got {self.sram_active_fraction}")
+            bw = self.dram_bytes_per_cycle
+            if bw is not None and any(v != int(v) for v in (bw.ifmap, bw.filter, bw.ofmap)):
+                raise ValueError("dram_model 'scalesim': dram_bytes_per_cycle are SCALE-Sim's words (1 byte) "
+                                 "per cycle and must be whole numbers")
+        return self
 
 
 class SystolicModel(HardwareModel):
@@ -151,11 +187,21 @@ class SystolicModel(HardwareModel):
         out_words = M * N
 
         in_channels = (op.in_channels // g.groups if op.kind == "conv2d" else K)
-        chunks, dram = self._schedule(M, K, N, in_words, in_channels, w_words, in_bits, w_bits)
-        c = {k: int(v) for k, v in sm.gemm_costs(p.dataflow, p.rows, p.cols, M, K, N, chunks).items()
-             if k not in ("mapping_efficiency", "compute_utilization")}
+        replay = None
+        if p.dram_model == "scalesim":
+            # SCALE-Sim's buffers replayed on this product's request streams (identical for every group)
+            replay = systolic_scalesim.replay_op(op, p, M, K, N, T if static else 1)
+            chunks = 1
+            dram = {"ifmap": replay["DRAM IFMAP Reads"], "filter": replay["DRAM Filter Reads"], "psum_spill": 0}
+        else:
+            chunks, dram = self._schedule(M, K, N, in_words, in_channels, w_words, in_bits, w_bits)
+        costs = sm.gemm_costs(p.dataflow, p.rows, p.cols, M, K, N, chunks)
+        c = {k: int(v) for k, v in costs.items() if k not in ("mapping_efficiency", "compute_utilization")}
         psum_words = c["ofmap_sram_writes"] - out_words          # partial sums written (row folds > 1)
         spill = dram["psum_spill"]                               # of those, words that go to DRAM and back
+        # SCALE-Sim writes every word of its ofmap stream (partial sums too) to DRAM once
+        ofmap_dram_bits = (replay["DRAM OFMAP Writes"] * out_bits if replay is not None
+                           else out_words * out_bits + spill * p.psum_bits)
         # quantised weights bring scales / zero points (archsim.arch.quant_cost), fetched and read
         # as often as the weights they belong to
         meta = quant_cost.metadata_bits(op) / g.groups
@@ -169,7 +215,7 @@ class SystolicModel(HardwareModel):
             "ofmap_sram.write_bit": (psum_words + spill) * p.psum_bits + out_words * out_bits,
             "ofmap_sram.read_bit": (c["psum_sram_reads"] + spill) * p.psum_bits + out_words * out_bits,
             "dram.read_bit": dram["ifmap"] * in_bits + dram["filter"] * w_bits + meta_fetched + spill * p.psum_bits,
-            "dram.write_bit": out_words * out_bits + spill * p.psum_bits,
+            "dram.write_bit": ofmap_dram_bits,
         }
         acts = ActionCounter()
         acts.add("multiplier", "bit_product", groups * c["macs"] * in_bits * w_bits)
@@ -191,31 +237,52 @@ class SystolicModel(HardwareModel):
 
         compute_cycles = groups * c["cycles"]
         dram_bytes = groups * (bits["dram.read_bit"] + bits["dram.write_bit"]) / 8
-        cycles = max(compute_cycles, self._dram_cycles(dram_bytes), dequant_cycles)
+        if replay is not None:
+            array_cycles = groups * replay["Total Cycles"]           # SCALE-Sim's, stalls included
+            stall_cycles = groups * replay["Stall Cycles"]
+        else:
+            # partial sums spill over the ofmap channel and come back over it
+            per_operand = {"ifmap": dram["ifmap"] * in_bits, "filter": dram["filter"] * w_bits + meta_fetched,
+                           "ofmap": bits["dram.write_bit"] + spill * p.psum_bits}
+            array_cycles = max(compute_cycles, self._dram_cycles(
+                {k: groups * v / 8 for k, v in per_operand.items()}))
+            stall_cycles = array_cycles - compute_cycles
+        cycles = max(array_cycles, dequant_cycles)
         sram_bytes = groups * sum(v for k, v in bits.items() if "sram" in k) / 8
         macs = groups * c["macs"]
+        folds = groups * c["folds"] * chunks
+        metrics = {
+            "compute_cycles": float(compute_cycles),
+            "stall_cycles": float(stall_cycles),
+            "folds": float(folds),
+            # SCALE-Sim's mapping efficiency and compute utilisation of this op (means over its folds);
+            # the folds_x_ columns let the summary average them over all folds of the trace
+            "mapping_efficiency": float(costs["mapping_efficiency"]),
+            "compute_utilization": float(costs["compute_utilization"]),
+            "folds_x_mapping_efficiency": folds * float(costs["mapping_efficiency"]),
+            "folds_x_compute_utilization": folds * float(costs["compute_utilization"]),
+            "ifmap_sram_reads": float(groups * c["ifmap_sram_reads"]),
+            "filter_sram_reads": float(groups * c["filter_sram_reads"]),
+            "ofmap_sram_writes": float(groups * c["ofmap_sram_writes"]),
+            "psum_sram_reads": float(groups * c["psum_sram_reads"]),
+            "dram_ifmap_read_bytes": groups * dram["ifmap"] * in_bits / 8,
+            "dram_filter_read_bytes": groups * (dram["filter"] * w_bits + meta_fetched) / 8,
+            "dram_weight_read_bytes": groups * (dram["filter"] * w_bits + meta_fetched) / 8 if static else 0.0,
+            "dequant_ops": float(dequant),
+            "dequant_cycles": dequant_cycles,
+            "dram_ofmap_write_bytes": groups * ofmap_dram_bits / 8,
+            "dram_psum_spill_bytes": groups * 2 * spill * p.psum_bits / 8,
+        }
+        if replay is not None:
+            # SCALE-Sim's "Total Cycles (incl. prefetch)": from the first DRAM prefetch to the last ofmap drain
+            metrics["total_cycles_incl_prefetch"] = float(groups * replay["Total Cycles (incl. prefetch)"])
         return OpCost(
             cycles=cycles,
             actions=acts.as_dict(),
             traffic_bytes={"dram": dram_bytes, "sram": sram_bytes},
             macs_effectual=float(macs),
             utilization=macs / (p.rows * p.cols * cycles) if cycles else 0.0,
-            metrics={
-                "compute_cycles": float(compute_cycles),
-                "stall_cycles": float(cycles - compute_cycles),
-                "folds": float(groups * c["folds"] * chunks),
-                "ifmap_sram_reads": float(groups * c["ifmap_sram_reads"]),
-                "filter_sram_reads": float(groups * c["filter_sram_reads"]),
-                "ofmap_sram_writes": float(groups * c["ofmap_sram_writes"]),
-                "psum_sram_reads": float(groups * c["psum_sram_reads"]),
-                "dram_ifmap_read_bytes": groups * dram["ifmap"] * in_bits / 8,
-                "dram_filter_read_bytes": groups * (dram["filter"] * w_bits + meta_fetched) / 8,
-                "dram_weight_read_bytes": groups * (dram["filter"] * w_bits + meta_fetched) / 8 if static else 0.0,
-                "dequant_ops": float(dequant),
-                "dequant_cycles": dequant_cycles,
-                "dram_ofmap_write_bytes": groups * out_words * out_bits / 8,
-                "dram_psum_spill_bytes": groups * 2 * spill * p.psum_bits / 8,
-            },
+            metrics=metrics,
         )
 
     def _schedule(self, M: int, K: int, N: int, in_words: int, in_channels: int, w_words: int,
@@ -290,11 +357,31 @@ class SystolicModel(HardwareModel):
             filt = fetched(w_words, w_bits, cap["filter"], K * live, 1, Fr * w_words)
         return chunks, {"ifmap": round(ifmap), "filter": round(filt), "psum_spill": spill}
 
-    def _dram_cycles(self, dram_bytes: float) -> float:
-        bw = self.params.dram_bandwidth_gbps
-        if bw is None:
-            return 0.0
-        return dram_bytes / (bw * 1e9 / (self.clock_mhz * 1e6))
+    def _dram_cycles(self, dram_bytes: dict[str, float]) -> int:
+        """Whole cycles to move ``dram_bytes`` (per operand: ifmap, filter, ofmap) over one shared
+        channel (``dram_bandwidth_gbps``) or one channel per operand (``dram_bytes_per_cycle``)."""
+        p = self.params
+        if p.dram_bytes_per_cycle is not None:
+            bw = p.dram_bytes_per_cycle
+            return math.ceil(max(dram_bytes.get(k, 0.0) / getattr(bw, k) for k in ("ifmap", "filter", "ofmap")))
+        if p.dram_bandwidth_gbps is None:
+            return 0
+        return math.ceil(sum(dram_bytes.values()) / (p.dram_bandwidth_gbps * 1e9 / (self.clock_mhz * 1e6)))
+
+    def summarize(self, summary: dict) -> dict:
+        """Mapping efficiency and compute utilisation of the whole trace: SCALE-Sim's per-layer means
+        over folds, extended to a mean over all folds of all GEMM ops (the per-op values are in
+        ops.csv; summing them, as the engine does for other metrics, would mean nothing)."""
+        metrics = dict(summary.get("metrics", {}))
+        folds = metrics.get("folds", 0.0)
+        out = {}
+        for key in ("mapping_efficiency", "compute_utilization"):
+            weighted = metrics.pop(f"folds_x_{key}", None)
+            metrics.pop(key, None)
+            if weighted is not None and folds:
+                out[key] = weighted / folds
+                metrics[key] = out[key]
+        return {**out, "metrics": metrics} if out else {}
 
     # -- other ops --------------------------------------------------------------------------------
     def _vector(self, op) -> OpCost:
@@ -307,7 +394,8 @@ class SystolicModel(HardwareModel):
         acts.add("dram", "write_bit", write_bits)
         compute_cycles = vector_cycles(ops, p.vector_lanes)
         dram_bytes = (read_bits + write_bits) / 8
-        cycles = max(compute_cycles, self._dram_cycles(dram_bytes))
+        # a vector op's operands come in and its results go out over the ifmap and ofmap channels
+        cycles = max(compute_cycles, self._dram_cycles({"ifmap": read_bits / 8, "ofmap": write_bits / 8}))
         return OpCost(
             cycles=cycles, actions=acts.as_dict(), traffic_bytes={"dram": dram_bytes},
             utilization=ops / (p.vector_lanes * cycles) if cycles else 0.0,

@@ -1,4 +1,4 @@
-"""``archsim import``: bring other tools' input files into archsim (SCALE-Sim for now)."""
+"""``archsim import``: bring other tools' input files into archsim (SCALE-Sim, SpikeSim)."""
 from __future__ import annotations
 
 
@@ -21,8 +21,21 @@ def register(sub) -> None:
     s.add_argument("--clock-mhz", type=float, default=1000.0,
                    help="clock of the hardware YAML (SCALE-Sim has none; default 1000)")
     s.add_argument("--energy-table", metavar="YAML",
-                   help="energy table the hardware YAML refers to (default: hw_configs/energy/systolic_45nm.yaml)")
+                   help="energy table to copy beside the hardware YAML, which refers to it by name "
+                        "(default: hw_configs/energy/systolic_45nm.yaml)")
+    s.add_argument("--dram-model", choices=("scalesim", "reuse"), default="scalesim",
+                   help="DRAM traffic and stalls of the hardware YAML: 'scalesim' replays SCALE-Sim's buffers "
+                        "(its numbers exactly), 'reuse' is archsim's closed-form reuse model (default: scalesim)")
     s.set_defaults(func=run_scalesim)
+    k = isub.add_parser(
+        "spikesim", help="SpikeSim network lists -> layer list, SpikeSim preset -> imc hardware YAML",
+        description="Read SpikeSim's network lists (in_ch_list, out_ch_list, in_dim_list, out_dim_list and "
+                    "xbar_size, kernel_size, pe_per_tile, time_steps, clk_freq) from its ELA script (parsed, not "
+                    "run) or a YAML/JSON file; write OUT/<name>.yaml (layer list) and OUT/<name>_hw.yaml (the "
+                    "SpikeSim preset with accounting: spikesim, its energy table copied beside it).")
+    k.add_argument("network", help="SpikeSim script (.py) or YAML/JSON with the network lists")
+    k.add_argument("-o", "--out", default=".", metavar="DIR", help="output folder (default: current)")
+    k.set_defaults(func=run_spikesim)
 
 
 def run_scalesim(args) -> int:
@@ -55,8 +68,10 @@ def run_scalesim(args) -> int:
             raise ArchsimError(f"import scalesim: energy table not found ({table or 'no source checkout'}); "
                                "pass --energy-table")
         hw_path = out / f"{Path(args.config).stem}.yaml"
-        hw_text = scalesim.config_to_hardware_yaml(cfg, hw_path, energy_table=table, clock_mhz=args.clock_mhz,
-                                                   bits=args.bits)
+        # the table is copied beside the YAML and named relative to it: the folder can move
+        table_copy = out / table.name
+        hw_text = scalesim.config_to_hardware_yaml(cfg, hw_path, energy_table=table_copy, clock_mhz=args.clock_mhz,
+                                                   bits=args.bits, dram_model=args.dram_model)
     def imported_yaml(path: Path) -> bool:   # a hardware file a previous import wrote
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.readline(200).startswith("# Imported by `archsim import scalesim`")
@@ -64,11 +79,15 @@ def run_scalesim(args) -> int:
         check_output_file(trace_path, "trace", is_trace_file)
     if hw_path is not None:
         check_output_file(hw_path, "imported hardware YAML", imported_yaml)
+        if table.resolve() != table_copy.resolve():   # a previous import's copy of the same table only
+            check_output_file(table_copy, "copy of the energy table", lambda p: p.read_bytes() == table.read_bytes())
     # The hardware file is written aside first, so that a failed trace write leaves neither.
     with contextlib.ExitStack() as stack:
         if hw_text is not None:
             tmp = stack.enter_context(atomic_path(hw_path))
             tmp.write_text(hw_text)
+            if table.resolve() != table_copy.resolve():
+                stack.enter_context(atomic_path(table_copy)).write_bytes(table.read_bytes())
         if trace is not None:
             trace.save(trace_path)
     if trace is not None:
@@ -76,6 +95,50 @@ def run_scalesim(args) -> int:
     if hw_text is not None:
         print(f"wrote {hw_path} ({cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}, "
               f"InterfaceBandwidth {cfg.interface_bandwidth})")
+        print(f"wrote {table_copy} (energy table, referred to by the hardware YAML)")
         for item in cfg.ignored:
-            print(f"note: not modelled: {item}")
+            print(f"warning: not modelled: {item}")
+        for item in cfg.notes:
+            print(f"note: {item}")
+    return 0
+
+
+def run_spikesim(args) -> int:
+    import contextlib
+    from pathlib import Path
+
+    import yaml
+
+    import archsim
+    from archsim.fileio import atomic_path, check_output_file
+    from archsim.importers import spikesim
+
+    net, notes = spikesim.read_network(args.network)
+    name = Path(args.network).stem
+    layers = spikesim.network_to_layer_list(net, name=f"spikesim-{name}")
+    preset = Path(archsim.__file__).resolve().parents[1] / "hw_configs" / "spikesim_rram_65nm.yaml"
+    hw = spikesim.hardware_yaml(net, preset)
+    out = Path(args.out)
+    tables = [(preset.parent / "energy" / t, out / t) for t in hw["energy"]["tables"]]
+    marker = "# Imported by `archsim import spikesim`"
+
+    def previous(path: Path) -> bool:   # a file a previous import wrote
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline(200).startswith(marker)
+    for path in (out / f"{name}.yaml", out / f"{name}_hw.yaml"):
+        check_output_file(path, "imported SpikeSim file", previous)
+    for src, dst in tables:
+        check_output_file(dst, "copy of the energy table", lambda p, src=src: p.read_bytes() == src.read_bytes())
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(atomic_path(out / f"{name}.yaml")).write_text(
+            f"{marker} from {Path(args.network).name}\n" + yaml.safe_dump(layers, sort_keys=False))
+        stack.enter_context(atomic_path(out / f"{name}_hw.yaml")).write_text(
+            f"{marker} from {Path(args.network).name}\n" + yaml.safe_dump(hw, sort_keys=False))
+        for src, dst in tables:
+            stack.enter_context(atomic_path(dst)).write_bytes(src.read_bytes())
+    print(f"wrote {out / f'{name}.yaml'} ({len(net['out_ch_list'])} conv layers, T = {net['time_steps']})")
+    print(f"wrote {out / f'{name}_hw.yaml'} (crossbar {net['xbar_size']}, {net['pe_per_tile']} PEs/tile, "
+          f"{net['clk_freq']} MHz, accounting spikesim) and its energy table")
+    for n in notes:
+        print(f"note: {n}")
     return 0

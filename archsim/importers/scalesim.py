@@ -185,12 +185,40 @@ class ScaleSimConfig:
     ofmap_sram_kb: int
     dataflow: str
     interface_bandwidth: str               # CALC (no stalls) or USER
-    bandwidth_words_per_cycle: list[int]   # USER mode: words (1 byte) per cycle
-    ignored: list[str] = field(default_factory=list)   # settings archsim does not model
+    bandwidth_words_per_cycle: list[int]   # [architecture_presets] Bandwidth (USER: [0] is the ofmap's)
+    ifmap_bank_bandwidth: int = 10         # [layout] IfmapSRAMBankBandwidth: USER-mode ifmap DRAM words/cycle
+    filter_bank_bandwidth: int = 10        # [layout] FilterSRAMBankBandwidth: USER-mode filter DRAM words/cycle
+    ignored: list[str] = field(default_factory=list)   # settings that change SCALE-Sim's numbers, not modelled
+    notes: list[str] = field(default_factory=list)     # settings read and found to change nothing
+
+
+# Every key SCALE-Sim 3.0.0 reads (configparser lower-cases them), and what archsim does with it.
+# "params": mapped onto the hardware YAML; "inert": read by SCALE-Sim but without effect on any
+# figure it reports in the runs archsim reproduces (reasons in docs/models/systolic.md);
+# "checked": changes SCALE-Sim's numbers when set to a value archsim does not model (then listed in
+# ``ignored`` and printed by the importer).
+CFG_KEYS = {
+    "general": {"run_name": "params"},
+    "run_presets": {"interfacebandwidth": "params", "useramulatortrace": "checked"},
+    "architecture_presets": {
+        "arrayheight": "params", "arraywidth": "params", "ifmapsramszkb": "params", "filtersramszkb": "params",
+        "ofmapsramszkb": "params", "dataflow": "params", "bandwidth": "params",
+        "ifmapoffset": "inert", "filteroffset": "inert", "ofmapoffset": "inert",
+        "readrequestbuffer": "inert", "writerequestbuffer": "inert", "topologycsvloc": "inert"},
+    "layout": {
+        "ifmapcustomlayout": "checked", "filtercustomlayout": "checked",
+        "ifmapsrambankbandwidth": "params", "filtersrambankbandwidth": "params",
+        "ifmapsrambanknum": "inert", "ifmapsrambankport": "inert",
+        "filtersrambanknum": "inert", "filtersrambankport": "inert"},
+    "sparsity": {"sparsitysupport": "checked", "sparserep": "inert", "optimizedmapping": "inert",
+                 "blocksize": "inert", "randomnumbergeneratorseed": "inert", "nonzeroelems": "inert"},
+    "network_presets": {"topologycsvloc": "inert"},
+}
 
 
 def read_config(path: str | Path) -> ScaleSimConfig:
-    """Parse a SCALE-Sim ``.cfg`` (INI) file. Raises ConfigError naming the file, line and key."""
+    """Parse a SCALE-Sim ``.cfg`` (INI) file. Raises ConfigError naming the file, line and key;
+    settings archsim does not model are listed in ``ignored``, unknown keys too."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
@@ -212,8 +240,8 @@ def read_config(path: str | Path) -> ScaleSimConfig:
         missing = "section is missing" if not parser.has_section(section) else "required key is missing"
         raise ConfigError(f"{where(section)}: [{section}] {key}: {missing}")
 
-    def positive(section: str, key: str) -> int:
-        value = get(section, key)
+    def positive(section: str, key: str, default: str | None = None) -> int:
+        value = get(section, key, default)
         try:
             number = int(value)
         except ValueError:
@@ -221,6 +249,16 @@ def read_config(path: str | Path) -> ScaleSimConfig:
         if number < 1:
             raise ConfigError(f"{where(section, key)}: [{section}] {key}: expected a positive integer, got {value!r}")
         return number
+
+    ignored, notes = [], []
+    for section in parser.sections():
+        known = CFG_KEYS.get(section.lower())
+        if known is None:
+            ignored.append(f"[{section}] (unknown section: {', '.join(parser.options(section))} not read)")
+            continue
+        for key in parser.options(section):
+            if key not in known:
+                ignored.append(f"[{section}] {key} (unknown key, not read)")
 
     arch = "architecture_presets"
     dataflow = get(arch, "Dataflow").lower()
@@ -231,6 +269,7 @@ def read_config(path: str | Path) -> ScaleSimConfig:
         raise ConfigError(f"{where('run_presets', 'InterfaceBandwidth')}: [run_presets] InterfaceBandwidth: "
                           f"expected CALC or USER, got {mode!r}")
     bandwidth: list[int] = []
+    ifmap_bw = filter_bw = 10
     if mode == "USER":
         raw = get(arch, "Bandwidth")
         try:
@@ -240,22 +279,29 @@ def read_config(path: str | Path) -> ScaleSimConfig:
         if not bandwidth or min(bandwidth) < 1:
             raise ConfigError(f"{where(arch, 'Bandwidth')}: [{arch}] Bandwidth: expected positive integers "
                               f"(words per cycle), got {raw!r}")
-    ignored = []
+        if len(bandwidth) > 1:
+            notes.append(f"Bandwidth = {bandwidth}: SCALE-Sim 3.0.0 reads only the first value (the ofmap "
+                         "channel); the others change nothing")
+        # SCALE-Sim's USER mode takes the ifmap and filter DRAM bandwidths from the bank bandwidths
+        ifmap_bw = positive("layout", "IfmapSRAMBankBandwidth")
+        filter_bw = positive("layout", "FilterSRAMBankBandwidth")
+    elif parser.has_option(arch, "Bandwidth"):
+        notes.append("Bandwidth: not read in CALC mode (SCALE-Sim uses 10 words/cycle for the first ifmap and "
+                     "filter fills and the array width for the ofmap)")
     if get("sparsity", "SparsitySupport", "false").lower() == "true":
         ignored.append("SparsitySupport = true (archsim's systolic model is dense)")
     if get("run_presets", "UseRamulatorTrace", "false").lower() == "true":
-        ignored.append("UseRamulatorTrace = True (no Ramulator DRAM model)")
+        ignored.append("UseRamulatorTrace = True (no Ramulator DRAM latencies)")
     for key in ("IfmapCustomLayout", "FilterCustomLayout"):
         if get("layout", key, "false").lower() == "true":
             ignored.append(f"{key} = True (SRAM bank layouts are not modelled)")
-    if mode == "USER" and len(set(bandwidth)) > 1:
-        ignored.append(f"Bandwidth = {bandwidth}: one shared DRAM channel at the first value")
     return ScaleSimConfig(
         path=path, run_name=get("general", "run_name", path.stem) or path.stem,
         rows=positive(arch, "ArrayHeight"), cols=positive(arch, "ArrayWidth"),
         ifmap_sram_kb=positive(arch, "IfmapSramSzkB"), filter_sram_kb=positive(arch, "FilterSramSzkB"),
         ofmap_sram_kb=positive(arch, "OfmapSramSzkB"), dataflow=dataflow, interface_bandwidth=mode,
-        bandwidth_words_per_cycle=bandwidth, ignored=ignored)
+        bandwidth_words_per_cycle=bandwidth, ifmap_bank_bandwidth=ifmap_bw, filter_bank_bandwidth=filter_bw,
+        ignored=ignored, notes=notes)
 
 
 def _line_of(text: str, section: str, key: str | None) -> int:
@@ -281,18 +327,23 @@ def default_energy_table() -> Path | None:
 
 
 def config_to_hardware_yaml(cfg: ScaleSimConfig, out_path: str | Path, *, energy_table: str | Path,
-                            clock_mhz: float = 1000.0, bits: int = 8) -> str:
+                            clock_mhz: float = 1000.0, bits: int = 8, dram_model: str = "scalesim") -> str:
     """The text of a ``systolic`` hardware YAML equivalent to ``cfg``, to be written at
-    ``out_path`` (the energy table is referenced relative to it). SCALE-Sim has no clock: cycle
-    counts do not depend on ``clock_mhz``; it only converts a USER bandwidth (words per cycle,
-    1-byte words) into GB/s."""
+    ``out_path``. ``energy_table`` is referenced relative to ``out_path`` (the importer copies the
+    table beside the YAML, so that the pair survives a move). SCALE-Sim has no clock: cycle counts
+    do not depend on ``clock_mhz``. ``dram_model``: ``scalesim`` replays SCALE-Sim's buffers
+    (its DRAM counts and stalls exactly), ``reuse`` uses archsim's closed-form reuse model; in USER
+    mode the per-operand bandwidths (words of 1 byte per cycle) become ``dram_bytes_per_cycle``."""
     import yaml
 
     out_dir = Path(out_path).resolve().parent
-    table = os.path.relpath(Path(energy_table).resolve(), out_dir)
-    bw = cfg.bandwidth_words_per_cycle[0] * clock_mhz / 1000.0 if cfg.interface_bandwidth == "USER" else None
+    table = Path(os.path.relpath(Path(energy_table).resolve(), out_dir)).as_posix()
     sizes = {"ifmap_sram_kib": cfg.ifmap_sram_kb, "filter_sram_kib": cfg.filter_sram_kb,
              "ofmap_sram_kib": cfg.ofmap_sram_kb}
+    per_operand = None
+    if cfg.interface_bandwidth == "USER":
+        per_operand = {"ifmap": cfg.ifmap_bank_bandwidth, "filter": cfg.filter_bank_bandwidth,
+                       "ofmap": cfg.bandwidth_words_per_cycle[0]}
     data = {
         "architecture": "systolic",
         "name": cfg.run_name,
@@ -303,11 +354,13 @@ def config_to_hardware_yaml(cfg: ScaleSimConfig, out_path: str | Path, *, energy
         "technology_nm": 45,
         "energy": {"tables": [table], "variables": dict(sizes)},
         "params": {"rows": cfg.rows, "cols": cfg.cols, "dataflow": cfg.dataflow, **sizes,
-                   "dram_bandwidth_gbps": bw, "pe_input_bits": bits, "pe_weight_bits": bits,
-                   "output_bits": bits},
+                   "dram_model": dram_model, "dram_bytes_per_cycle": per_operand,
+                   "pe_input_bits": bits, "pe_weight_bits": bits, "output_bits": bits},
     }
     notes = [f"# Imported by `archsim import scalesim` from {cfg.path.name}.",
-             "# SCALE-Sim has no clock; cycle counts do not depend on clock_mhz, which only converts",
-             "# a USER bandwidth (words/cycle) into dram_bandwidth_gbps. CALC mode -> null (no stalls)."]
+             "# SCALE-Sim has no clock; cycle counts do not depend on clock_mhz.",
+             "# InterfaceBandwidth CALC -> dram_bytes_per_cycle null (no DRAM stalls); USER -> ifmap",
+             "# IfmapSRAMBankBandwidth, filter FilterSRAMBankBandwidth, ofmap Bandwidth[0] (1-byte words)."]
     notes += [f"# Not modelled: {item}" for item in cfg.ignored]
+    notes += [f"# Note: {item}" for item in cfg.notes]
     return "\n".join(notes) + "\n" + yaml.safe_dump(data, sort_keys=False)

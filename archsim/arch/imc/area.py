@@ -16,6 +16,7 @@ import math
 
 import pandas as pd
 
+from archsim.arch.imc import spikesim_accounting
 from archsim.arch.imc.model import ImcModel, _input_elements
 from archsim.arch.base import OpContext
 
@@ -31,10 +32,12 @@ def layer_area_um2(trace, hw) -> pd.DataFrame:
     lanes = math.ceil(p.crossbar.cols / p.adc.cols_per_adc)
     adcs_per_pe = lanes * (1 if p.adc.sharing == "pe" else p.pe.crossbars)
     per_pe = {"pe": 1, "crossbar": p.pe.crossbars, "adc": adcs_per_pe, "dac": p.pe.crossbars * p.crossbar.rows,
-              "shift_add": 1}
+              "shift_add": 0 if p.accounting == "spikesim" else 1}
     if p.adc.cols_per_adc > 1:
         per_pe["mux"] = adcs_per_pe
     per_tile = {"tile": 1, "psum_buffer": 1, "tile_buffer": p.tile.buffer_bits, "htree": 1}
+    if p.accounting == "spikesim":
+        per_tile["shift_add"] = spikesim_accounting.shift_add_per_tile(p)
 
     rows: dict[str, dict[str, float]] = {}
     lifs = [op for op in trace.ops if op.kind == "lif"]

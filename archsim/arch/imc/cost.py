@@ -30,6 +30,7 @@ import math
 
 from archsim.arch.base import ActionCounter, OpCost
 from archsim.arch.imc.mapping import Layout, OpOptions, input_planes
+from archsim.arch.imc import spikesim_accounting
 from archsim.arch.imc.params import ImcParams
 from archsim.arch.quant_cost import total_dequant_ops
 from archsim.arch.vector_ops import vector_ops
@@ -70,13 +71,18 @@ def gemm_cost(op, layout: Layout, params: ImcParams, opts: OpOptions) -> OpCost:
     conversions = layout.conversions_per_vector * bit_vectors
 
     acts = ActionCounter()
-    acts.add("crossbar", "read", layout.reads_per_vector * bit_vectors * activity)
     acts.add("dac", "drive", layout.rows_driven_per_vector * bit_vectors * activity)
-    acts.add("adc", "convert", conversions)
-    if params.adc.cols_per_adc > 1:
-        acts.add("mux", "select", conversions)
-    acts.add("shift_add", "add", conversions)
-    acts.add("psum_buffer", "access", conversions)
+    if params.accounting == "spikesim":
+        for (component, action), n in spikesim_accounting.pe_cycle_actions(params).items():
+            acts.add(component, action, n * pe_cycles * (activity if component == "crossbar" else 1.0))
+        conversions = spikesim_accounting.pe_cycle_actions(params)[("adc", "convert")] * pe_cycles
+    else:
+        acts.add("crossbar", "read", layout.reads_per_vector * bit_vectors * activity)
+        acts.add("adc", "convert", conversions)
+        if params.adc.cols_per_adc > 1:
+            acts.add("mux", "select", conversions)
+        acts.add("shift_add", "add", conversions)
+        acts.add("psum_buffer", "access", conversions)
     for component, action in (("tile_buffer", "read_vector"), ("htree", "send_vector"),
                               ("input_buffer", "read_vector")):
         acts.add(component, action, pe_cycles)

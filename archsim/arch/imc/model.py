@@ -11,6 +11,7 @@ import math
 
 from archsim.arch.base import HardwareModel, OpContext, OpCost
 from archsim.arch.imc import cost, latency
+from archsim.arch.imc import spikesim_accounting
 from archsim.arch.imc.mapping import ChipMapping, OpOptions, map_network
 from archsim.arch.imc.params import ImcParams
 from archsim.arch.quant_cost import total_dequant_ops
@@ -104,7 +105,8 @@ class ImcModel(HardwareModel):
         lanes = math.ceil(p.crossbar.cols / p.adc.cols_per_adc)
         adcs = pes * lanes * (1 if p.adc.sharing == "pe" else p.pe.crossbars)
         inst = {"tile": tiles, "pe": pes, "crossbar": crossbars, "adc": adcs, "dac": crossbars * p.crossbar.rows,
-                "shift_add": pes, "psum_buffer": tiles, "tile_buffer": tiles * p.tile.buffer_bits,
+                "shift_add": (tiles * spikesim_accounting.shift_add_per_tile(p) if p.accounting == "spikesim"
+                              else pes), "psum_buffer": tiles, "tile_buffer": tiles * p.tile.buffer_bits,
                 "htree": tiles, "input_buffer": getattr(self, "_input_elements", 0) * p.buffers.input_bits_per_element}
         if p.adc.cols_per_adc > 1:
             inst["mux"] = adcs

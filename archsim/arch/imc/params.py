@@ -187,6 +187,10 @@ class ImcParams(Strict):
     activity_gating: bool = Field(default=False, description="scale crossbar-read and driver energy by the "
                                                              "input density (spike activity) from the trace")
     noise: Noise = Field(default_factory=Noise)
+    accounting: Literal["physical", "spikesim"] = Field(
+        default="physical", description="'physical': crossbar reads, conversions and shift-adds of the columns "
+        "a layer uses; 'spikesim': SpikeSim's ELA bookkeeping (full crossbars every PE cycle, (X/8)^2 "
+        "conversions, X/8 shift-add units per tile; archsim.arch.imc.spikesim_accounting)")
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Whole-process speed of `archsim simulate` against SCALE-Sim 3.0.0 on small harness cases.
+
+Users run both tools as processes, so start-up counts. Cases: the first ``--cases`` configurations
+of tools/scalesim_golden/random_goldens.json (small random configurations: CALC and USER modes,
+all dataflows, conv and GEMM topologies). Per case, side by side in one run, ``--repeat`` times
+(interleaved, so that machine load hits both alike):
+
+* SCALE-Sim: a fresh process of SCALE-Sim's own Python (``--scalesim-python``, the throw-away
+  environment of tools/scalesim_golden/run_random.py) that imports scalesim and runs the case
+  through its Python API with traces off;
+* archsim: a fresh ``python -m archsim.cli simulate --hw <imported .yaml> --trace <topology.csv>``
+  process (the hardware YAML is imported once beforehand with ``archsim import scalesim``,
+  ``dram_model: scalesim``; the CSV is read directly).
+
+Wall time of each process (fork to exit), median per case; the ratio SCALE-Sim / archsim is
+printed per case and as the median over cases. The summed cycles of the two must agree (checked).
+Speed is measured here, never asserted in a test.
+
+    python benchmarks/bench_process_vs_scalesim.py [--cases 10] [--repeat 3] \
+        [--scalesim-python /work/scalesim-venv/bin/python]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN = REPO / "tools/scalesim_golden/random_goldens.json"
+LAYOUT = "Layer name, (no custom layout rows),\n"
+SCALESIM_CHILD = ("import sys; from scalesim.scale_sim import scalesim; "
+                  "s = scalesim(save_disk_space=True, verbose=False, config=sys.argv[1], topology=sys.argv[2], "
+                  "layout=sys.argv[3], input_type_gemm=sys.argv[4] == '1'); s.run_scale(top_path=sys.argv[5])")
+
+
+def timed(cmd, env=None) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cases", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--scalesim-python", default="/work/scalesim-venv/bin/python")
+    a = ap.parse_args(argv)
+    cases = json.loads(GOLDEN.read_text())["cases"][: a.cases]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    work = Path(tempfile.mkdtemp(prefix="bench_proc_"))
+    runs = []
+    for c in cases:
+        d = work / f"seed{c['seed']}"
+        d.mkdir()
+        (d / "arch.cfg").write_text(c["cfg_text"])
+        (d / "net.csv").write_text(c["topology_text"])
+        (d / "layout.csv").write_text(LAYOUT)
+        subprocess.run([sys.executable, "-m", "archsim.cli", "import", "scalesim", "--config", str(d / "arch.cfg"),
+                        "-o", str(d / "imported")], check=True, stdout=subprocess.DEVNULL, env=env)
+        archsim_cmd = [sys.executable, "-m", "archsim.cli", "simulate", "--hw", str(d / "imported/arch.yaml"),
+                       "--trace", str(d / "net.csv"), "-o", str(d / "out"), "--quiet"]
+        scalesim_cmd = [a.scalesim_python, "-c", SCALESIM_CHILD, str(d / "arch.cfg"), str(d / "net.csv"),
+                        str(d / "layout.csv"), "1" if c["gemm"] else "0", str(d / "ss")]
+        timed(archsim_cmd, env)                 # warm the Numba cache on disk (not timed)
+        runs.append((c, d, archsim_cmd, scalesim_cmd, [], []))
+    for _ in range(a.repeat):
+        for c, d, acmd, scmd, t_arch, t_ss in runs:
+            t_ss.append(timed(scmd))
+            t_arch.append(timed(acmd, env))
+    ratios = []
+    print(f"{'case':>8} {'mode':>5} {'df':>3} {'array':>8} {'SCALE-Sim s':>12} {'archsim s':>10} {'ratio':>8}")
+    for c, d, _, _, t_arch, t_ss in runs:
+        ours = json.loads((d / "out/summary.json").read_text())["cycles"]
+        with open(next((d / "ss").rglob("COMPUTE_REPORT.csv"))) as f:
+            rows = list(csv.reader(f))[1:]
+        theirs = sum(int(r[2]) for r in rows if r and r[0].strip())
+        assert ours == theirs, (c["seed"], ours, theirs)
+        ss, ar = statistics.median(t_ss), statistics.median(t_arch)
+        ratios.append(ss / ar)
+        cfg = c["cfg"]
+        print(f"{c['seed']:>8} {cfg['mode']:>5} {cfg['dataflow']:>3} {cfg['rows']:>4}x{cfg['cols']:<4}"
+              f"{ss:>12.3f} {ar:>10.3f} {ss / ar:>8.1f}")
+    print(f"median ratio SCALE-Sim / archsim over {len(ratios)} cases (whole process, wall): "
+          f"{statistics.median(ratios):.1f}x; archsim median {statistics.median(statistics.median(r[4]) for r in runs):.3f} s, "
+          f"SCALE-Sim median {statistics.median(statistics.median(r[5]) for r in runs):.3f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
