@@ -63,6 +63,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("docs/models/loas.md", "10 s"): "a goal (the issue's time limit for simulate()), not a measurement",
     ("docs/models/hetero.md", "137.6"): "hand derivation that tests/test_hetero.py::test_fork_join_by_hand asserts",
     ("docs/models/hetero.md", "161.6"): "hand derivation that tests/test_hetero.py::test_fork_join_by_hand asserts",
+    ("docs/models/systolic.md", "1 KB"): "config constant: the smallest SRAM the SCALE-Sim harness generator draws",
+    ("docs/models/systolic.md", "4 MB"): "config constant: the largest SRAM the SCALE-Sim harness generator draws",
     ("docs/models/ptb.md", "162 KB"): "published: PTB's global buffer size in the LoAS authors' energy script",
     ("docs/models/ptb.md", "0.0681"): "published: the LoAS authors' SRAM price per byte (their energy script)",
 }
