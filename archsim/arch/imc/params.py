@@ -104,6 +104,9 @@ class Write(Strict):
     verify_clocks: float = Field(default=1, gt=0, description="clocks of one verify read")
     max_parallel_crossbars: int | None = Field(default=None, ge=1,
                                                description="crossbars written at once (null: all of an op)")
+    refresh_interval_s: float | None = Field(
+        default=None, gt=0, description="reprogram every static cell this often (drift refresh), amortised "
+                                        "per inference (archsim.arch.imc.refresh); null: never")
 
 
 class NoiseModel(Strict):
