@@ -152,7 +152,11 @@ def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool =
     when the transform has ``granularity == "value"`` (:class:`ClipFormerTransform`'s default).
     ``row_groups``: rows summed by one conversion (default: consecutive blocks of ``rows``).
     Static operands drift to ``spec.drift.time_s`` after programming (:mod:`archsim.noise.drift`);
-    written (dynamic) operands are read right after their write and do not."""
+    written (dynamic) operands are read right after their write and do not. A dynamic operand
+    without a ``transform`` gets the spec's ``write_transform`` (ClipFormer from the hardware file)."""
+    if dynamic and transform is None and spec.write_transform.kind == "clipformer":
+        from archsim.noise.conductance import ClipFormerTransform
+        transform = ClipFormerTransform(spec.write_transform.alpha, spec.write_transform.beta)
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
         raise ValueError(f"W must be 2-D (K x N), got shape {W.shape}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from archsim.arch.imc.params import Drift, ImcParams, IrDrop, NoiseModel
+from archsim.arch.imc.params import Drift, ImcParams, IrDrop, NoiseModel, WriteTransform
 from archsim.errors import ConfigError
 
 
@@ -45,6 +45,7 @@ class CrossbarSpec:
     write: NoiseModel = field(default_factory=NoiseModel)
     ir_drop: IrDrop = field(default_factory=IrDrop)
     drift: Drift = field(default_factory=Drift)
+    write_transform: WriteTransform = field(default_factory=WriteTransform)
 
     def __post_init__(self):
         problems = []
@@ -77,7 +78,7 @@ class CrossbarSpec:
                    adc_range=n.adc_range, adc_full_scale_levels=n.adc_full_scale_levels, ideal_adc=n.ideal_adc,
                    adc_sharing=p.adc.sharing, pe_crossbars=p.pe.crossbars, conv_mapping=p.mapping.conv,
                    read_sigma=n.read_sigma, d2d_sigma=n.d2d_sigma, programming=n.programming, write=n.write,
-                   ir_drop=n.ir_drop, drift=n.drift)
+                   ir_drop=n.ir_drop, drift=n.drift, write_transform=n.write_transform)
 
     @classmethod
     def from_hardware(cls, hw: Any, overrides: Mapping[str, Any] | None = None) -> "CrossbarSpec":

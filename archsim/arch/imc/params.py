@@ -165,6 +165,16 @@ class Drift(Strict):
         return self
 
 
+class WriteTransform(Strict):
+    """A conductance transform of run-time (K/V) operands before they are written.
+    ``clipformer``: ClipFormer's K/V clipping (``archsim.noise.ClipFormerTransform``, on each
+    value's conductance; needs ``mapping.signed_weights: differential``)."""
+
+    kind: Literal["none", "clipformer"] = "none"
+    alpha: float = Field(default=2.0, ge=1, description="clipformer: a shifted zero lands at alpha G_min")
+    beta: float = Field(default=0.25, gt=0, le=1, description="clipformer: conductances clipped at beta G_max")
+
+
 class Noise(Strict):
     """The non-ideality engine's device and circuit parameters (``archsim.noise``)."""
 
@@ -184,6 +194,7 @@ class Noise(Strict):
     ideal_adc: bool = Field(default=False, description="no ADC quantisation (for checks)")
     ir_drop: IrDrop = Field(default_factory=IrDrop)
     drift: Drift = Field(default_factory=Drift)
+    write_transform: WriteTransform = Field(default_factory=WriteTransform)
 
     @model_validator(mode="after")
     def _range(self):
@@ -231,6 +242,9 @@ class ImcParams(Strict):
                              "pe.packing 'kernel_positions' (the crossbars of a PE hold the same columns)")
         if self.adc.cols_per_adc > self.crossbar.cols:
             raise ValueError(f"adc.cols_per_adc {self.adc.cols_per_adc} exceeds crossbar.cols {self.crossbar.cols}")
+        if self.noise.write_transform.kind == "clipformer" and self.mapping.signed_weights != "differential":
+            raise ValueError("noise.write_transform 'clipformer' clips each K/V value's conductance, which needs "
+                             "mapping.signed_weights 'differential' (offset encoding puts zero at mid-range)")
         try:
             self.noise.conductance_range_us()
         except ValueError as exc:
