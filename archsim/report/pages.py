@@ -234,6 +234,8 @@ def sweep_blocks(sweep_dir: Path, figures: FigureWriter | None, base: Path) -> l
                 blocks.append(figures.add("pareto-edap-area", lambda p: plots.pareto_plot(
                     ok, front2, "area_mm2", "edap_j_s_mm2", p), "EDAP vs area; the line joins the Pareto front"))
 
+    from archsim.report.accuracy import accuracy_blocks
+    blocks += accuracy_blocks(ok, keys, figures)      # sweeps with an accuracy block (archsim.sweep.accuracy)
     plotted = [k for k in keys if ok[k].nunique() > 1][:MAX_SWEEP_KEYS_PLOTTED] if len(ok) else []
     if figures is not None and plotted and metrics:
         blocks.append(Heading("Metrics against each swept key", 2))
