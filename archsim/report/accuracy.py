@@ -84,4 +84,18 @@ def accuracy_blocks(ok: pd.DataFrame, keys: list[str], figures) -> list:
         blocks.append(figures.add("pareto-accuracy-edap", lambda p: accuracy_edap_plot(ok, front, p),
                                   "Accuracy vs EDAP (bars: std over seeds); the line joins the (accuracy, EDAP, "
                                   "area) front"))
+    time_key = next((k for k in keys if k.endswith("drift.time_s")), None)
+    if time_key is not None and ok[time_key].nunique() > 1:
+        others = [k for k in keys if k != time_key and ok[k].nunique() > 1]
+        rows = ok.assign(time_s=ok[time_key].astype(float),
+                         device=ok[others].astype(str).agg(", ".join, axis=1) if others else ok["trace"])
+        cols = ["device", "time_s", "accuracy_mean", "accuracy_std", "energy_j", "edap_j_s_mm2"]
+        cols = [c for c in cols if c in rows.columns]
+        blocks += [Heading("Accuracy against time after programming (conductance drift)", 2),
+                   Paragraph(f"One line per value of {', '.join(others) or 'trace'}; time is {time_key}."),
+                   Table(cols, [[r[c] for c in cols] for r in rows.sort_values(["device", "time_s"])[cols]
+                                .head(MAX_ROWS).to_dict("records")])]
+        if figures is not None:
+            blocks.append(figures.add("accuracy-vs-time", lambda p: accuracy_vs_time_plot(rows, p),
+                                      "Accuracy vs time after programming (bars: std over seeds)"))
     return blocks
