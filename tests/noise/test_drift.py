@@ -104,3 +104,24 @@ def test_drift_time_tag_and_from_hardware(tmp_path):
     assert spec.drift.time_s == 60.0 and spec.drift.model == "rram"
     with pytest.raises(ConfigError):
         _spec().for_tags({"noise.drift_time": 1.0})
+
+
+def test_write_transform_from_the_hardware_equals_the_explicit_transform(rng):
+    """noise.write_transform clipformer applies ClipFormer to every written (dynamic) operand, as
+    passing ClipFormerTransform does; static operands are untouched; offset encoding is refused."""
+    from archsim.arch.imc.params import ImcParams, WriteTransform
+    from archsim.noise import ClipFormerTransform
+
+    W = rng.normal(0, 1, (40, 12))
+    spec = _spec().replace(write_transform=WriteTransform(kind="clipformer", alpha=2.0, beta=0.5))
+    a = program(W, spec, seed=3, dynamic=True)
+    b = program(W, _spec(), seed=3, dynamic=True, transform=ClipFormerTransform(2.0, 0.5))
+    np.testing.assert_array_equal(a.G, b.G)
+    assert not np.array_equal(a.G, program(W, _spec(), seed=3, dynamic=True).G)
+    np.testing.assert_array_equal(program(W, spec, seed=3).G, program(W, _spec(), seed=3).G)
+    base = dict(crossbar={"rows": 8, "cols": 8, "bits_per_cell": 2}, weight_bits=8, adc={"bits": 6},
+                pe={"crossbars": 1, "cycle_clocks": 1}, tile={"pes": 1},
+                noise={"write_transform": {"kind": "clipformer"}})
+    with pytest.raises(ValueError, match="differential"):
+        ImcParams.model_validate(base)
+    ImcParams.model_validate({**base, "mapping": {"signed_weights": "differential"}})
