@@ -62,7 +62,7 @@ def accuracy_vs_time_plot(rows: pd.DataFrame, path: Path, time: str = "time_s", 
     ax.set_xticks(list(marks), list(marks.values()))
     ax.set_xlabel("time after programming")
     ax.set_ylabel("accuracy, % (bars: std over seeds)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -86,7 +86,10 @@ def accuracy_blocks(ok: pd.DataFrame, keys: list[str], figures) -> list:
                                   "area) front"))
     time_key = next((k for k in keys if k.endswith("drift.time_s")), None)
     if time_key is not None and ok[time_key].nunique() > 1:
-        others = [k for k in keys if k != time_key and ok[k].nunique() > 1]
+        # one line per combination of the other swept keys, leaving out those zipped with the time
+        # (a refresh interval that follows it): they vary along a line, not between lines
+        others = [k for k in keys if k != time_key and ok[k].nunique() > 1
+                  and ok.groupby(time_key)[k].nunique().max() > 1]
         rows = ok.assign(time_s=ok[time_key].astype(float),
                          device=ok[others].astype(str).agg(", ".join, axis=1) if others else ok["trace"])
         cols = ["device", "time_s", "accuracy_mean", "accuracy_std", "energy_j", "edap_j_s_mm2"]
