@@ -36,6 +36,7 @@ import numpy as np
 from archsim.kernels import crossbar as xk
 from archsim.noise.conductance import (G_CEILING, apply_noise, device_variation, level_conductance, quantize,
                                        transform_values, weight_digits)
+from archsim.noise.drift import compensation_scale, drift_conductances
 from archsim.noise.ir_drop import ir_drop_currents
 from archsim.noise.spec import CrossbarSpec
 
@@ -66,6 +67,7 @@ class ProgrammedArray:
     inv_unit2: float
     gmin_int: int
     dynamic: bool
+    drift_scale: float = 1.0      # global drift compensation of the outputs (1: none)
 
     @property
     def groups(self) -> int:
@@ -142,12 +144,19 @@ def _fixed_point(G_us: np.ndarray, spec: CrossbarSpec, max_rows: int):
 
 def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool = False,
             transform: Transform | None = None, row_groups: Sequence | None = None,
-            d2d_seed: int | None = None, weight_scale: float | np.ndarray | None = None) -> ProgrammedArray:
+            d2d_seed: int | None = None, weight_scale: float | np.ndarray | None = None,
+            backend: str = "numba") -> ProgrammedArray:
     """Program the stationary operand ``W`` (K x N). ``dynamic``: written at run time (write
     noise model) instead of programmed once (programming model). ``transform(G, g_min, g_max)``
     changes the target conductances before the write: of every cell, or of every whole value
     when the transform has ``granularity == "value"`` (:class:`ClipFormerTransform`'s default).
-    ``row_groups``: rows summed by one conversion (default: consecutive blocks of ``rows``)."""
+    ``row_groups``: rows summed by one conversion (default: consecutive blocks of ``rows``).
+    Static operands drift to ``spec.drift.time_s`` after programming (:mod:`archsim.noise.drift`);
+    written (dynamic) operands are read right after their write and do not. A dynamic operand
+    without a ``transform`` gets the spec's ``write_transform`` (ClipFormer from the hardware file)."""
+    if dynamic and transform is None and spec.write_transform.kind == "clipformer":
+        from archsim.noise.conductance import ClipFormerTransform
+        transform = ClipFormerTransform(spec.write_transform.alpha, spec.write_transform.beta)
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
         raise ValueError(f"W must be 2-D (K x N), got shape {W.shape}")
@@ -175,12 +184,19 @@ def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool =
     G_us = apply_noise(G_us, model, spec.g_min_us, spec.g_max_us,
                        np.random.default_rng(np.random.SeedSequence([seed, 1])))
     G_us = np.clip(G_us, 0.0, G_CEILING * spec.g_max_us)
+    drift_scale = 1.0
+    if not dynamic and spec.drift.model != "none" and spec.drift.time_s > 0:
+        G_t = drift_conductances(G_us, target, spec.drift, spec.g_max_us, seed, backend=backend)
+        if spec.drift.compensation == "global":
+            drift_scale = compensation_scale(G_us, G_t, spec.g_min_us)
+        G_us = G_t
     G, inv_unit, G2, inv_unit2, gmin_int = _fixed_point(G_us, spec, max(sizes))
     return ProgrammedArray(spec=spec, k=k, n=n, c=c, col_weights=col_weights,
                            w_scale=np.asarray(w_scale, dtype=np.float64).reshape(-1) if axis is not None
                            else np.asarray(w_scale, dtype=np.float64),
                            offset=offset, perm=perm, starts=starts, crossbar_rows=crossbar_rows, G_us=G_us,
-                           G=G, G2=G2, inv_unit=inv_unit, inv_unit2=inv_unit2, gmin_int=gmin_int, dynamic=dynamic)
+                           G=G, G2=G2, inv_unit=inv_unit, inv_unit2=inv_unit2, gmin_int=gmin_int, dynamic=dynamic,
+                           drift_scale=drift_scale)
 
 
 def input_digits(xq: np.ndarray, bits: int, signed: bool, dac_bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -234,6 +250,8 @@ def matmul(x: np.ndarray, arr: ProgrammedArray, *, seed: int = 0, input_bits: in
     else:
         levels = xk.crossbar_mvm(digits, arr.G, arr.G2, arr.starts, plane_w, arr.gmin_int, arr.inv_unit,
                                  arr.inv_unit2, s.read_sigma, key, mode, s.adc_bits, full_scale, backend=backend)
+    if arr.drift_scale != 1.0:
+        levels = levels * arr.drift_scale
     y = levels.reshape(-1, arr.n, arr.c) @ arr.col_weights
     if arr.offset:
         y -= arr.offset * xq.sum(axis=1)[:, None]
@@ -244,7 +262,7 @@ def matmul(x: np.ndarray, arr: ProgrammedArray, *, seed: int = 0, input_bits: in
 def crossbar_matmul(x: np.ndarray, W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool = False,
                     transform: Transform | None = None, row_groups=None, backend: str = "numba") -> np.ndarray:
     """Program ``W`` and multiply once (``seed`` seeds the programming and, shifted, the reads)."""
-    arr = program(W, spec, seed=seed, dynamic=dynamic, transform=transform, row_groups=row_groups)
+    arr = program(W, spec, seed=seed, dynamic=dynamic, transform=transform, row_groups=row_groups, backend=backend)
     return matmul(x, arr, seed=seed + 1, backend=backend)
 
 

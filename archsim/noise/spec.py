@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from archsim.arch.imc.params import ImcParams, IrDrop, NoiseModel
+from archsim.arch.imc.params import Drift, ImcParams, IrDrop, NoiseModel, WriteTransform
 from archsim.errors import ConfigError
 
 
@@ -44,6 +44,8 @@ class CrossbarSpec:
     programming: NoiseModel = field(default_factory=NoiseModel)
     write: NoiseModel = field(default_factory=NoiseModel)
     ir_drop: IrDrop = field(default_factory=IrDrop)
+    drift: Drift = field(default_factory=Drift)
+    write_transform: WriteTransform = field(default_factory=WriteTransform)
 
     def __post_init__(self):
         problems = []
@@ -76,7 +78,7 @@ class CrossbarSpec:
                    adc_range=n.adc_range, adc_full_scale_levels=n.adc_full_scale_levels, ideal_adc=n.ideal_adc,
                    adc_sharing=p.adc.sharing, pe_crossbars=p.pe.crossbars, conv_mapping=p.mapping.conv,
                    read_sigma=n.read_sigma, d2d_sigma=n.d2d_sigma, programming=n.programming, write=n.write,
-                   ir_drop=n.ir_drop)
+                   ir_drop=n.ir_drop, drift=n.drift, write_transform=n.write_transform)
 
     @classmethod
     def from_hardware(cls, hw: Any, overrides: Mapping[str, Any] | None = None) -> "CrossbarSpec":
@@ -97,7 +99,8 @@ class CrossbarSpec:
     _NOISE_TAGS = {"read_sigma": float, "d2d_sigma": float, "adc_bits": int, "ideal_adc": bool,
                    "adc_range": str, "adc_full_scale_levels": float, "input_bits": int, "weight_bits": int,
                    "write_sigma": float, "write_gamma": float, "write_kind": str,
-                   "programming_sigma": float, "programming_gamma": float, "programming_kind": str}
+                   "programming_sigma": float, "programming_gamma": float, "programming_kind": str,
+                   "drift_time_s": float}
     _IMC_TAGS = {"imc.weight_bits": "weight_bits", "imc.input_bits": "input_bits", "imc.conv_mapping": "conv_mapping"}
 
     def for_tags(self, tags: Mapping[str, Any], *, where: str = "op") -> "CrossbarSpec":
@@ -118,7 +121,9 @@ class CrossbarSpec:
                 except (TypeError, ValueError):
                     raise ConfigError(f"{where}: tags.{tag}: expected {kind.__name__}, got {value!r}") from None
                 model, _, attr = name.partition("_")
-                if model in models and attr in ("sigma", "gamma", "kind"):
+                if name == "drift_time_s":
+                    changes["drift"] = (changes.get("drift") or self.drift).model_copy(update={"time_s": value})
+                elif model in models and attr in ("sigma", "gamma", "kind"):
                     models[model][attr] = value
                 else:
                     changes[name] = value

@@ -541,6 +541,8 @@ def sweep_blocks(sweep_dir: Path, figures: FigureWriter | None, base: Path) -> l
                     ok, front2, "area_mm2", "edap_j_s_mm2", p, by=series, label="design", relative=relative),
                     "EDAP vs area; the line joins the Pareto front, whose points are labelled with their design"))
 
+    from archsim.report.accuracy import accuracy_blocks
+    blocks += accuracy_blocks(ok, keys, figures)      # sweeps with an accuracy block (archsim.sweep.accuracy)
     plotted = [k for k in keys if ok[k].nunique() > 1] if len(ok) else []
     groups = varied_together(ok, plotted)[:MAX_SWEEP_KEYS_PLOTTED] if plotted else []
     if figures is not None and groups and metrics:

@@ -138,15 +138,21 @@ def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
     for p in points:
         workload = workload_values(p.values)
         for t in traces:
-            row_id = _digest([p.digest, t.digest, s.seed] + ([workload] if workload else []))[:20]
+            row_id = _digest([p.digest, t.digest, s.seed] + ([workload] if workload else []) + _accuracy_key(s))[:20]
             plan.rows.append({"point": p.index, "trace": t.name, "hardware": p.hardware,
                               "architecture": p.architecture, "hardware_file": s.hardware_files[p.base],
                               "trace_file": t.file, **p.values, "row_id": row_id})
             if row_id not in seen:
                 seen.add(row_id)
                 plan.tasks.append(Task(row_id=row_id, hardware=str(bases[p.base]), overrides=hardware_values(p.values),
-                                       trace=str(t.path), trace_digest=t.digest, seed=s.seed, workload=workload))
+                                       trace=str(t.path), trace_digest=t.digest, seed=s.seed, workload=workload,
+                                       accuracy=s.accuracy.model_dump() if s.accuracy else None))
     return plan
+
+
+def _accuracy_key(s) -> list:
+    """An accuracy block changes what a row holds (and so its id); none keeps the old ids."""
+    return [s.accuracy.model_dump(mode="json")] if s.accuracy is not None else []
 
 
 # ----------------------------------------------------------------------------- workload axes

@@ -7,6 +7,7 @@ executor, append each finished batch to the store, and keep the table up to date
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import secrets
@@ -23,7 +24,8 @@ from archsim.sweep.store import ResultStore
 from archsim.sweep.worker import run_batch, warm_up
 
 # summary figures first, in this order; the rest (per component, per level, metrics) follow sorted
-LEADING = ["status", "error", "latency_s", "energy_j", "area_mm2", "edap_j_s_mm2", "power_w", "tops",
+LEADING = ["status", "error", "accuracy_mean", "accuracy_std", "latency_s", "energy_j", "area_mm2", "edap_j_s_mm2",
+           "power_w", "tops",
            "tops_per_w", "tops_per_mm2", "cycles", "macs", "macs_effectual", "ops", "dynamic_energy_j",
            "static_energy_j", "clock_mhz", "timesteps", "energy_table"]
 TRAILING = ["hardware_file", "trace_file", "row_id", "run_id", "elapsed_s", "worker"]
@@ -93,6 +95,9 @@ def run_sweep(spec, out_dir: str | Path, *, executor: str | Any = "local", jobs:
                            total=len(plan.tasks), already_done=0, computed=0, failed=0)
     try:
         pending = [t for t in plan.tasks if not store.done(t.row_id, retry_failed)]
+        if plan.loaded.spec.accuracy is not None:   # evaluations cached beside the table (archsim.sweep.accuracy)
+            cache = str((Path(out_dir) / "accuracy_cache").resolve())
+            pending = [dataclasses.replace(t, accuracy_cache=cache) for t in pending]
         outcome.already_done = outcome.total - len(pending)
         if executor == "local":
             ex = LocalExecutor(jobs)

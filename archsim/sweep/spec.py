@@ -34,6 +34,8 @@ from archsim.config.validation import Strict, validate
 from archsim.config.yaml_loader import Document, load_yaml
 from archsim.errors import ConfigError
 
+from archsim.sweep.accuracy import AccuracyBlock  # noqa: E402  (no torch: the plug-in loads in the worker)
+
 MAX_POINTS = 1_000_000   # design points per sweep; more is almost surely a typo in a range
 
 
@@ -58,6 +60,7 @@ class SweepSpec(Strict):
     seed: int | None = None             # seed of synthetic tensors (default: each trace's own)
     sweep: SweepBlock = Field(default_factory=SweepBlock)
     constraints: list[str] = Field(default_factory=list)
+    accuracy: "AccuracyBlock | None" = None      # archsim.sweep.accuracy: accuracy of each point
 
     @property
     def hardware_files(self) -> list[str]:

@@ -25,6 +25,8 @@ class Task:
     trace_digest: str
     seed: int | None = None
     workload: dict[str, Any] = field(default_factory=dict, hash=False)   # timesteps / weight_sparsity knobs
+    accuracy: dict[str, Any] | None = field(default=None, hash=False)   # archsim.sweep.accuracy block
+    accuracy_cache: str | None = None
 
 
 _TRACES: dict[tuple[str, str], Any] = {}   # per process: (path, digest) -> Trace
@@ -77,6 +79,9 @@ def run_task(task: Task) -> dict[str, Any]:
         result = simulate(_trace(task.trace, task.trace_digest, task.workload), hw, seed=task.seed, details=False)
         row.update(status="ok", error="")
         row.update(flatten(result.summary))
+        if task.accuracy is not None:
+            from archsim.sweep.accuracy import evaluate_point
+            row.update(evaluate_point(hw, task.accuracy, task.accuracy_cache))
     except Exception as exc:   # noqa: BLE001 - a failing point is recorded and the sweep goes on
         row.update(status="error", error=one_line(exc))
     row["elapsed_s"] = time.perf_counter() - start

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from archsim.arch.base import HardwareModel, OpContext, OpCost
-from archsim.arch.imc import cost, latency
+from archsim.arch.imc import adc, cost, latency, refresh
 from archsim.arch.imc import spikesim_accounting
 from archsim.arch.imc.mapping import ChipMapping, OpOptions, map_network
 from archsim.arch.imc.params import ImcParams
@@ -37,6 +37,7 @@ class ImcModel(HardwareModel):
         self.mapping: ChipMapping | None = None
         self._ops: dict = {}
         self._pe_cycles: dict[str, float] = {}
+        self._adc_required: list[float] = []
 
     @classmethod
     def check(cls, hw) -> None:
@@ -48,6 +49,7 @@ class ImcModel(HardwareModel):
             for action in actions:
                 hw.table.action(component, action)
             hw.table.area_um2(component)
+        adc.check_pricing(hw)
 
     # --- the whole network ------------------------------------------------------------------
     def prepare(self, trace, ctx: OpContext) -> None:
@@ -87,6 +89,10 @@ class ImcModel(HardwareModel):
                 self.mapping = map_network([op], p)
             c = cost.gemm_cost(op, self.mapping.layouts[op.id], p, OpOptions.for_op(p, op))
             self._pe_cycles[op.id] = c.metrics["pe_cycles"]
+            need = adc.op_required_bits(self.mapping.layouts[op.id], p)
+            c.metrics.update(adc.adc_metrics(need, p, c.metrics["adc_conversions"]))
+            c.labels["adc_required_bits"] = need
+            self._adc_required.append(float(need))
             return c
         if op.kind == "lif":
             producer = self._crossbar_producer(op) if p.neuron.energy_per == "pe_cycle" else None
@@ -96,6 +102,14 @@ class ImcModel(HardwareModel):
     def total_cycles(self, trace, costs: dict[str, OpCost]) -> float:
         lat = self.params.latency
         return latency.total_cycles(trace.ops, {k: c.cycles for k, c in costs.items()}, lat.mode, lat.start_fraction)
+
+    def summarize(self, summary: dict) -> dict:
+        """ADC resolution against the column sums (:mod:`.adc`) and the amortised refresh of
+        drifted weights (:mod:`.refresh`)."""
+        out = adc.summary_entries(self._adc_required, self.params)
+        if self.mapping is not None:
+            out.update(refresh.amortised(summary, self.mapping.layouts.values(), self.params, self.hw.table))
+        return out
 
     def instances(self) -> dict[str, float]:
         p: ImcParams = self.params

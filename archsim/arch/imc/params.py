@@ -104,6 +104,9 @@ class Write(Strict):
     verify_clocks: float = Field(default=1, gt=0, description="clocks of one verify read")
     max_parallel_crossbars: int | None = Field(default=None, ge=1,
                                                description="crossbars written at once (null: all of an op)")
+    refresh_interval_s: float | None = Field(
+        default=None, gt=0, description="reprogram every static cell this often (drift refresh), amortised "
+                                        "per inference (archsim.arch.imc.refresh); null: never")
 
 
 class NoiseModel(Strict):
@@ -130,6 +133,48 @@ class IrDrop(Strict):
     relaxation: float = Field(default=1.0, gt=0, le=2, description="relaxation factor of the iteration (CrossSim gamma)")
 
 
+class Drift(Strict):
+    """Power-law conductance drift of programmed (static) cells, ``G(t) = G (1 + t/t0)^(-nu)``
+    with a per-device ``nu`` (:mod:`archsim.noise.drift` holds the presets and their sources).
+
+    * ``none``: no drift
+    * ``pcm``: aihwkit's PCM fit (conductance-dependent nu mean and spread, t0 20 s)
+    * ``rram``: a small constant nu (see the preset's source)
+    * ``power_law``: ``nu ~ |N(nu_mean, nu_std^2)|`` per device, ``t0_s`` given here
+    """
+
+    model: Literal["none", "pcm", "rram", "power_law"] = "none"
+    time_s: float = Field(default=0.0, ge=0, description="time since programming at which inference runs, s")
+    t0_s: float | None = Field(default=None, gt=0, description="power_law: first read after programming, s")
+    nu_mean: float | None = Field(default=None, ge=0, description="power_law: mean drift exponent")
+    nu_std: float | None = Field(default=None, ge=0, description="power_law: device-to-device std of the exponent")
+    compensation: Literal["none", "global"] = Field(
+        default="none", description="'global': scale every array's outputs by a reference read taken after "
+                                    "programming over the same read at time_s (aihwkit's global drift compensation)")
+
+    @model_validator(mode="after")
+    def _coefficients(self):
+        given = [k for k in ("t0_s", "nu_mean", "nu_std") if getattr(self, k) is not None]
+        if self.model == "power_law":
+            missing = [k for k in ("t0_s", "nu_mean") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"drift model 'power_law' needs {', '.join(missing)}")
+        elif given:
+            raise ValueError(f"drift model '{self.model}' fixes its coefficients; {', '.join(given)} apply to "
+                             "model 'power_law' only")
+        return self
+
+
+class WriteTransform(Strict):
+    """A conductance transform of run-time (K/V) operands before they are written.
+    ``clipformer``: ClipFormer's K/V clipping (``archsim.noise.ClipFormerTransform``, on each
+    value's conductance; needs ``mapping.signed_weights: differential``)."""
+
+    kind: Literal["none", "clipformer"] = "none"
+    alpha: float = Field(default=2.0, ge=1, description="clipformer: a shifted zero lands at alpha G_min")
+    beta: float = Field(default=0.25, gt=0, le=1, description="clipformer: conductances clipped at beta G_max")
+
+
 class Noise(Strict):
     """The non-ideality engine's device and circuit parameters (``archsim.noise``)."""
 
@@ -148,6 +193,8 @@ class Noise(Strict):
                                         "step); null: the largest possible column sum, rounded up to 2^B - 1")
     ideal_adc: bool = Field(default=False, description="no ADC quantisation (for checks)")
     ir_drop: IrDrop = Field(default_factory=IrDrop)
+    drift: Drift = Field(default_factory=Drift)
+    write_transform: WriteTransform = Field(default_factory=WriteTransform)
 
     @model_validator(mode="after")
     def _range(self):
@@ -199,6 +246,9 @@ class ImcParams(Strict):
                              "pe.packing 'kernel_positions' (the crossbars of a PE hold the same columns)")
         if self.adc.cols_per_adc > self.crossbar.cols:
             raise ValueError(f"adc.cols_per_adc {self.adc.cols_per_adc} exceeds crossbar.cols {self.crossbar.cols}")
+        if self.noise.write_transform.kind == "clipformer" and self.mapping.signed_weights != "differential":
+            raise ValueError("noise.write_transform 'clipformer' clips each K/V value's conductance, which needs "
+                             "mapping.signed_weights 'differential' (offset encoding puts zero at mid-range)")
         try:
             self.noise.conductance_range_us()
         except ValueError as exc:

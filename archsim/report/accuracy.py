@@ -1,0 +1,104 @@
+"""Accuracy in sweep reports: the (accuracy, EDAP, area) Pareto front with seed error bars, and
+accuracy against time after programming (conductance drift).
+
+``accuracy_blocks(ok, keys, figures)`` is what a sweep page adds when its table has
+``accuracy_mean`` (:mod:`archsim.sweep.accuracy`): the front over accuracy (maximised), EDAP
+and area (minimised), its table, and the figure accuracy vs EDAP with each point's seed
+standard deviation as an error bar, front points joined.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from archsim.report.document import Heading, Paragraph, Table
+from archsim.report.plots import _colors, _figure, _save, _wide
+
+FRONT_METRICS = ["accuracy_mean:max", "edap_j_s_mm2", "area_mm2"]
+MAX_ROWS = 60
+
+
+def accuracy_front(ok: pd.DataFrame) -> pd.DataFrame:
+    from archsim.sweep.pareto import pareto_front
+    return pareto_front(ok, FRONT_METRICS)
+
+
+def accuracy_edap_plot(table: pd.DataFrame, front: pd.DataFrame, path: Path, x: str = "edap_j_s_mm2",
+                       by: str = "trace") -> Path:
+    """Accuracy (mean over seeds, bars: std) against ``x`` for every point; the points of the
+    (accuracy, EDAP, area) front highlighted and joined."""
+    fig = _figure(6.5, 4.5)
+    ax = fig.subplots()
+    groups = list(table.groupby(by, sort=False)) if by in table.columns else [("all", table)]
+    for color, (name, g) in zip(_colors(len(groups)), groups):
+        ax.errorbar(g[x], 100 * g["accuracy_mean"], yerr=100 * g["accuracy_std"].fillna(0), fmt="o", ms=4,
+                    alpha=0.35, color=color, capsize=2)
+        f = front[front[by] == name] if by in front.columns else front
+        f = f.sort_values(x)
+        ax.errorbar(f[x], 100 * f["accuracy_mean"], yerr=100 * f["accuracy_std"].fillna(0), fmt="-o", ms=6,
+                    color=color, capsize=3, label=f"{name} (front: {len(f)})")
+    if _wide(table[x].to_numpy(float)):
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{x} (log)" if _wide(table[x].to_numpy(float)) else x)
+    ax.set_ylabel("accuracy, % (bars: std over seeds)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def accuracy_vs_time_plot(rows: pd.DataFrame, path: Path, time: str = "time_s", label: str = "device") -> Path:
+    """Accuracy against time after programming (log axis), one line per ``label`` value, bars:
+    std over seeds. ``rows`` has columns ``time``, ``label``, accuracy_mean, accuracy_std."""
+    fig = _figure(6.5, 4.2)
+    ax = fig.subplots()
+    groups = list(rows.groupby(label, sort=False))
+    for color, (name, g) in zip(_colors(len(groups)), groups):
+        g = g.sort_values(time)
+        ax.errorbar(g[time], 100 * g["accuracy_mean"], yerr=100 * g["accuracy_std"].fillna(0), fmt="-o", ms=5,
+                    color=color, capsize=3, label=str(name))
+    ax.set_xscale("log")
+    marks = {1: "1 s", 3600: "1 h", 86400: "1 day", 2.592e6: "1 month", 3.1536e7: "1 year"}
+    ax.set_xticks(list(marks), list(marks.values()))
+    ax.set_xlabel("time after programming")
+    ax.set_ylabel("accuracy, % (bars: std over seeds)")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def accuracy_blocks(ok: pd.DataFrame, keys: list[str], figures) -> list:
+    """The accuracy section of a sweep page (nothing when the table has no accuracy)."""
+    if "accuracy_mean" not in ok.columns or not len(ok) or not {"edap_j_s_mm2", "area_mm2"} <= set(ok.columns):
+        return []
+    front = accuracy_front(ok)
+    cols = ["trace", "point", *keys, "accuracy_mean", "accuracy_std", "edap_j_s_mm2", "area_mm2", "energy_j",
+            "latency_s"]
+    cols = [c for c in dict.fromkeys(cols) if c in front.columns]
+    rows = [[r[c] for c in cols] for r in front[cols].head(MAX_ROWS).to_dict("records")]
+    blocks = [Heading("Pareto front: accuracy vs EDAP and area", 2),
+              Paragraph(f"Design points that no other point beats in accuracy (mean over seeds, maximised), "
+                        f"EDAP and area, per trace: {len(front)} of {len(ok)}."),
+              Table(cols, rows)]
+    if figures is not None:
+        blocks.append(figures.add("pareto-accuracy-edap", lambda p: accuracy_edap_plot(ok, front, p),
+                                  "Accuracy vs EDAP (bars: std over seeds); the line joins the (accuracy, EDAP, "
+                                  "area) front"))
+    time_key = next((k for k in keys if k.endswith("drift.time_s")), None)
+    if time_key is not None and ok[time_key].nunique() > 1:
+        # one line per combination of the other swept keys, leaving out those zipped with the time
+        # (a refresh interval that follows it): they vary along a line, not between lines
+        others = [k for k in keys if k != time_key and ok[k].nunique() > 1
+                  and ok.groupby(time_key)[k].nunique().max() > 1]
+        rows = ok.assign(time_s=ok[time_key].astype(float),
+                         device=ok[others].astype(str).agg(", ".join, axis=1) if others else ok["trace"])
+        cols = ["device", "time_s", "accuracy_mean", "accuracy_std", "energy_j", "edap_j_s_mm2"]
+        cols = [c for c in cols if c in rows.columns]
+        blocks += [Heading("Accuracy against time after programming (conductance drift)", 2),
+                   Paragraph(f"One line per value of {', '.join(others) or 'trace'}; time is {time_key}."),
+                   Table(cols, [[r[c] for c in cols] for r in rows.sort_values(["device", "time_s"])[cols]
+                                .head(MAX_ROWS).to_dict("records")])]
+        if figures is not None:
+            blocks.append(figures.add("accuracy-vs-time", lambda p: accuracy_vs_time_plot(rows, p),
+                                      "Accuracy vs time after programming (bars: std over seeds)"))
+    return blocks
