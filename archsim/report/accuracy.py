@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from archsim.report.document import Heading, Paragraph, Table
-from archsim.report.plots import _colors, _figure, _save, _wide
+from archsim.report.plots import FONT_PT, _figure, _save, colors, wide
 
 FRONT_METRICS = ["accuracy_mean:max", "edap_j_s_mm2", "area_mm2"]
 MAX_ROWS = 60
@@ -31,18 +31,18 @@ def accuracy_edap_plot(table: pd.DataFrame, front: pd.DataFrame, path: Path, x: 
     fig = _figure(6.5, 4.5)
     ax = fig.subplots()
     groups = list(table.groupby(by, sort=False)) if by in table.columns else [("all", table)]
-    for color, (name, g) in zip(_colors(len(groups)), groups):
+    for color, (name, g) in zip(colors([str(n) for n, _ in groups]), groups):
         ax.errorbar(g[x], 100 * g["accuracy_mean"], yerr=100 * g["accuracy_std"].fillna(0), fmt="o", ms=4,
                     alpha=0.35, color=color, capsize=2)
         f = front[front[by] == name] if by in front.columns else front
         f = f.sort_values(x)
         ax.errorbar(f[x], 100 * f["accuracy_mean"], yerr=100 * f["accuracy_std"].fillna(0), fmt="-o", ms=6,
                     color=color, capsize=3, label=f"{name} (front: {len(f)})")
-    if _wide(table[x].to_numpy(float)):
+    if wide(table[x].to_numpy(float)):
         ax.set_xscale("log")
-    ax.set_xlabel(f"{x} (log)" if _wide(table[x].to_numpy(float)) else x)
+    ax.set_xlabel(f"{x} (log)" if wide(table[x].to_numpy(float)) else x)
     ax.set_ylabel("accuracy, % (bars: std over seeds)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=FONT_PT)
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -53,7 +53,7 @@ def accuracy_vs_time_plot(rows: pd.DataFrame, path: Path, time: str = "time_s", 
     fig = _figure(6.5, 4.2)
     ax = fig.subplots()
     groups = list(rows.groupby(label, sort=False))
-    for color, (name, g) in zip(_colors(len(groups)), groups):
+    for color, (name, g) in zip(colors([str(n) for n, _ in groups]), groups):
         g = g.sort_values(time)
         ax.errorbar(g[time], 100 * g["accuracy_mean"], yerr=100 * g["accuracy_std"].fillna(0), fmt="-o", ms=5,
                     color=color, capsize=3, label=str(name))
@@ -62,7 +62,7 @@ def accuracy_vs_time_plot(rows: pd.DataFrame, path: Path, time: str = "time_s", 
     ax.set_xticks(list(marks), list(marks.values()))
     ax.set_xlabel("time after programming")
     ax.set_ylabel("accuracy, % (bars: std over seeds)")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=FONT_PT, loc="lower left")
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
