@@ -8,6 +8,7 @@ are kept as ``unmodelled`` ops with their MACs and a warning (:mod:`workloads.ca
 """
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import Any
 
@@ -44,7 +45,7 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
           batch: int | None = None, weights: str = "random_init", inputs: str = "synthetic", notes: str = "",
           dataset: str = "", source: str = "", input_description: str = "", seed: int = 0,
           metrics: dict[str, float] | None = None, config: dict[str, Any] | None = None,
-          weight_bits: int | None = 8, activation_bits: int | None = None, input_bits: int | None = None,
+          weight_bits: int | None = 8, activation_bits: int | None = 8, input_bits: int | None = 8,
           store_spikes: bool = True, store_lif_spikes: bool = False, loop: str = "auto"):
     """Run ``model`` on ``example_input`` (a tensor, a tuple of positional inputs or a dict of
     keyword inputs) and return its :class:`archsim.trace.io.Trace` (``.save(path)`` writes it).
@@ -59,7 +60,9 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
     ``weights`` / ``inputs``: the provenance written in the header (``trained``, ``pretrained``,
     ``random_init`` / ``real``, ``synthetic``): say what they are; the defaults assume random
     weights and a synthetic input. ``weight_bits``: weights stored as per-channel integers of this
-    width (None: float32)."""
+    width (None: float32); activations (and the input) are described as ``activation_bits`` /
+    ``input_bits`` wide (default 8, what integer accelerators run; None: 32, the float tensors
+    seen). Spikes are 1 bit."""
     if loop not in ("auto", "model", "capture"):
         raise ValueError(f"loop must be auto, model or capture, got {loop!r}")
     model.eval()
@@ -87,10 +90,17 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
                           "their ops are kept one per call", UserWarning, stacklevel=2)
     reset_states(model)
     rec = Recorder(model, T)
+    # Norse's convention: a single-step network returns (output, state) and takes the state back
+    threads_state = steps > 1 and "state" in inspect.signature(model.forward).parameters and \
+        any(s.library == "norse" for s in neurons.values())
+    state = None
     with capture_context(rec):
         rec.mark_input(example_input)
         for _ in range(steps):
-            out = _call(model, example_input)
+            if threads_state:
+                out, state = model(example_input, state)
+            else:
+                out = _call(model, example_input)
     reset_states(model)
     first = example_input if isinstance(example_input, torch.Tensor) else next(
         t for t in (example_input.values() if isinstance(example_input, dict) else example_input)

@@ -266,7 +266,7 @@ HANDLERS: dict[str, Callable[[View], list[Emit]]] = {
     "max_pool2d_with_indices": max_pool, "max_pool2d": max_pool, "avg_pool2d": avg_pool,
     "_adaptive_avg_pool2d": adaptive_pool("avg"), "adaptive_avg_pool2d": adaptive_pool("avg"),
     "adaptive_max_pool2d": adaptive_pool("max"),
-    "cat": cat,
+    "cat": cat, "stack": cat,
     "upsample_nearest2d": upsample, "upsample_bilinear2d": upsample, "_upsample_bilinear2d_aa": upsample,
     "_upsample_nearest_exact2d": upsample, "upsample_bicubic2d": upsample,
     "embedding": embedding,

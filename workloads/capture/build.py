@@ -106,7 +106,7 @@ class TraceWriter:
             if T > 1 and a.info.timed and a.shape and a.shape[0] % T == 0:
                 shape = [a.shape[0] // T, *a.shape[1:]]
                 data = None if a.array is None else a.array.reshape(T, *shape)
-                if self.major and a.shape[0] == T and len(a.shape) > 1:   # [T, B, ...]: per step [B, ...]
+                if a.info.major and a.shape[0] == T and len(a.shape) > 1:   # [T, B, ...]: per step [B, ...]
                     shape = list(a.shape[1:])
                     data = None if a.array is None else a.array
                 return Operand(data, shape, a.info)

@@ -42,6 +42,7 @@ class TInfo:
     spike: bool = False             # a spike train (a neuron's output, through views / max-pooling)
     timed: bool = False             # its leading axis carries the timesteps ([T*B, ...] or [T, B, ...])
     is_input: bool = False          # the model's input (or a view of it)
+    major: bool = False             # timed as [T, B, ...] (multi-step libraries), not [T*B, ...]
 
 
 @dataclass
@@ -135,7 +136,8 @@ class Recorder(TorchDispatchMode):
         flat, _ = tree_flatten(x)
         for t in flat:
             if isinstance(t, torch.Tensor):
-                self._set(t, TInfo(is_input=True, timed=self.input_timed(t)))
+                timed = self.input_timed(t)
+                self._set(t, TInfo(is_input=True, timed=timed, major=timed))
 
     def input_timed(self, t: torch.Tensor) -> bool:
         multi = any(s.step == "multi" and s.library != "archsim" for s in self.specs.values())
@@ -186,10 +188,11 @@ class Recorder(TorchDispatchMode):
             spikes = outs[0]
             timed = self.T > 1 and (inp.info.timed or self.specs[module].step == "multi") and \
                 spikes.shape[0] % self.T == 0
-            self._set(spikes, TInfo(src=node.index, spike=True, timed=timed))
+            major = timed and inp.info.major and spikes.shape[0] == self.T
+            self._set(spikes, TInfo(src=node.index, spike=True, timed=timed, major=major))
             node.out = [self._arg(spikes)]
             for t in outs[1:]:
-                self._set(t, TInfo(src=node.index, timed=timed))
+                self._set(t, TInfo(src=node.index, timed=timed, major=major))
             self.nodes.append(node)
         module._capture_input = None
 
@@ -215,6 +218,7 @@ class Recorder(TorchDispatchMode):
             margs = [([conv(x) for x in a] if isinstance(a, (list, tuple)) else conv(a)) for a in args]
             mkw = {k: conv(v) for k, v in kwargs.items()}
             timed = any(self._info(t).timed for t in tin)
+            major_in = [self._info(t).major for t in tin if self._info(t).timed]
             spike_in = self._info(tin[0]).spike
         out = func(*args, **kwargs)
         flat_out, _ = tree_flatten(out)
@@ -235,8 +239,12 @@ class Recorder(TorchDispatchMode):
                 lead_ok = t.dim() > 0 and self.T > 1 and t.shape[0] % self.T == 0
                 grown = lead_ok and tin[0].dim() > 0 and t.shape[0] == self.T * tin[0].shape[0]
                 timed = (src.timed and lead_ok) or (grown and base in ("repeat", "expand", "tile", "cat"))
+                d0 = tin[0].dim()
+                major = bool(timed) and t.dim() > 1 and t.shape[0] == self.T and (
+                    (src.major and t.dim() >= d0) or (src.timed and not src.major and t.dim() == d0 + 1)
+                    or (not src.timed and t.dim() == d0))
                 self._set(t, TInfo(src=src.src, param=src.param, spike=src.spike, timed=bool(timed),
-                                   is_input=src.is_input))
+                                   is_input=src.is_input, major=major))
             return out
         with _no_mode(self):
             module = self._module()
@@ -246,8 +254,9 @@ class Recorder(TorchDispatchMode):
                              "max_pool3d_with_indices") and spike_in
             node.out = []
             for i, t in enumerate(tout):
-                ti = TInfo(src=node.index, spike=spike,
-                           timed=timed and t.dim() > 0 and self.T > 1 and t.shape[0] % self.T == 0)
+                t_ok = timed and t.dim() > 0 and self.T > 1 and t.shape[0] % self.T == 0
+                ti = TInfo(src=node.index, spike=spike, timed=t_ok,
+                           major=t_ok and bool(major_in) and major_in[0] and t.shape[0] == self.T and t.dim() > 1)
                 node.out.append(Arg(None, tuple(t.shape), ti))
                 if i == 0 and self.store_values and t.numel() and (t.dtype.is_floating_point or t.dtype == torch.bool):
                     node.out[0].array = t.detach().to(torch.float32).cpu().numpy().copy()
