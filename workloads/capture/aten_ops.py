@@ -259,7 +259,7 @@ def reduction(v: View) -> list[Emit]:
 HANDLERS: dict[str, Callable[[View], list[Emit]]] = {
     "convolution": conv, "_convolution": conv,
     "mm": mm, "addmm": addmm, "bmm": bmm, "baddbmm": baddbmm,
-    "_softmax": softmax, "_log_softmax": softmax, "softmax": softmax,
+    "_softmax": softmax, "_log_softmax": softmax, "softmax": softmax, "_safe_softmax": softmax,
     "native_layer_norm": layer_norm, "_fused_rms_norm": rms_norm, "native_group_norm": group_norm,
     "_native_batch_norm_legit_no_training": batch_norm, "_native_batch_norm_legit": batch_norm,
     "native_batch_norm": batch_norm, "batch_norm": batch_norm,
@@ -273,13 +273,20 @@ HANDLERS: dict[str, Callable[[View], list[Emit]]] = {
 }
 
 
+# activations PyTorch does not tag pointwise
+ELEMENTWISE_NAMES = {"hardswish", "hardsigmoid", "mish", "elu", "leaky_relu", "softplus", "log_sigmoid_forward",
+                     "glu", "prelu", "_prelu_kernel", "rrelu_with_noise", "celu", "selu", "logit", "threshold",
+                     "hardshrink", "softshrink", "gelu", "silu", "relu", "relu6", "hardtanh", "masked_fill",
+                     "clamp", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv", "heaviside", "sign", "round"}
+
+
 def handler_for(func) -> Callable[[View], list[Emit]] | None:
     name = func.overloadpacket.__name__
     base = name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
     if base in HANDLERS:
         return HANDLERS[base]
     tags = set(func.tags)
-    if torch.Tag.pointwise in tags:
+    if torch.Tag.pointwise in tags or base in ELEMENTWISE_NAMES:
         return pointwise
     if torch.Tag.reduction in tags or base in ("max", "min", "std", "var", "norm", "linalg_vector_norm", "cumsum",
                                                "logsumexp", "topk", "sort", "argmax", "argmin"):
