@@ -220,6 +220,7 @@ class Recorder(TorchDispatchMode):
             timed = any(self._info(t).timed for t in tin)
             major_in = [self._info(t).major for t in tin if self._info(t).timed]
             spike_in = self._info(tin[0]).spike
+            all_spike = all(self._info(t).spike for t in tin)
         out = func(*args, **kwargs)
         flat_out, _ = tree_flatten(out)
         tout = [t for t in flat_out if isinstance(t, torch.Tensor)]
@@ -250,13 +251,16 @@ class Recorder(TorchDispatchMode):
             module = self._module()
             node = Node(len(self.nodes), func, base, module, (module, base, *_user_site()), margs, mkw,
                         leaf=module in self.leaf_names)
-            spike = base in ("max_pool2d_with_indices", "max_pool2d", "adaptive_max_pool2d", "max_pool1d",
-                             "max_pool3d_with_indices") and spike_in
+            spike = (base in ("max_pool2d_with_indices", "max_pool2d", "adaptive_max_pool2d", "max_pool1d",
+                              "max_pool3d_with_indices") and spike_in) or (base in ("cat", "stack") and all_spike)
+            # stacking one tensor per timestep (a per-step loop's outputs) makes a [T, ...] tensor
+            stacked = base == "stack" and len(tin) == self.T > 1
             node.out = []
             for i, t in enumerate(tout):
                 t_ok = timed and t.dim() > 0 and self.T > 1 and t.shape[0] % self.T == 0
-                ti = TInfo(src=node.index, spike=spike, timed=t_ok,
-                           major=t_ok and bool(major_in) and major_in[0] and t.shape[0] == self.T and t.dim() > 1)
+                ti = TInfo(src=node.index, spike=spike, timed=t_ok or stacked,
+                           major=stacked or (t_ok and bool(major_in) and major_in[0] and t.shape[0] == self.T
+                                             and t.dim() > 1))
                 node.out.append(Arg(None, tuple(t.shape), ti))
                 if i == 0 and self.store_values and t.numel() and (t.dtype.is_floating_point or t.dtype == torch.bool):
                     node.out[0].array = t.detach().to(torch.float32).cpu().numpy().copy()
