@@ -67,3 +67,17 @@ def test_torchvision_traces_simulate(hw):
         trace = workloads.trace(build().eval(), torch.randn(1, 3, side, side), name=arch)
         result = simulate(trace, hw, details=True)
         assert result.ops["macs"].sum() == trace_macs(trace)
+
+
+def test_torchvision_onnx_import_same_macs(tmp_path):
+    pytest.importorskip("onnx")
+    from archsim.importers.onnx import import_onnx
+
+    build, side = ARCHS["resnet18"]
+    torch.manual_seed(0)
+    model, x = build().eval(), torch.randn(1, 3, side, side)
+    path = tmp_path / "resnet18.onnx"
+    torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=17)
+    trace, warnings = import_onnx(path, {None: [1, 3, side, side]})
+    assert warnings == []
+    assert trace_macs(trace) == flop_counter_macs(model, x) == trace_macs(workloads.trace(model, x))

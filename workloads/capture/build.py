@@ -26,6 +26,7 @@ import numpy as np
 
 from archsim.errors import TraceError
 from archsim.trace.builder import TraceBuilder
+from archsim.trace.quant import quantize_weight
 from archsim.trace.schema import Header, Quant, Role
 from workloads.capture.aten_ops import Emit, Operand, View, flop_macs, handler_for
 from workloads.capture.record import Arg, Node
@@ -59,19 +60,6 @@ def group_nodes(nodes: list[Node], T: int) -> list[Group]:
             groups += [Group([n], False) for n in occ]
     groups.sort(key=lambda g: g.first.index)
     return groups
-
-
-def quantize_weight(w: np.ndarray, bits: int) -> np.ndarray:
-    """Symmetric per-output-channel integers; a nonzero weight never becomes 0 (a pruning mask is
-    kept exactly)."""
-    qmax = 2 ** (bits - 1) - 1
-    flat = w.reshape(w.shape[0], -1) if w.ndim else w.reshape(1, 1)
-    scale = np.abs(flat).max(axis=1, keepdims=True) / qmax
-    scale[scale == 0] = 1.0
-    q = np.clip(np.rint(flat / scale), -qmax, qmax)
-    q = np.where((q == 0) & (flat != 0), np.sign(flat), q)
-    dtype = np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32
-    return q.astype(dtype).reshape(w.shape)
 
 
 class TraceWriter:
