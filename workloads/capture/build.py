@@ -135,8 +135,9 @@ class TraceWriter:
     # ---- ops
     def _id(self, g: Group, kind: str, suffix: str = "") -> str:
         n = g.first
+        short = n.name.removesuffix("_with_indices").removeprefix("_native_").removeprefix("native_").lstrip("_")
         base = n.module if (n.leaf or n.name == "neuron") and n.module else \
-            (f"{n.module}.{n.name}" if n.module else n.name)
+            (f"{n.module}.{short}" if n.module else short)
         base = re.sub(r"\s+", "_", base + suffix)
         k = self.used.get(base, 0)
         self.used[base] = k + 1
