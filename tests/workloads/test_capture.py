@@ -206,3 +206,48 @@ def test_hf_transformer_block():
     assert len(mats) == 2 and all(op.gemm.groups == 4 for op in mats)
     assert sum(op.kind == "linear" for op in trace.ops) == 6
     assert transformers.__version__
+
+
+MODEL_FILE = '''
+import torch
+from torch import nn
+
+def build():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 2))
+
+def not_a_model():
+    return 3
+'''
+
+
+def test_cli_trace(tmp_path, capsys):
+    from workloads.capture.build import TraceWriter  # noqa: F401  (the module the CLI drives)
+    from workloads.cli import main
+
+    src = tmp_path / "mine.py"
+    src.write_text(MODEL_FILE)
+    out = tmp_path / "mine.trace"
+    assert main(["trace", f"{src}:build", "--input", "randn(1,3,8,8)", "-o", str(out)]) == 0
+    trace = load_trace(out)
+    assert [op.kind for op in trace.ops] == ["conv2d", "elementwise", "linear"]
+    assert (trace.header.provenance.weights, trace.header.provenance.inputs) == ("random_init", "synthetic")
+    assert "unmodelled: none" in capsys.readouterr().out
+    # a checkpoint: weights pretrained, the file named; a .npy input: inputs real
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 2))
+    torch.save(model.state_dict(), tmp_path / "w.pt")
+    np.save(tmp_path / "x.npy", np.ones((1, 3, 8, 8), np.float32))
+    assert main(["trace", f"{src}:build", "--input", str(tmp_path / "x.npy"), "--checkpoint", str(tmp_path / "w.pt"),
+                 "-o", str(out)]) == 0
+    h = load_trace(out).header
+    assert (h.provenance.weights, h.provenance.inputs) == ("pretrained", "real") and "w.pt" in h.provenance.notes
+    # bad inputs: one-line errors, nothing evaluated
+    for args, msg in ((["--input", "__import__('os').system('true')"], "expected randn"),
+                      (["--input", "randn(1,3,-8,8)"], "expected randn"),
+                      (["--input", "randn(1,3,8,8)", "--checkpoint", str(src)], "--checkpoint"),
+                      (["--input", "randn(1,3,8,8)", "--timesteps", "4"], "no spiking neuron")):
+        assert main(["trace", f"{src}:build", *args, "-o", str(tmp_path / "bad.trace")]) == 2
+        assert msg in capsys.readouterr().err
+    assert main(["trace", f"{src}:not_a_model", "--input", "randn(1,3,8,8)", "-o", str(out)]) == 2
+    assert "not a torch.nn.Module" in capsys.readouterr().err
+    assert not (tmp_path / "bad.trace").exists()

@@ -34,9 +34,15 @@ def parse_input(spec: str, seed: int = 0) -> tuple[torch.Tensor, str, str]:
         if not path.is_file():
             raise ValueError(f"--input {spec}: file not found")
         if path.suffix == ".npy":
-            x = torch.from_numpy(np.load(path, allow_pickle=False))
+            try:
+                x = torch.from_numpy(np.load(path, allow_pickle=False))
+            except Exception as exc:
+                raise ValueError(f"--input {spec}: not a readable .npy array ({type(exc).__name__})") from None
         else:
-            x = torch.load(path, map_location="cpu", weights_only=True)
+            try:
+                x = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception as exc:
+                raise ValueError(f"--input {spec}: not a loadable tensor file ({type(exc).__name__})") from None
             if not isinstance(x, torch.Tensor):
                 raise ValueError(f"--input {spec}: the file must hold one tensor, found {type(x).__name__}")
         return x.float() if x.is_floating_point() else x, f"tensor {list(x.shape)} from {path.name}", "real"
@@ -79,7 +85,11 @@ def load_checkpoint(model: nn.Module, path: str) -> None:
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"--checkpoint {path}: file not found")
-    state = torch.load(p, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:   # not a torch file, or one holding more than tensors
+        raise ValueError(f"--checkpoint {path}: not a loadable state dict ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:100]})") from None
     if isinstance(state, dict):
         for key in ("state_dict", "model", "model_state_dict"):
             if key in state and isinstance(state[key], dict):
