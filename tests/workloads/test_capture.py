@@ -251,3 +251,17 @@ def test_cli_trace(tmp_path, capsys):
     assert main(["trace", f"{src}:not_a_model", "--input", "randn(1,3,8,8)", "-o", str(out)]) == 2
     assert "not a torch.nn.Module" in capsys.readouterr().err
     assert not (tmp_path / "bad.trace").exists()
+
+
+def test_hook_exporter_fallback(monkeypatch):
+    """When the graph capture fails on a model, the forward-hook exporter traces it, with a warning."""
+    import workloads.capture as capture
+
+    def broken(*a, **k):
+        raise RuntimeError("dispatch failure")
+    monkeypatch.setattr(capture, "_capture", broken)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    with pytest.warns(UserWarning, match="forward-hook exporter"):
+        trace = workloads.trace(model, torch.randn(1, 3, 8, 8))
+    assert [op.kind for op in trace.ops] == ["conv2d", "elementwise"]
+    assert trace.header.config["capture"] == "forward hooks (fallback)"

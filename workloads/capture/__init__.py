@@ -88,6 +88,30 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
         if bad and how != "capture":
             warnings.warn(f"neurons called a number of times that is not a multiple of T={T} per forward: {bad}; "
                           "their ops are kept one per call", UserWarning, stacklevel=2)
+    try:
+        return _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset,
+                        source, input_description, seed, metrics, config, weight_bits, activation_bits, input_bits,
+                        store_spikes, store_lif_spikes)
+    except (RuntimeError, TypeError, NotImplementedError) as exc:
+        if not isinstance(example_input, torch.Tensor) or any(s.library != "archsim" for s in neurons.values()):
+            raise
+        # fallback: the forward-hook exporter (module calls only: functional ops are invisible to it)
+        from workloads.export import export
+        warnings.warn(f"graph capture failed ({type(exc).__name__}: {str(exc)[:120]}); traced with the "
+                      "forward-hook exporter instead, which records module calls only", UserWarning, stacklevel=2)
+        return export(model, example_input, model_name=name or type(model).__name__, source=source, dataset=dataset,
+                      input_description=input_description, seed=seed,
+                      provenance=Provenance(weights=weights, inputs=inputs, notes=notes), metrics=metrics,
+                      config={**(config or {}), "capture": "forward hooks (fallback)"}, weight_bits=weight_bits,
+                      activation_bits=activation_bits, input_bits=input_bits, store_spikes=store_spikes,
+                      store_lif_spikes=store_lif_spikes)
+
+
+def _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset, source,
+             input_description, seed, metrics, config, weight_bits, activation_bits, input_bits, store_spikes,
+             store_lif_spikes):
+    """The capture proper (see :func:`trace`)."""
+    spiking = bool(neurons)
     reset_states(model)
     rec = Recorder(model, T)
     # Norse's convention: a single-step network returns (output, state) and takes the state back
