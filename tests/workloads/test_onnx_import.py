@@ -69,3 +69,19 @@ def test_onnx_unmodelled_and_errors(tmp_path):
     with pytest.raises(ArchsimError, match="not a readable ONNX"):
         (tmp_path / "bad.onnx").write_text("nope")
         import_onnx(tmp_path / "bad.onnx", {None: [1]})
+
+
+def test_onnx_attention_op(tmp_path):
+    """ONNX's Attention op (opset 23) becomes Q·Kᵀ, softmax, A·V: MACs by hand, B·H·L·(S·E + S·Ev)."""
+    from onnx import TensorProto, helper
+
+    from archsim.importers.onnx import import_onnx
+
+    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s)
+           for n, s in (("q", [1, 4, 10, 8]), ("k", [1, 4, 12, 8]), ("v", [1, 4, 12, 6]))]
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    graph = helper.make_graph([helper.make_node("Attention", ["q", "k", "v"], ["y"], name="attn")], "g", ins, [out])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)]), tmp_path / "a.onnx")
+    trace, warnings = import_onnx(tmp_path / "a.onnx")
+    assert warnings == [] and [op.kind for op in trace.ops] == ["matmul", "softmax", "matmul"]
+    assert trace_macs(trace) == 1 * 4 * 10 * (12 * 8 + 12 * 6)
