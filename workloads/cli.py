@@ -6,6 +6,7 @@
     archsim-workloads checkpoints                     # committed checkpoints: provenance, fresh or stale
     archsim-workloads export loas-vgg16 --timesteps 4 --dataset fashion-mnist -o vgg16.trace
     archsim-workloads export loas-vgg16 --strong-finetune 1 -o vgg16-strong.trace
+    archsim-workloads trace my_model.py:build --input "randn(1,3,32,32)" -o my.trace
 
 Training runs once per configuration: a model comes from the local cache (``data/checkpoints/``,
 or ``--cache-dir``), else from the project's committed checkpoints (``checkpoints/``), else it is
@@ -73,6 +74,25 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weight-bits", type=int, default=8,
                    help="weights stored as integers of this width per output channel (0: float32)")
     e.set_defaults(func=run_export)
+    tr = sub.add_parser("trace", help="trace your own model: FILE.py:FUNCTION returning an nn.Module",
+                        description="Run your model once on an input and write its trace (every aten op that "
+                                    "computes; spiking neurons of snnTorch, SpikingJelly, Norse and ours as lif ops).")
+    tr.add_argument("target", metavar="FILE.py:FUNCTION", help="a Python file and the function that builds the model")
+    tr.add_argument("--input", required=True, metavar="SPEC",
+                    help='input: randn(1,3,32,32) / rand(...) / zeros(...) / ones(...), or a .npy / .pt tensor file')
+    tr.add_argument("--timesteps", type=int, help="T of a spiking network (default: model.timesteps or 1)")
+    tr.add_argument("-o", "--out", required=True, help="trace file to write")
+    tr.add_argument("--name", help="model name in the trace header (default: the function's name)")
+    tr.add_argument("--checkpoint", metavar="PT", help="state dict to load into the model (weights: pretrained)")
+    tr.add_argument("--weights", choices=("trained", "pretrained", "random_init"),
+                    help="provenance of the weights (default: pretrained with --checkpoint, else random_init)")
+    tr.add_argument("--dataset", choices=("fashion-mnist", "digits"),
+                    help="run on real test images of this data set, sized like --input (inputs: real)")
+    tr.add_argument("--start", type=int, default=0, help="first test image with --dataset (default 0)")
+    tr.add_argument("--seed", type=int, default=0, help="seed of randn/rand inputs (default 0)")
+    tr.add_argument("--weight-bits", type=int, default=8,
+                    help="weights stored as integers of this width per output channel (0: float32)")
+    tr.set_defaults(func=run_trace)
     return parser
 
 
@@ -186,6 +206,43 @@ def run_export(args) -> int:
     m = trace.header.metrics
     print(f"wrote {path} ({len(trace.ops)} ops; {trace.header.dataset}; "
           f"test accuracy {100 * m['accuracy_top1']:.2f} %)")
+    return 0
+
+
+def run_trace(args) -> int:
+    import warnings
+
+    import workloads
+    from workloads.capture import inputs
+
+    x, desc, provenance_in = inputs.parse_input(args.input, seed=args.seed)
+    model = inputs.build_model(args.target)
+    notes = [f"model built by {args.target}"]
+    weights = args.weights or ("pretrained" if args.checkpoint else "random_init")
+    if args.checkpoint:
+        inputs.load_checkpoint(model, args.checkpoint)
+        notes.append(f"weights loaded from {args.checkpoint}")
+    elif weights != "random_init":
+        notes.append(f"weights declared {weights} by the user (--weights)")
+    dataset = ""
+    if args.dataset:
+        x, dataset = inputs.dataset_batch(args.dataset, args.start, int(x.shape[0]), x)
+        desc, provenance_in = f"{dataset}, 8-bit pixels scaled to [0, 1]", "real"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trace = workloads.trace(model, x, timesteps=args.timesteps, name=args.name or args.target.rpartition(":")[2],
+                                weights=weights, inputs=provenance_in, notes="; ".join(notes), dataset=dataset,
+                                input_description=desc, seed=args.seed, weight_bits=args.weight_bits or None,
+                                config={"target": args.target, "input": args.input})
+    for w in caught:
+        print(f"archsim-workloads: warning: {w.message}", file=sys.stderr)
+    path = trace.save(args.out)
+    from archsim.trace.summary import unmodelled_line
+
+    macs = sum(op.macs * op.timesteps for op in trace.ops)
+    print(f"wrote {path} ({len(trace.ops)} ops, {macs / 1e6:.3f} M MACs, T={trace.header.timesteps}; "
+          f"weights {weights}, inputs {provenance_in})")
+    print(unmodelled_line(trace))
     return 0
 
 

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from archsim.trace.builder import TraceBuilder
+from archsim.trace.quant import quantize_weight  # noqa: F401  (re-exported: frontends import it from here)
 from archsim.trace.schema import Header, Provenance, Quant, Role
 from workloads.ops import Add, MatMul, Mul
 
@@ -121,19 +122,6 @@ def record_calls(model: nn.Module, x: torch.Tensor) -> tuple[list[_Call], torch.
         for h in handles:
             h.remove()
     return calls, out, sorted(set(skipped))
-
-
-def quantize_weight(w: np.ndarray, bits: int) -> np.ndarray:
-    """Symmetric per-output-channel integers; a nonzero weight never becomes 0 (the pruning mask
-    is kept exactly)."""
-    qmax = 2 ** (bits - 1) - 1
-    flat = w.reshape(w.shape[0], -1)
-    scale = np.abs(flat).max(axis=1, keepdims=True) / qmax
-    scale[scale == 0] = 1.0
-    q = np.clip(np.rint(flat / scale), -qmax, qmax)
-    q = np.where((q == 0) & (flat != 0), np.sign(flat), q)
-    dtype = np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32
-    return q.astype(dtype).reshape(w.shape)
 
 
 class _Exporter:

@@ -1,4 +1,4 @@
-"""``archsim import``: bring other tools' input files into archsim (SCALE-Sim, SpikeSim)."""
+"""``archsim import``: bring other tools' input files into archsim (SCALE-Sim, SpikeSim, ONNX)."""
 from __future__ import annotations
 
 
@@ -36,6 +36,19 @@ def register(sub) -> None:
     k.add_argument("network", help="SpikeSim script (.py) or YAML/JSON with the network lists")
     k.add_argument("-o", "--out", default=".", metavar="DIR", help="output folder (default: current)")
     k.set_defaults(func=run_spikesim)
+    o = isub.add_parser("onnx", help="ONNX model -> trace (shapes by ONNX shape inference, weights from initialisers)",
+                        description="Convert an ONNX model into an archsim trace (conv, gemm/matmul, attention "
+                                    "products, norms, pooling, elementwise); ops with no trace kind become "
+                                    "'unmodelled' ops, listed as warnings. Needs the onnx package (archsim[onnx]).")
+    o.add_argument("model", help="ONNX file")
+    o.add_argument("--input-shape", action="append", default=[], metavar="[NAME=]D0,D1,...",
+                   help="shape of a graph input (repeatable; the name may be left out when there is one input)")
+    o.add_argument("-o", "--out", required=True, help="trace file to write")
+    o.add_argument("--weight-bits", type=int, default=8,
+                   help="weights stored as integers of this width per output channel (0: float32; default 8)")
+    o.add_argument("--activation-bits", type=int, default=8, help="bit width of activation operands (default 8)")
+    o.add_argument("--name", help="model name in the trace header (default: the file's stem)")
+    o.set_defaults(func=run_onnx)
 
 
 def run_scalesim(args) -> int:
@@ -141,4 +154,25 @@ def run_spikesim(args) -> int:
           f"{net['clk_freq']} MHz, accounting spikesim) and its energy table")
     for n in notes:
         print(f"note: {n}")
+    return 0
+
+
+def run_onnx(args) -> int:
+    import sys
+
+    from archsim.errors import ArchsimError
+    from archsim.importers.onnx import import_onnx, parse_input_shapes
+    from archsim.trace.summary import unmodelled_line
+
+    if args.weight_bits < 0 or args.activation_bits < 1:
+        raise ArchsimError("import onnx: --weight-bits must be >= 0 and --activation-bits >= 1")
+    trace, warnings = import_onnx(args.model, parse_input_shapes(args.input_shape),
+                                  weight_bits=args.weight_bits or None, activation_bits=args.activation_bits,
+                                  name=args.name)
+    for w in warnings:
+        print(f"archsim: warning: {w}", file=sys.stderr)
+    path = trace.save(args.out)
+    macs = sum(op.macs * op.timesteps for op in trace.ops)
+    print(f"wrote {path} ({len(trace.ops)} ops, {macs / 1e6:.3f} M MACs)")
+    print(unmodelled_line(trace))
     return 0

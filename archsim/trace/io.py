@@ -318,8 +318,8 @@ def _describe(err: dict, data: dict, where: str) -> str:
 
 
 def _kind_names() -> set[str]:
-    from archsim.trace.schema import OP_KINDS
-    return set(OP_KINDS)
+    from archsim.trace.schema import OP_KINDS, UNMODELLED_KIND
+    return {*OP_KINDS, UNMODELLED_KIND}
 
 
 def iter_operands(trace: Trace) -> Iterator[tuple[Any, Operand]]:

@@ -61,3 +61,20 @@ def reduction_groups(operand: Operand) -> int:
         return 1
     k = operand.numel // operand.shape[0]
     return math.ceil(k / q.group_size)
+
+
+def quantize_weight(w, bits: int):
+    """Symmetric per-output-channel integers of ``bits`` bits (numpy). A nonzero weight never
+    becomes 0, so a pruning mask survives exactly; the trace's weight statistics (density, per-row
+    and per-column nonzeros) are those of the real weight."""
+    import numpy as np
+
+    w = np.asarray(w, dtype=np.float32)
+    qmax = 2 ** (bits - 1) - 1
+    flat = w.reshape(w.shape[0], -1) if w.ndim else w.reshape(1, 1)
+    scale = np.abs(flat).max(axis=1, keepdims=True) / qmax
+    scale[scale == 0] = 1.0
+    q = np.clip(np.rint(flat / scale), -qmax, qmax)
+    q = np.where((q == 0) & (flat != 0), np.sign(flat), q)
+    dtype = np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32
+    return q.astype(dtype).reshape(w.shape)

@@ -413,10 +413,35 @@ class Pool(_Op):
         return self
 
 
+class Unmodelled(_Op):
+    """An operation the exporter could not express as one of the kinds above (a transposed or 3-D
+    convolution, an unknown aten op...), kept so that no work disappears: ``function`` names it,
+    ``dense_macs`` are its multiply-accumulates per timestep (0 when unknown) and ``elements`` its
+    output size. No hardware model runs it: simulating a trace that holds one is an error naming it,
+    and ``archsim trace info`` shows the share of MACs it holds."""
+
+    kind: Literal["unmodelled"] = "unmodelled"
+    function: str
+    dense_macs: NonNegInt = 0
+    elements_: NonNegInt = Field(default=0, alias="elements")
+
+    model_config = pydantic.ConfigDict(populate_by_name=True)
+
+    @property
+    def macs(self) -> int:
+        return self.dense_macs
+
+    @property
+    def elements(self) -> int:
+        return self.elements_
+
+
 Op = Annotated[Union[Conv2d, Linear, Matmul, Lif, Softmax, LayerNorm, Gelu, Silu, Add, Concat,
-                     Elementwise, Pool], Field(discriminator="kind")]
+                     Elementwise, Pool, Unmodelled], Field(discriminator="kind")]
+# kinds hardware models can run; ``unmodelled`` is a valid trace op that none of them runs
 OP_KINDS = ("conv2d", "linear", "matmul", "lif", "softmax", "layernorm", "gelu", "silu", "add",
             "concat", "elementwise", "pool")
+UNMODELLED_KIND = "unmodelled"
 GEMM_KINDS = ("conv2d", "linear", "matmul")
 
 

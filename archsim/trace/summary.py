@@ -36,7 +36,23 @@ def describe(trace: Trace) -> str:
     lines.append("")
     lines.append(f"{len(trace.ops)} ops, {total_macs / 1e6:.3f} M dense MACs (all timesteps), "
                  f"{len(trace.manifest.tensors)} stored tensors")
+    lines.append(unmodelled_line(trace))
     return "\n".join(lines)
+
+
+def unmodelled_line(trace: Trace) -> str:
+    """The share of the trace's MACs held by ``unmodelled`` ops (work no hardware model runs)."""
+    from archsim.trace.schema import UNMODELLED_KIND
+
+    total = sum(op.macs * op.timesteps for op in trace.ops)
+    ops = [op for op in trace.ops if op.kind == UNMODELLED_KIND]
+    macs = sum(op.macs * op.timesteps for op in ops)
+    if not ops:
+        return "unmodelled: none (0.00 % of MACs)"
+    names = sorted({op.function for op in ops})
+    share = 100.0 * macs / total if total else 0.0
+    return (f"unmodelled: {len(ops)} ops ({', '.join(names)}), {macs / 1e6:.3f} M MACs = {share:.2f} % of MACs; "
+            "no hardware model runs them")
 
 
 def header_lines(trace: Trace) -> list[str]:

@@ -1,0 +1,150 @@
+"""Trace any PyTorch model: ``workloads.trace(model, example_input, timesteps=..., name=...)``.
+
+The model runs once on the example input under an aten-level recorder
+(:mod:`workloads.capture.record`); every op that computes becomes a trace op through the mapping
+table (:mod:`workloads.capture.aten_ops`), spiking neurons of our own ``LIF``, snnTorch, SpikingJelly
+and Norse become ``lif`` ops (:mod:`workloads.capture.neurons`), and ops the table cannot express
+are kept as ``unmodelled`` ops with their MACs and a warning (:mod:`workloads.capture.build`).
+"""
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+
+from archsim.trace.schema import Header, Provenance
+from workloads.capture.build import TraceWriter, UnmodelledWarning, group_nodes
+from workloads.capture.neurons import find_neurons, reset_states
+from workloads.capture.record import Recorder, capture_context
+
+__all__ = ["trace", "UnmodelledWarning"]
+
+
+def _call(model: nn.Module, x: Any):
+    return model(*x) if isinstance(x, tuple) else model(**x) if isinstance(x, dict) else model(x)
+
+
+def _count_neuron_calls(model: nn.Module, names: set[str], x: Any) -> dict[str, int]:
+    counts = dict.fromkeys(names, 0)
+    mods = {m: n for n, m in model.named_modules() if n in names}
+    hooks = [m.register_forward_hook(lambda m, a, o: counts.__setitem__(mods[m], counts[mods[m]] + 1))
+             for m in mods]
+    try:
+        with torch.no_grad():
+            _call(model, x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return counts
+
+
+def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None, name: str | None = None,
+          batch: int | None = None, weights: str = "random_init", inputs: str = "synthetic", notes: str = "",
+          dataset: str = "", source: str = "", input_description: str = "", seed: int = 0,
+          metrics: dict[str, float] | None = None, config: dict[str, Any] | None = None,
+          weight_bits: int | None = 8, activation_bits: int | None = 8, input_bits: int | None = 8,
+          store_spikes: bool = True, store_lif_spikes: bool = False, loop: str = "auto"):
+    """Run ``model`` on ``example_input`` (a tensor, a tuple of positional inputs or a dict of
+    keyword inputs) and return its :class:`archsim.trace.io.Trace` (``.save(path)`` writes it).
+
+    ``timesteps``: T of a spiking network (default: ``model.timesteps`` or 1). The model's own
+    convention is kept: a forward that loops over T itself (snnTorch tutorials), a multi-step
+    forward on ``[T, B, ...]`` (SpikingJelly ``step_mode='m'``, Norse ``LIF``) or ``[T*B, ...]``
+    (ours). A single-step network (every neuron called once per forward: snnTorch ``init_hidden``,
+    SpikingJelly ``step_mode='s'``) is run T times here, from rest, on the same input
+    (``loop="capture"`` forces this, ``loop="model"`` forbids it).
+
+    ``weights`` / ``inputs``: the provenance written in the header (``trained``, ``pretrained``,
+    ``random_init`` / ``real``, ``synthetic``): say what they are; the defaults assume random
+    weights and a synthetic input. ``weight_bits``: weights stored as per-channel integers of this
+    width (None: float32); activations (and the input) are described as ``activation_bits`` /
+    ``input_bits`` wide (default 8, what integer accelerators run; None: 32, the float tensors
+    seen). Spikes are 1 bit."""
+    if loop not in ("auto", "model", "capture"):
+        raise ValueError(f"loop must be auto, model or capture, got {loop!r}")
+    model.eval()
+    neurons = find_neurons(model)
+    spiking = bool(neurons)
+    T = int(timesteps if timesteps is not None else (getattr(model, "timesteps", 1) if spiking else 1))
+    if T < 1:
+        raise ValueError(f"timesteps must be >= 1, got {T}")
+    if not spiking and T > 1:
+        raise ValueError(f"timesteps={T} given, but the model has no spiking neuron the capture recognises "
+                         "(our LIF, snnTorch, SpikingJelly, Norse): an ANN runs once (T = 1)")
+    steps, how = 1, "ann" if not spiking else "model"
+    if spiking and T > 1:
+        reset_states(model)
+        counts = _count_neuron_calls(model, set(neurons), example_input)
+        single = all(neurons[n].step == "single" for n in neurons)
+        once = all(c == 1 for c in counts.values())
+        if loop == "capture" or (loop == "auto" and single and once):
+            steps, how = T, "capture"
+        elif all(neurons[n].step == "multi" for n in neurons):
+            how = "multi-step"
+        bad = {n: c for n, c in counts.items() if c not in (1, T) and c % T}
+        if bad and how != "capture":
+            warnings.warn(f"neurons called a number of times that is not a multiple of T={T} per forward: {bad}; "
+                          "their ops are kept one per call", UserWarning, stacklevel=2)
+    try:
+        return _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset,
+                        source, input_description, seed, metrics, config, weight_bits, activation_bits, input_bits,
+                        store_spikes, store_lif_spikes)
+    except (RuntimeError, TypeError, NotImplementedError) as exc:
+        if not isinstance(example_input, torch.Tensor) or any(s.library != "archsim" for s in neurons.values()):
+            raise
+        # fallback: the forward-hook exporter (module calls only: functional ops are invisible to it)
+        from workloads.export import export
+        warnings.warn(f"graph capture failed ({type(exc).__name__}: {str(exc)[:120]}); traced with the "
+                      "forward-hook exporter instead, which records module calls only", UserWarning, stacklevel=2)
+        return export(model, example_input, model_name=name or type(model).__name__, source=source, dataset=dataset,
+                      input_description=input_description, seed=seed,
+                      provenance=Provenance(weights=weights, inputs=inputs, notes=notes), metrics=metrics,
+                      config={**(config or {}), "capture": "forward hooks (fallback)"}, weight_bits=weight_bits,
+                      activation_bits=activation_bits, input_bits=input_bits, store_spikes=store_spikes,
+                      store_lif_spikes=store_lif_spikes)
+
+
+def _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset, source,
+             input_description, seed, metrics, config, weight_bits, activation_bits, input_bits, store_spikes,
+             store_lif_spikes):
+    """The capture proper (see :func:`trace`)."""
+    spiking = bool(neurons)
+    reset_states(model)
+    rec = Recorder(model, T)
+    # Norse's convention: a single-step network returns (output, state) and takes the state back
+    threads_state = steps > 1 and "state" in inspect.signature(model.forward).parameters and \
+        any(s.library == "norse" for s in neurons.values())
+    state = None
+    with capture_context(rec):
+        rec.mark_input(example_input)
+        for _ in range(steps):
+            if threads_state:
+                out, state = model(example_input, state)
+            else:
+                out = _call(model, example_input)
+    reset_states(model)
+    first = example_input if isinstance(example_input, torch.Tensor) else next(
+        t for t in (example_input.values() if isinstance(example_input, dict) else example_input)
+        if isinstance(t, torch.Tensor))
+    B = batch or int(first.shape[1] if rec.input_timed(first) else first.shape[0]) if first.dim() else 1
+    cfg = dict(config or {})
+    cfg.update(capture="workloads.capture (aten dispatch recorder)", timestep_loop=how,
+               neurons={lib: sum(1 for s in neurons.values() if s.library == lib)
+                        for lib in sorted({s.library for s in neurons.values()})},
+               weight_bits=weight_bits, activation_bits=activation_bits, input_bits=input_bits,
+               example_input=[list(first.shape)])
+    header = Header(model=name or type(model).__name__, source=source, dataset=dataset,
+                    input_description=input_description or f"example input {list(first.shape)} ({inputs})",
+                    batch=B, timesteps=T, seed=seed, provenance=Provenance(weights=weights, inputs=inputs, notes=notes),
+                    metrics=dict(metrics or {}), config=cfg, created_by="archsim workloads.capture")
+    major = any(s.step == "multi" and s.library != "archsim" for s in neurons.values())
+    writer = TraceWriter(header, T, spiking, weight_bits=weight_bits, activation_bits=activation_bits,
+                         input_bits=input_bits, store_spikes=store_spikes, store_lif_spikes=store_lif_spikes,
+                         major_layout=major)
+    writer.write(group_nodes(rec.nodes, T))
+    writer.warn()
+    del out
+    return writer.b.build()

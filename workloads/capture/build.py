@@ -1,0 +1,237 @@
+"""Captured nodes -> trace ops: group a layer's calls over the timesteps, lay its tensors out per
+timestep, map it through :mod:`workloads.capture.aten_ops`, and write the ops with
+:class:`archsim.trace.builder.TraceBuilder` (which computes every operand's statistics).
+
+Timesteps (T > 1, a spiking network):
+
+* a call site that runs ``k * T`` times (the model's own loop over T, snnTorch style, or the
+  capture's loop over a single-step network) becomes ``k`` ops, each with ``timesteps: T`` and its
+  T calls' tensors stacked as ``[T, ...]``;
+* a call that runs once on a tensor whose leading axis carries time (``[T*B, ...]`` folded, or
+  ``[T, B, ...]`` multi-step) becomes one op with ``timesteps: T``, its tensors split into T steps;
+* anything else (a classifier after the readout averaged over T) runs once: ``timesteps: 1``.
+
+Edges follow the tensors. An edge to a later layer (a recurrent connection: the previous step's
+spikes) is kept as the tag ``recurrent_inputs`` instead, so ops stay in topological order.
+"""
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from archsim.errors import TraceError
+from archsim.trace.builder import TraceBuilder
+from archsim.trace.quant import quantize_weight
+from archsim.trace.schema import Header, Quant, Role
+from workloads.capture.aten_ops import Emit, Operand, View, flop_macs, handler_for
+from workloads.capture.record import Arg, Node
+
+
+class UnmodelledWarning(UserWarning):
+    """Work the capture could not express as a modelled op (recorded as ``unmodelled``)."""
+
+
+@dataclass
+class Group:
+    nodes: list[Node]
+    looped: bool
+
+    @property
+    def first(self) -> Node:
+        return self.nodes[0]
+
+
+def group_nodes(nodes: list[Node], T: int) -> list[Group]:
+    sites: dict[tuple, list[Node]] = defaultdict(list)
+    for n in nodes:
+        sites[n.site].append(n)
+    groups = []
+    for occ in sites.values():
+        c = len(occ)
+        if T > 1 and c % T == 0:
+            m = c // T
+            groups += [Group([occ[t * m + j] for t in range(T)], True) for j in range(m)]
+        else:
+            groups += [Group([n], False) for n in occ]
+    groups.sort(key=lambda g: g.first.index)
+    return groups
+
+
+class TraceWriter:
+    def __init__(self, header: Header, T: int, spiking: bool, *, weight_bits: int | None = 8,
+                 activation_bits: int | None = None, input_bits: int | None = None, store_spikes: bool = True,
+                 store_lif_spikes: bool = False, major_layout: bool = False):
+        self.b = TraceBuilder(header)
+        self.major = major_layout       # timed tensors are [T, B, ...] (SpikingJelly multi-step, Norse), not [T*B, ...]
+        self.T, self.spiking = T, spiking
+        self.weight_bits, self.activation_bits, self.input_bits = weight_bits, activation_bits, input_bits
+        self.store_spikes, self.store_lif_spikes = store_spikes, store_lif_spikes
+        self.group_of: dict[int, int] = {}       # node index -> group position
+        self.op_of: dict[int, list[str]] = {}    # group position -> op ids standing for its output
+        self.used: dict[str, int] = {}
+        self.gemm_index = 0
+        self.unmodelled: list[tuple[str, str, int]] = []   # (op id, function, MACs over all timesteps)
+
+    # ---- per-timestep tensors
+    def _operand_fn(self, g: Group, T: int):
+        peers: dict[int, list[Arg]] = {}
+        lists = [n.tensor_args + n.out for n in g.nodes]
+        for col in zip(*lists):
+            peers[id(col[0])] = list(col)
+
+        def operand(a: Arg) -> Operand:
+            if a.info.param is not None:
+                return Operand(a.array, list(a.shape), a.info, True)
+            if g.looped:
+                arrs = [p.array for p in peers.get(id(a), [a])]
+                data = np.stack(arrs) if all(x is not None for x in arrs) else None
+                return Operand(data, list(a.shape), a.info)
+            if T > 1 and a.info.timed and a.shape and a.shape[0] % T == 0:
+                shape = [a.shape[0] // T, *a.shape[1:]]
+                data = None if a.array is None else a.array.reshape(T, *shape)
+                if a.info.major and a.shape[0] == T and len(a.shape) > 1:   # [T, B, ...]: per step [B, ...]
+                    shape = list(a.shape[1:])
+                    data = None if a.array is None else a.array
+                return Operand(data, shape, a.info)
+            data = None if a.array is None else np.broadcast_to(a.array[None], (T, *a.shape))
+            return Operand(data, list(a.shape) or [1], a.info)
+        return operand
+
+    def _timesteps(self, g: Group) -> int:
+        if self.T == 1:
+            return 1
+        if g.looped:
+            return self.T
+        n = g.first
+        timed = [a for a in n.tensor_args + n.out[:1] if a.info.timed and a.shape and a.shape[0] % self.T == 0]
+        return self.T if timed else 1
+
+    # ---- operands
+    def _activation(self, name: str, o: Operand, T: int, store: bool = False):
+        data = o.data
+        if data is None:
+            return self.b.operand(name, Role.activation, shape=o.shape, bits=self.activation_bits or 32)
+        data = np.asarray(data, dtype=np.float32).reshape(T, *o.shape)
+        from_spikes = o.info.spike or (o.info.is_input and self.spiking)
+        if self.spiking and from_spikes and T > 0 and bool(((data == 0) | (data == 1)).all()):
+            return self.b.operand(name, Role.spike, data=data.astype(np.uint8), store=store)
+        bits = (self.input_bits if o.info.is_input else None) or self.activation_bits or 32
+        return self.b.operand(name, Role.activation, data=data if T > 1 else data[0], store=False, bits=bits,
+                              timesteps=T)
+
+    def _weight(self, o: Operand):
+        w = np.asarray(o.data, dtype=np.float32).reshape(o.shape)
+        if self.weight_bits:
+            q = quantize_weight(w, self.weight_bits)
+            return self.b.operand("weight", Role.static_weight, data=q, bits=self.weight_bits,
+                                  quant=Quant(granularity="channel", symmetric=True))
+        return self.b.operand("weight", Role.static_weight, data=w, bits=32)
+
+    # ---- ops
+    def _id(self, g: Group, kind: str, suffix: str = "") -> str:
+        n = g.first
+        short = n.name.removesuffix("_with_indices").removeprefix("_native_").removeprefix("native_").lstrip("_")
+        base = n.module if (n.leaf or n.name == "neuron") and n.module else \
+            (f"{n.module}.{short}" if n.module else short)
+        base = re.sub(r"\s+", "_", base + suffix)
+        k = self.used.get(base, 0)
+        self.used[base] = k + 1
+        return base if k == 0 else f"{base}#{k + 1}"
+
+    def _inputs(self, pos: int, g: Group) -> tuple[list[str], list[str]]:
+        before, after = [], []
+        for n in g.nodes:
+            for a in n.tensor_args:
+                src = a.info.src
+                if src is None or src not in self.group_of:
+                    continue
+                p = self.group_of[src]
+                if p == pos:
+                    continue
+                (before if p in self.op_of else after).extend(self.op_of.get(p, [f"layer@{p}"]))
+        return list(dict.fromkeys(before)), list(dict.fromkeys(after))
+
+    def write(self, groups: list[Group]) -> None:
+        for pos, g in enumerate(groups):
+            for n in g.nodes:
+                self.group_of[n.index] = pos
+        for pos, g in enumerate(groups):
+            self.op_of[pos] = self._write_group(pos, g)
+
+    def _write_group(self, pos: int, g: Group) -> list[str]:
+        T = self._timesteps(g)
+        operand = self._operand_fn(g, T)
+        inputs, recurrent = self._inputs(pos, g)
+        n = g.first
+        tags = {"module": n.module or "(model)", "aten": n.name}
+        if recurrent:
+            tags["recurrent_inputs"] = ",".join(recurrent)
+        if n.neuron is not None:
+            return [self._lif(g, T, operand, inputs, tags)]
+        handler = handler_for(n.func)
+        emits: list[Emit] = []
+        if handler is not None:
+            emits = handler(View(n, T, operand))
+        if not emits:
+            return [self._unmodelled(g, T, inputs, tags, "no mapping to a trace op kind")]
+        ids = []
+        for k, e in enumerate(emits):
+            op_id = self._id(g, e.kind, "" if len(emits) == 1 else f".{k}")
+            etags = {**tags, **e.tags}
+            if e.kind in ("conv2d", "linear"):
+                etags["layer_index"] = self.gemm_index
+                if self.gemm_index == 0:
+                    etags["encoding_layer"] = True
+                self.gemm_index += 1
+            try:
+                ops = [self._weight(o) if o.weight and e.kind in ("conv2d", "linear") and name == "weight"
+                       else self._activation(name, o, T, store=self.store_spikes and e.kind in ("conv2d", "linear"))
+                       for name, o in e.operands]
+                out = self._activation("output", e.output, T) if e.output is not None else None
+                self.b.add(e.kind, op_id, inputs=inputs if k == 0 else [ids[-1]], operands=ops, output=out,
+                           timesteps=T, tags=etags, **e.fields)
+            except TraceError as exc:
+                self.used[op_id] = 0
+                return [self._unmodelled(g, T, inputs, tags, str(exc))]
+            ids.append(op_id)
+        return ids[-1:]
+
+    def _lif(self, g: Group, T: int, operand, inputs, tags) -> str:
+        n, spec = g.first, g.first.neuron
+        x, s = operand(n.args[0]), operand(n.out[0])
+        op_id = self._id(g, "lif")
+        neurons = math.prod(s.shape)
+        out = self._activation("output", s, T, store=self.store_lif_spikes)
+        cur = self._activation("input", x, T) if math.prod(x.shape) == neurons else None
+        self.b.add("lif", op_id, inputs=inputs, operands=[cur] if cur is not None else [], output=out,
+                   timesteps=T, neurons=neurons, threshold=spec.threshold, leak=spec.leak, reset=spec.reset,
+                   reset_value=spec.reset_value, tags={**tags, "library": spec.library, **spec.tags})
+        return op_id
+
+    def _unmodelled(self, g: Group, T: int, inputs, tags, why: str) -> str:
+        n = g.first
+        macs = flop_macs(n.func, n) if n.func is not None else 0
+        elements = math.prod(n.out[0].shape) if n.out else 0
+        if T > 1 and not g.looped and n.out and n.out[0].shape and n.out[0].shape[0] % T == 0:
+            macs, elements = macs // T, elements // T
+        op_id = self._id(g, "unmodelled")
+        self.b.add("unmodelled", op_id, inputs=inputs, timesteps=T, function=str(n.func), dense_macs=macs,
+                   elements=elements, tags={**tags, "reason": why[:200]})
+        self.unmodelled.append((op_id, str(n.func), macs * T))
+        return op_id
+
+    def warn(self) -> None:
+        if not self.unmodelled:
+            return
+        total = sum(op.macs * op.timesteps for op in self.b.ops)
+        macs = sum(m for _, _, m in self.unmodelled)
+        funcs = sorted({f for _, f, _ in self.unmodelled})
+        share = 100.0 * macs / total if total else 0.0
+        warnings.warn(f"{len(self.unmodelled)} op(s) could not be expressed and are recorded as 'unmodelled' "
+                      f"({', '.join(funcs)}): {macs} MACs, {share:.2f} % of the trace's MACs; no hardware "
+                      "model runs them", UnmodelledWarning, stacklevel=3)

@@ -1,0 +1,298 @@
+"""Graph capture: run a model once on real tensors under a ``TorchDispatchMode`` and record every
+aten op it executes, with copies of the tensors it read and wrote and the op that produced each.
+
+Why dispatch level: it sees the same post-autograd aten ops that ``torch.export`` and ``make_fx``
+capture and that ``torch.utils.flop_counter.FlopCounterMode`` counts (functional calls, ``x + y``,
+``torch.matmul``, einsum, reshapes, attention: everything), while running eagerly, so Python
+control flow, timestep loops and the stateful neurons of the SNN libraries work unchanged
+(``torch.export`` refuses modules that mutate their attributes, as SpikingJelly's neurons do).
+Module hooks keep the module path of every op, and a spiking-neuron module
+(:mod:`workloads.capture.neurons`) is recorded as one node instead of the ops inside it.
+
+Attention runs on PyTorch's math backend and ``nn.MultiheadAttention``'s fused fast path is off
+during capture: the fused CPU kernels (``_scaled_dot_product_flash_attention_for_cpu``,
+``_native_multi_head_attention``) hide the Q·Kᵀ and A·V products inside one op.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from workloads.capture.neurons import NeuronSpec, neuron_spec
+
+_TORCH_DIR = os.path.dirname(torch.__file__)
+_HERE = os.path.dirname(__file__)
+
+
+@dataclass
+class TInfo:
+    """What the capture knows about a live tensor."""
+
+    src: int | None = None          # index of the node that produced it (None: model input / constant)
+    param: str | None = None        # parameter it is (a view of)
+    spike: bool = False             # a spike train (a neuron's output, through views / max-pooling)
+    timed: bool = False             # its leading axis carries the timesteps ([T*B, ...] or [T, B, ...])
+    is_input: bool = False          # the model's input (or a view of it)
+    major: bool = False             # timed as [T, B, ...] (multi-step libraries), not [T*B, ...]
+
+
+@dataclass
+class Arg:
+    """One tensor an op read: a copy of its values and what produced it."""
+
+    array: np.ndarray | None
+    shape: tuple[int, ...]
+    info: TInfo
+
+
+@dataclass
+class Node:
+    index: int
+    func: Any                       # the aten OpOverload (None for a neuron node)
+    name: str                       # aten packet name ("convolution", "addmm"...) or "neuron"
+    module: str                     # innermost module path ("" = the model itself)
+    site: tuple                     # where it was called from: same site -> same layer
+    args: list[Any]                 # the op's args, tensors replaced by their Arg
+    kwargs: dict[str, Any]
+    out: list[Arg] = field(default_factory=list)
+    neuron: NeuronSpec | None = None
+    leaf: bool = False              # its module has no children
+
+    @property
+    def tensor_args(self) -> list[Arg]:
+        flat, _ = tree_flatten((self.args, self.kwargs))
+        return [a for a in flat if isinstance(a, Arg)]
+
+
+VIEW_OPS = {
+    "view", "_unsafe_view", "reshape", "_reshape_alias", "t", "transpose", "permute", "expand", "expand_as",
+    "squeeze", "unsqueeze", "flatten", "unflatten", "contiguous", "clone", "detach", "alias", "lift_fresh",
+    "lift_fresh_copy", "_to_copy", "to", "slice", "select", "split", "split_with_sizes", "unbind", "chunk",
+    "narrow", "as_strided", "constant_pad_nd", "repeat", "roll", "index", "index_select", "gather", "copy",
+    "copy_", "_local_scalar_dense", "view_as", "movedim", "diagonal", "unfold", "flip", "im2col",
+    "pixel_shuffle", "channel_shuffle", "tile", "_unsafe_index", "masked_select", "nonzero", "clamp_max_",
+}
+CREATION_OPS = {
+    "zeros", "ones", "full", "empty", "empty_like", "zeros_like", "ones_like", "full_like", "new_zeros",
+    "new_ones", "new_empty", "new_full", "arange", "scalar_tensor", "empty_strided", "fill", "fill_", "zero_",
+    "rand", "randn", "rand_like", "randn_like", "bernoulli", "bernoulli_", "linspace", "eye", "tensor",
+    "_assert_async", "_assert_scalar", "sym_size", "sym_numel", "sym_stride", "is_same_size", "set_",
+    "resize_", "_has_compatible_shallow_copy_type", "equal", "is_nonzero", "item", "detach_", "record_stream",
+}
+GEMM_NAMES = {"mm", "addmm", "bmm", "baddbmm", "convolution", "_convolution", "addmv", "mv", "dot", "linear"}
+
+
+def _user_site(depth: int = 3) -> tuple[str, int]:
+    """File and line of the innermost caller outside torch and this package."""
+    f = sys._getframe(depth)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if not fn.startswith(_TORCH_DIR) and not fn.startswith(_HERE) and "contextlib" not in fn:
+            return fn, f.f_lineno
+        f = f.f_back
+    return "", 0
+
+
+class Recorder(TorchDispatchMode):
+    """Records :class:`Node` s while a model runs (use with :func:`capture`)."""
+
+    def __init__(self, model: nn.Module, timesteps: int, store_values: bool = True):
+        super().__init__()
+        self.T = timesteps
+        self.nodes: list[Node] = []
+        self.info: dict[int, TInfo] = {}
+        self.alive: list[torch.Tensor] = []
+        self.stack: list[str] = []
+        self.neuron_depth = 0
+        self.names = {m: n for n, m in model.named_modules()}
+        self.leaf_names = {n for m, n in self.names.items() if not any(True for _ in m.children())}
+        self.specs = {m: s for m in self.names if (s := neuron_spec(m)) is not None}
+        self.params = {id(p): n for n, p in model.named_parameters()}
+        self.calls: dict[str, int] = {}
+        self.store_values = store_values
+
+    # ---- tensors
+    def _info(self, t: torch.Tensor) -> TInfo:
+        i = self.info.get(id(t))
+        if i is None:
+            i = TInfo(param=self.params.get(id(t)))
+            self._set(t, i)
+        return i
+
+    def _set(self, t: torch.Tensor, i: TInfo) -> None:
+        self.info[id(t)] = i
+        self.alive.append(t)
+
+    def mark_input(self, x: Any) -> None:
+        flat, _ = tree_flatten(x)
+        for t in flat:
+            if isinstance(t, torch.Tensor):
+                timed = self.input_timed(t)
+                self._set(t, TInfo(is_input=True, timed=timed, major=timed))
+
+    def input_timed(self, t: torch.Tensor) -> bool:
+        multi = any(s.step == "multi" and s.library != "archsim" for s in self.specs.values())
+        return self.T > 1 and multi and t.dim() >= 2 and t.shape[0] == self.T
+
+    def _arg(self, t: torch.Tensor, copy: bool = True) -> Arg:
+        a = None
+        if copy and self.store_values and t.numel() and (t.dtype.is_floating_point or t.dtype == torch.bool):
+            a = t.detach().to(torch.float32).cpu().numpy().copy()
+        return Arg(a, tuple(t.shape), self._info(t))
+
+    def _module(self) -> str:
+        return self.stack[-1] if self.stack else ""
+
+    # ---- module hooks
+    def pre_hook(self, module, args):
+        name = self.names.get(module)
+        if name is None:
+            return
+        self.stack.append(name)
+        self.calls[name] = self.calls.get(name, 0) + 1
+        if module in self.specs:
+            self.neuron_depth += 1
+            flat, _ = tree_flatten(args)
+            tensors = [t for t in flat if isinstance(t, torch.Tensor)]
+            module._capture_input = tensors[0] if tensors else None
+
+    def post_hook(self, module, args, output):
+        name = self.names.get(module)
+        if name is None:
+            return
+        if self.stack and self.stack[-1] == name:
+            self.stack.pop()
+        if module not in self.specs:
+            return
+        self.neuron_depth -= 1
+        if self.neuron_depth:
+            return
+        x = getattr(module, "_capture_input", None)
+        flat, _ = tree_flatten(output)
+        outs = [t for t in flat if isinstance(t, torch.Tensor)]
+        if x is None or not outs:
+            return
+        with _no_mode(self):
+            inp = self._arg(x)
+            node = Node(len(self.nodes), None, "neuron", name, (name, "neuron", *_user_site(2)), [inp], {},
+                        neuron=self.specs[module], leaf=True)
+            spikes = outs[0]
+            timed = self.T > 1 and (inp.info.timed or self.specs[module].step == "multi") and \
+                spikes.shape[0] % self.T == 0
+            major = timed and inp.info.major and spikes.shape[0] == self.T
+            self._set(spikes, TInfo(src=node.index, spike=True, timed=timed, major=major))
+            node.out = [self._arg(spikes)]
+            for t in outs[1:]:
+                self._set(t, TInfo(src=node.index, timed=timed, major=major))
+            self.nodes.append(node)
+        module._capture_input = None
+
+    # ---- aten ops
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        from workloads.capture.aten_ops import handler_for
+
+        kwargs = kwargs or {}
+        name = func.overloadpacket.__name__
+        base = name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
+        flat_in, _ = tree_flatten((args, kwargs))
+        tin = [t for t in flat_in if isinstance(t, torch.Tensor)]
+        recorded = not (self.neuron_depth and base not in GEMM_NAMES) and base not in CREATION_OPS \
+            and base not in VIEW_OPS and bool(tin)
+        if recorded and base not in GEMM_NAMES and handler_for(func) is None:
+            # like FlopCounterMode: an op we have no entry for runs as its decomposition, if it has one
+            with self:
+                r = func.decompose(*args, **kwargs)
+            if r is not NotImplemented:
+                return r
+        if recorded:   # inputs copied before the op runs (an in-place op overwrites them)
+            conv = lambda v: self._arg(v) if isinstance(v, torch.Tensor) else v  # noqa: E731
+            margs = [([conv(x) for x in a] if isinstance(a, (list, tuple)) else conv(a)) for a in args]
+            mkw = {k: conv(v) for k, v in kwargs.items()}
+            timed = any(self._info(t).timed for t in tin)
+            major_in = [self._info(t).major for t in tin if self._info(t).timed]
+            spike_in = self._info(tin[0]).spike
+            all_spike = all(self._info(t).spike for t in tin)
+        out = func(*args, **kwargs)
+        flat_out, _ = tree_flatten(out)
+        tout = [t for t in flat_out if isinstance(t, torch.Tensor)]
+        if self.neuron_depth and base not in GEMM_NAMES:
+            for t in tout:            # state inside a neuron: no producer until the neuron's output
+                if id(t) not in self.info:
+                    self._set(t, TInfo())
+            return out
+        if base in CREATION_OPS or not tin:
+            for t in tout:
+                if id(t) not in self.info or base in ("fill", "zero"):
+                    self._set(t, TInfo())
+            return out
+        if base in VIEW_OPS:
+            src = self._info(tin[-1] if base == "copy" and len(tin) > 1 else tin[0])
+            for t in tout:
+                lead_ok = t.dim() > 0 and self.T > 1 and t.shape[0] % self.T == 0
+                grown = lead_ok and tin[0].dim() > 0 and t.shape[0] == self.T * tin[0].shape[0]
+                timed = (src.timed and lead_ok) or (grown and base in ("repeat", "expand", "tile", "cat"))
+                d0 = tin[0].dim()
+                major = bool(timed) and t.dim() > 1 and t.shape[0] == self.T and (
+                    (src.major and t.dim() >= d0) or (src.timed and not src.major and t.dim() == d0 + 1)
+                    or (not src.timed and t.dim() == d0))
+                self._set(t, TInfo(src=src.src, param=src.param, spike=src.spike, timed=bool(timed),
+                                   is_input=src.is_input, major=major))
+            return out
+        with _no_mode(self):
+            module = self._module()
+            node = Node(len(self.nodes), func, base, module, (module, base, *_user_site()), margs, mkw,
+                        leaf=module in self.leaf_names)
+            spike = (base in ("max_pool2d_with_indices", "max_pool2d", "adaptive_max_pool2d", "max_pool1d",
+                              "max_pool3d_with_indices") and spike_in) or (base in ("cat", "stack") and all_spike)
+            # stacking one tensor per timestep (a per-step loop's outputs) makes a [T, ...] tensor
+            stacked = base == "stack" and len(tin) == self.T > 1
+            node.out = []
+            for i, t in enumerate(tout):
+                t_ok = timed and t.dim() > 0 and self.T > 1 and t.shape[0] % self.T == 0
+                ti = TInfo(src=node.index, spike=spike, timed=t_ok or stacked,
+                           major=stacked or (t_ok and bool(major_in) and major_in[0] and t.shape[0] == self.T
+                                             and t.dim() > 1))
+                node.out.append(Arg(None, tuple(t.shape), ti))
+                if i == 0 and self.store_values and t.numel() and (t.dtype.is_floating_point or t.dtype == torch.bool):
+                    node.out[0].array = t.detach().to(torch.float32).cpu().numpy().copy()
+                self._set(t, ti)
+            self.nodes.append(node)
+        return out
+
+
+@contextlib.contextmanager
+def _no_mode(mode: TorchDispatchMode):
+    """Run torch code inside the dispatch handler without re-entering the recorder."""
+    from torch.utils._python_dispatch import _pop_mode_temporarily, _get_current_dispatch_mode
+    if _get_current_dispatch_mode() is mode:
+        with _pop_mode_temporarily():
+            yield
+    else:
+        yield
+
+
+@contextlib.contextmanager
+def capture_context(rec: Recorder):
+    """Module hooks, the math attention backend and the MHA slow path, for one capture."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    pre = nn.modules.module.register_module_forward_pre_hook(rec.pre_hook)
+    post = nn.modules.module.register_module_forward_hook(rec.post_hook)
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad(), sdpa_kernel([SDPBackend.MATH]), rec:
+            yield rec
+    finally:
+        pre.remove()
+        post.remove()
+        torch.backends.mha.set_fastpath_enabled(fast)
