@@ -123,6 +123,12 @@ class HardwareModel(ABC):
         return float(sum(c.cycles for c in costs.values()))
 
     def summarize(self, summary: dict) -> dict:
-        """Extra summary entries computed from the finished summary (e.g. figures per engine of a
-        heterogeneous design). Default: none."""
+        """Extra summary entries computed from the counted summary (cycles, latency, traffic;
+        no energy or area yet), e.g. figures per engine of a heterogeneous design. Default: none."""
         return {}
+
+    @classmethod
+    def price_summary(cls, summary: dict) -> None:
+        """Fill the priced parts of this model's own summary entries (those :meth:`summarize`
+        added) from the priced summary, in place; it sees the summary only, never the model, so
+        that a stored result can be re-priced (:func:`archsim.price`). Default: nothing."""

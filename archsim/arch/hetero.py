@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -359,24 +360,28 @@ class HeteroModel(HardwareModel):
     def summarize(self, summary: dict) -> dict:
         clock_hz = self.clock_mhz * 1e6
         latency = summary["latency_s"]
-        energy = summary["energy_j_by_component"]
-        area = summary["area_mm2_by_component"]
         engines = {}
         for name, part in self.hw.parts.items():
             ids = [i for i, e in self.assignment.items() if e == name]
             busy_s = sum(self._costs[i].cycles for i in ids) / clock_hz
-            pre = f"{name}/"
             engines[name] = {
                 "architecture": part.config.architecture, "hardware": part.name,
                 "clock_mhz": part.config.clock_mhz, "copies": self.copies[name], "ops": len(ids),
                 "macs": float(sum(self._ops[i].macs * self._ops[i].timesteps for i in ids)),
                 "busy_s": busy_s,
                 "utilization_time": busy_s / (self.copies[name] * latency) if latency > 0 else 0.0,
-                "energy_j": sum(v for k, v in energy.items() if k.startswith(pre)),
-                "area_mm2": sum(v for k, v in area.items() if k.startswith(pre)),
             }
         transfers = [(src, bits) for pairs in self._transfers.values() for src, bits in pairs]
         link = {"transfers": len(transfers), "bytes": sum(b for _, b in transfers) / 8,
-                "busy_s": sum(self._link_cycles(b) for _, b in transfers) / clock_hz,
-                "energy_j": energy.get(LINK, 0.0)}
+                "busy_s": sum(self._link_cycles(b) for _, b in transfers) / clock_hz}
         return {"engines": engines, "link": link}
+
+    @classmethod
+    def price_summary(cls, summary: dict) -> None:
+        energy = summary["energy_j_by_component"]
+        area = summary["area_mm2_by_component"]
+        for name, engine in summary["engines"].items():
+            pre = f"{name}/"
+            engine["energy_j"] = math.fsum(v for k, v in sorted(energy.items()) if k.startswith(pre))
+            engine["area_mm2"] = math.fsum(v for k, v in sorted(area.items()) if k.startswith(pre))
+        summary["link"]["energy_j"] = energy.get(LINK, 0.0)

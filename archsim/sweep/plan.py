@@ -20,6 +20,7 @@ from typing import Any
 from archsim.config.expressions import ExpressionError, evaluate
 from archsim.config.hardware import HardwareConfig, build_hardware, resolve_hardware
 from archsim.config.yaml_loader import load_yaml
+from archsim.energy.price import count_key
 from archsim.errors import ArchsimError, ConfigError
 from archsim.sweep.spec import LoadedSpec, expand, load_spec
 from archsim.sweep.worker import Task
@@ -39,6 +40,7 @@ class DesignPoint:
     hardware: str                # design name after the overrides
     architecture: str
     digest: str                  # of the resolved hardware and its energy tables
+    count_key: str = ""          # of what the counts depend on (points sharing it differ only in prices)
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Plan:
     traces: list[TraceRef]
     expanded: int                            # points before constraints
     rows: list[dict[str, Any]] = field(default_factory=list)   # one per (point, trace): spec columns
-    tasks: list[Task] = field(default_factory=list)            # unique row_ids, in row order
+    tasks: list[Task] = field(default_factory=list)            # unique row_ids, grouped by count_key
 
     @property
     def name(self) -> str:
@@ -73,6 +75,10 @@ class Plan:
                 f"{len(self.rows)} runs")
         if self.skipped:
             text += f" ({self.skipped} of {self.expanded} points skipped by constraints)"
+        counted = len({p.count_key for p in self.points})
+        if counted < len(self.points):
+            text += (f"; {len(self.points) - counted} points differ from another only in prices: "
+                     f"{counted} designs are simulated, the rest re-priced")
         return text
 
 
@@ -116,7 +122,8 @@ def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
                 problems.append(f"{loaded.path}: design point {label}: {exc}")
             continue
         points.append(DesignPoint(index=len(points), base=b, values=values, hardware=hw.name,
-                                  architecture=hw.config.architecture, digest=_hardware_digest(hw)))
+                                  architecture=hw.config.architecture, digest=_hardware_digest(hw),
+                                  count_key=count_key(hw)))
     if n_bad:
         more = f" (showing the first {len(problems)} problems)" if n_bad > MAX_ERROR_LINES else ""
         problems.append(f"{loaded.path}: {n_bad} of {len(combos)} design points are invalid{more}; fix the "
@@ -139,7 +146,13 @@ def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
             if row_id not in seen:
                 seen.add(row_id)
                 plan.tasks.append(Task(row_id=row_id, hardware=str(bases[p.base]), overrides=dict(p.values),
-                                       trace=str(t.path), trace_digest=t.digest, seed=s.seed))
+                                       trace=str(t.path), trace_digest=t.digest, seed=s.seed,
+                                       count_key=p.count_key))
+    # points that differ only in prices next to each other, so that a worker counts once and re-prices
+    first: dict[tuple[str, str], int] = {}
+    for i, task in enumerate(plan.tasks):
+        first.setdefault((task.count_key, task.trace_digest), i)
+    plan.tasks.sort(key=lambda task: first[(task.count_key, task.trace_digest)])
     return plan
 
 
