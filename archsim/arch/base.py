@@ -49,7 +49,8 @@ class ActionCounter:
             self._counts[component][action] += float(count)
 
     def as_dict(self) -> dict[str, dict[str, float]]:
-        return {c: dict(a) for c, a in self._counts.items()}
+        """component -> action -> count, keys sorted (the same dict whatever the order of adds)."""
+        return {c: dict(sorted(self._counts[c].items())) for c in sorted(self._counts)}
 
 
 class OpContext:
