@@ -21,7 +21,10 @@ from archsim.config.validation import Strict
 from archsim.trace.schema import Operand
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from archsim.config.hardware import Hardware
+    from archsim.energy.table import EnergyTable
     from archsim.trace.io import Trace
 
 
@@ -91,11 +94,12 @@ class HardwareModel(ABC):
         self.clock_mhz = hw.config.clock_mhz
 
     @classmethod
-    def assemble(cls, hw: "Hardware", doc) -> None:
+    def assemble(cls, params, table: "EnergyTable", path: "Path | None", doc) -> "tuple[dict[str, Hardware], EnergyTable]":
         """Called when the hardware file loads, before :meth:`check`: a design made of other
-        hardware descriptions (``hetero``) loads them into ``hw.parts`` and merges their tables
-        into ``hw.table``. ``doc`` is the resolved YAML document (for error locations). Default:
-        nothing."""
+        hardware descriptions (``hetero``) loads them and returns ``(parts, table)``, its engines
+        and the table pricing the whole design. ``doc`` is the resolved YAML document (for error
+        locations). Default: no parts, the table as it is."""
+        return {}, table
 
     @classmethod
     def check(cls, hw: "Hardware") -> None:

@@ -26,6 +26,7 @@ import pydantic
 from archsim.config.validation import Strict, validate
 from archsim.config.yaml_loader import Document, load_yaml, resolve_document
 from archsim.errors import ConfigError
+from archsim.keypath import set_path
 
 
 class EnergyRef(Strict):
@@ -65,23 +66,6 @@ class Hardware:
         return self.model_cls(self)
 
 
-def set_dotted(data: dict, dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested dicts (lists indexed by integers), creating mappings as needed."""
-    parts = dotted.split(".")
-    node: Any = data
-    for part in parts[:-1]:
-        if isinstance(node, list):
-            node = node[int(part)]
-            continue
-        if part not in node or not isinstance(node[part], (dict, list)):
-            node[part] = {}
-        node = node[part]
-    if isinstance(node, list):
-        node[int(parts[-1])] = value
-    else:
-        node[parts[-1]] = value
-
-
 def resolve_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Document:
     """Load a hardware YAML, apply ``overrides`` (dotted key paths, e.g. ``params.rows`` or
     ``variables.ROWS``) and resolve variables, without validating. Sweeps evaluate their
@@ -92,7 +76,7 @@ def resolve_hardware(path: str | Path, overrides: Mapping[str, Any] | None = Non
         raise ConfigError(f"{path}: expected a mapping at the top level")
     data = copy.deepcopy(doc.data)
     for dotted, value in (overrides or {}).items():
-        set_dotted(data, dotted, value)
+        set_path(data, dotted, value)
     doc = Document(data=data, path=path, where=doc.where)
     resolve_document(doc)
     return doc
@@ -122,7 +106,8 @@ def build_hardware(doc: Document) -> Hardware:
             raise ConfigError(f"{doc.locate(('energy', 'tables', i))}: energy.tables[{i}]: "
                               f"file not found: {table_path}")
     table = load_tables(table_paths, config.energy.variables)
-    hw = Hardware(config=config, params=params, model_cls=model_cls, table=table, path=path, raw=doc.data)
-    model_cls.assemble(hw, doc)  # a composite design loads its engines (hw.parts) and their tables
+    parts, table = model_cls.assemble(params, table, path, doc)   # a composite design's engines
+    hw = Hardware(config=config, params=params, model_cls=model_cls, table=table, path=path, raw=doc.data,
+                  parts=parts)
     model_cls.check(hw)  # cross-field checks that need the table too
     return hw

@@ -22,6 +22,7 @@ from archsim.config.hardware import HardwareConfig, build_hardware, resolve_hard
 from archsim.config.yaml_loader import load_yaml
 from archsim.energy.price import count_key
 from archsim.errors import ArchsimError, ConfigError
+from archsim.keypath import KeyPathError, get_path, iter_paths, walk
 from archsim.sweep.spec import LoadedSpec, expand, load_spec
 from archsim.sweep.worker import Task
 
@@ -199,21 +200,6 @@ def _hardware_digest(hw) -> str:
 
 # ----------------------------------------------------------------------------- key paths
 
-def _known_paths(data: Any, prefix: str = "") -> list[str]:
-    out = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            name = f"{prefix}{k}"
-            out.append(name)
-            out += _known_paths(v, f"{name}.")
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            name = f"{prefix}{i}"
-            out.append(name)
-            out += _known_paths(v, f"{name}.")
-    return out
-
-
 def check_key_path(base: Path, key: str, where: str, base_name: str) -> None:
     """``where``: ``file:line: sweep.grid.params.rows``, the start of an error message.
 
@@ -226,20 +212,12 @@ def check_key_path(base: Path, key: str, where: str, base_name: str) -> None:
     if not isinstance(data, dict):
         raise ConfigError(f"{base}: expected a mapping at the top level")
     parts = key.split(".")
-    node: Any = data
-    for i, part in enumerate(parts):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            continue
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-            continue
-        if i > 0 and not isinstance(node, (dict, list)):
-            raise ConfigError(f"{where}: '{'.'.join(parts[:i])}' in {base_name} is a value "
-                              f"({node!r}), not a mapping")
-        break
-    else:
+    node, found = walk(data, key)
+    if found == len(parts):
         return
+    if found > 0 and not isinstance(node, (dict, list)):
+        raise ConfigError(f"{where}: '{'.'.join(parts[:found])}' in {base_name} is a value "
+                          f"({node!r}), not a mapping")
 
     schema_ok = len(parts) == 1 and parts[0] in HardwareConfig.model_fields
     model_fields: list[str] = []
@@ -263,7 +241,7 @@ def check_key_path(base: Path, key: str, where: str, base_name: str) -> None:
     if schema_ok:
         return
 
-    known = set(_known_paths(data)) | set(HardwareConfig.model_fields)
+    known = set(iter_paths(data)) | set(HardwareConfig.model_fields)
     known |= {f"params.{f}" for f in model_fields} | {f"energy.variables.{v}" for v in table_vars}
     hint = difflib.get_close_matches(key, sorted(known), n=1)
     extra = f" (did you mean '{hint[0]}'?)" if hint else ""
@@ -302,16 +280,11 @@ class Constraint:
     def accepts(self, data: dict[str, Any], label: str) -> bool:
         names = {}
         for placeholder, path in self.paths.items():
-            node: Any = data
-            for part in path.split("."):
-                if isinstance(node, dict) and part in node:
-                    node = node[part]
-                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                    node = node[int(part)]
-                else:
-                    raise SpecError(f"{self.where}: constraints[{self.index}]: '{path}' in {self.text!r} is "
-                                    "not a key of the hardware (nor the last part of a swept key)")
-            names[placeholder] = node
+            try:
+                names[placeholder] = get_path(data, path)
+            except KeyPathError:
+                raise SpecError(f"{self.where}: constraints[{self.index}]: '{path}' in {self.text!r} is "
+                                "not a key of the hardware (nor the last part of a swept key)") from None
         try:
             return bool(evaluate(self.expr, names))
         except ExpressionError as exc:
