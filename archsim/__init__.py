@@ -21,10 +21,9 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from archsim.api import load_hardware, load_trace, price, reproduce, simulate, sweep
     from archsim.config.hardware import Hardware
-    from archsim.energy.price import Counts
     from archsim.energy.table import EnergyTable
     from archsim.errors import ArchsimError
-    from archsim.result import Result
+    from archsim.result import Counts, Result
     from archsim.trace.io import Trace
 
 # public name -> module that defines it
@@ -32,7 +31,7 @@ _EXPORTS = {
     "simulate": "archsim.api", "price": "archsim.api", "sweep": "archsim.api", "reproduce": "archsim.api",
     "load_trace": "archsim.api", "load_hardware": "archsim.api",
     "Result": "archsim.result", "Trace": "archsim.trace.io", "Hardware": "archsim.config.hardware",
-    "EnergyTable": "archsim.energy.table", "Counts": "archsim.energy.price", "ArchsimError": "archsim.errors",
+    "EnergyTable": "archsim.energy.table", "Counts": "archsim.result", "ArchsimError": "archsim.errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -15,9 +15,9 @@ import pandas as pd
 
 from archsim.arch.base import OpContext
 from archsim.config.hardware import Hardware, load_hardware
-from archsim.energy.price import Counts, apply_prices, count_key, op_energy_pj, sum_actions
+from archsim.energy.price import apply_prices, count_key, op_energy_pj, sum_actions
 from archsim.errors import UnsupportedOpError
-from archsim.result import Result, order_op_columns
+from archsim.result import Counts, Result, order_op_columns
 from archsim.trace.io import Trace, load_trace
 
 

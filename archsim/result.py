@@ -13,17 +13,14 @@ Definitions (also in docs/results.md):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping
 
 import pandas as pd
 
-from archsim.errors import ArchsimError
+from archsim.errors import ArchsimError, PriceError
 from archsim.fileio import atomic_dir
-
-if TYPE_CHECKING:
-    from archsim.energy.price import Counts
 
 SUMMARY_FILE = "summary.json"
 OPS_FILE = "ops.csv"
@@ -40,6 +37,41 @@ def order_op_columns(ops: pd.DataFrame) -> pd.DataFrame:
     """The per-op table's columns in one order whatever order the models filled them in."""
     lead = [c for c in OP_LEAD if c in ops.columns]
     return ops[lead + sorted(c for c in ops.columns if c not in lead)]
+
+
+COUNTS_VERSION = 1   # of counts.json
+
+
+@dataclass
+class Counts:
+    """Everything pricing needs from a simulation; saved with a result as ``counts.json``."""
+
+    architecture: str
+    clock_mhz: float
+    cycles: float                                   # latency of the whole run, clock cycles
+    actions: dict[str, dict[str, float]]            # component -> action -> count, whole run
+    instances: dict[str, float]                     # component -> instances (area, static power)
+    busy_cycles: float = 0.0                        # sum of the ops' cycles (static energy per op)
+    count_key: str = ""                             # archsim.energy.price.count_key of the design
+
+    @property
+    def latency_s(self) -> float:
+        return self.cycles / (self.clock_mhz * 1e6)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": COUNTS_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: str = "counts.json") -> "Counts":
+        data = dict(data)
+        version = data.pop("version", None)
+        if version != COUNTS_VERSION:
+            raise PriceError(f"{where}: counts version {version!r}, this archsim reads {COUNTS_VERSION}; "
+                             "simulate again")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise PriceError(f"{where}: not a counts file ({exc})") from None
 
 
 def derive(summary: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +101,7 @@ class Result:
     ops: pd.DataFrame
     actions: pd.DataFrame
     sources: pd.DataFrame
-    counts: "Counts | None" = None
+    counts: Counts | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self.summary[key]
@@ -100,7 +132,6 @@ class Result:
             sources = pd.read_csv(out_dir / SOURCES_FILE)
             counts = None
             if (out_dir / COUNTS_FILE).exists():
-                from archsim.energy.price import Counts
                 counts = Counts.from_json(json.loads((out_dir / COUNTS_FILE).read_text()), str(out_dir / COUNTS_FILE))
         except FileNotFoundError as exc:
             raise ArchsimError(f"{out_dir}: not a result directory (missing {Path(exc.filename).name})") from None

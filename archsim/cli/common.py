@@ -9,8 +9,8 @@ from archsim.errors import ArchsimError
 
 def load_any_trace(path: str | Path):
     """A trace file, or a YAML layer list or SCALE-Sim topology CSV converted on the fly
-    (:func:`archsim.api.load_trace`)."""
-    from archsim.api import load_trace
+    (:func:`archsim.trace.load.load_trace`)."""
+    from archsim.trace.load import load_trace
     return load_trace(path)
 
 

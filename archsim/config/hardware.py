@@ -16,7 +16,6 @@ See ``docs/hardware-config.md``.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -24,7 +23,7 @@ from typing import Any, Mapping
 import pydantic
 
 from archsim.config.validation import Strict, validate
-from archsim.config.yaml_loader import Document, load_yaml, resolve_document
+from archsim.config.yaml_loader import Document, load_yaml_unresolved, resolve_document
 from archsim.errors import ConfigError
 from archsim.keypath import set_path
 
@@ -71,10 +70,10 @@ def resolve_hardware(path: str | Path, overrides: Mapping[str, Any] | None = Non
     ``variables.ROWS``) and resolve variables, without validating. Sweeps evaluate their
     constraints on this before :func:`build_hardware` validates the point."""
     path = Path(path)
-    doc = load_yaml(path, resolve=False)
+    doc = load_yaml_unresolved(path)     # a fresh copy: the overrides below may change it
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    data = copy.deepcopy(doc.data)
+    data = doc.data
     for dotted, value in (overrides or {}).items():
         set_path(data, dotted, value)
     doc = Document(data=data, path=path, where=doc.where)

@@ -81,6 +81,40 @@ def load_yaml(path: str | Path, *, resolve: bool = True, _seen: tuple[Path, ...]
     return doc
 
 
+_UNRESOLVED: dict[Path, tuple[tuple, Document]] = {}
+
+
+def load_yaml_unresolved(path: str | Path) -> Document:
+    """``load_yaml(path, resolve=False)``, memoized while neither the file nor any file it
+    includes or extends changes (their bytes are compared); returns a copy the caller may
+    change. A sweep loads the same hardware file and tables for every design point, and building
+    the data from the parsed nodes dominates that load."""
+    import copy
+    import os
+
+    real = Path(path).resolve()
+    hit = _UNRESOLVED.get(real)
+    if hit is not None:
+        stamps, doc = hit
+        try:
+            if all(_stamp(f) == s for f, s in stamps):
+                return Document(data=copy.deepcopy(doc.data), path=Path(path), where=dict(doc.where))
+        except OSError:
+            pass
+    doc = load_yaml(path, resolve=False)
+    files = {real, *(Path(w.rsplit(":", 1)[0]).resolve() for w in doc.where.values())}
+    if len(_UNRESOLVED) >= 64:
+        _UNRESOLVED.pop(next(iter(_UNRESOLVED)))
+    _UNRESOLVED[real] = (tuple((f, _stamp(f)) for f in sorted(files) if os.path.exists(f)),
+                         Document(data=copy.deepcopy(doc.data), path=doc.path, where=dict(doc.where)))
+    return doc
+
+
+def _stamp(path: Path) -> bytes:
+    import hashlib
+    return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+
+
 @functools.lru_cache(maxsize=256)
 def _compose(text: str) -> yaml.Node | None:
     """Parse YAML text into nodes, memoized by the text itself (never stale): a sweep loads the

@@ -17,53 +17,22 @@ import copy
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from archsim.energy.table import EnergyTable
 from archsim.errors import PriceError
+from archsim.result import Counts
 
 if TYPE_CHECKING:
     from archsim.config.hardware import Hardware
     from archsim.result import Result
 
+__all__ = ["Counts", "Priced", "price", "priced_figures", "apply_prices", "op_energy_pj", "sum_actions",
+           "dynamic_energy_pj", "static_energy_pj", "area_um2", "count_inputs", "count_key", "reprice"]
+
 ActionCounts = Mapping[str, Mapping[str, float]]
-
-COUNTS_VERSION = 1
-
-
-@dataclass
-class Counts:
-    """Everything pricing needs from a simulation; saved with a result as ``counts.json``."""
-
-    architecture: str
-    clock_mhz: float
-    cycles: float                                   # latency of the whole run, clock cycles
-    actions: dict[str, dict[str, float]]            # component -> action -> count, whole run
-    instances: dict[str, float]                     # component -> instances (area, static power)
-    busy_cycles: float = 0.0                        # sum of the ops' cycles (static energy per op)
-    count_key: str = ""                             # digest of what the counts depend on (count_key())
-
-    @property
-    def latency_s(self) -> float:
-        return self.cycles / (self.clock_mhz * 1e6)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"version": COUNTS_VERSION, **asdict(self)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], where: str = "counts.json") -> "Counts":
-        data = dict(data)
-        version = data.pop("version", None)
-        if version != COUNTS_VERSION:
-            raise PriceError(f"{where}: counts version {version!r}, this archsim reads {COUNTS_VERSION}; "
-                             "simulate again")
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise PriceError(f"{where}: not a counts file ({exc})") from None
-
 
 def sum_actions(per_op: Iterable[ActionCounts]) -> dict[str, dict[str, float]]:
     """component -> action -> total count over ops (exact sums, sorted keys)."""

@@ -171,7 +171,7 @@ def _base_file(loaded: LoadedSpec, i: int, name: str) -> Path:
 
 
 def _trace_ref(loaded: LoadedSpec, i: int, name: str) -> TraceRef:
-    from archsim.cli.common import load_any_trace
+    from archsim.trace.load import load_trace as load_any_trace
 
     path = (loaded.base / name).resolve()
     if not path.is_file():

@@ -33,7 +33,7 @@ _TRACES: dict[tuple[str, str], Any] = {}   # per process: (path, digest) -> Trac
 def _trace(path: str, digest: str):
     key = (path, digest)
     if key not in _TRACES:
-        from archsim.cli.common import load_any_trace
+        from archsim.trace.load import load_trace as load_any_trace
         if len(_TRACES) >= 8:        # bound memory: traces with tensors can be large
             _TRACES.pop(next(iter(_TRACES)))
         _TRACES[key] = load_any_trace(path)
