@@ -81,7 +81,7 @@ def load_yaml(path: str | Path, *, resolve: bool = True, _seen: tuple[Path, ...]
     return doc
 
 
-_UNRESOLVED: dict[Path, tuple[tuple, Document]] = {}
+_UNRESOLVED: dict[tuple[str, str], tuple[tuple, Document]] = {}   # (path as given, cwd) -> stamps, doc
 
 
 def load_yaml_unresolved(path: str | Path) -> Document:
@@ -93,7 +93,8 @@ def load_yaml_unresolved(path: str | Path) -> Document:
     import os
 
     real = Path(path).resolve()
-    hit = _UNRESOLVED.get(real)
+    key = (str(path), os.getcwd())      # error messages name the file as the caller gave it
+    hit = _UNRESOLVED.get(key)
     if hit is not None:
         stamps, doc = hit
         try:
@@ -105,7 +106,7 @@ def load_yaml_unresolved(path: str | Path) -> Document:
     files = {real, *(Path(w.rsplit(":", 1)[0]).resolve() for w in doc.where.values())}
     if len(_UNRESOLVED) >= 64:
         _UNRESOLVED.pop(next(iter(_UNRESOLVED)))
-    _UNRESOLVED[real] = (tuple((f, _stamp(f)) for f in sorted(files) if os.path.exists(f)),
+    _UNRESOLVED[key] = (tuple((f, _stamp(f)) for f in sorted(files) if os.path.exists(f)),
                          Document(data=copy.deepcopy(doc.data), path=doc.path, where=dict(doc.where)))
     return doc
 

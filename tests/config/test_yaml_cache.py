@@ -18,3 +18,12 @@ def test_cache_follows_the_files(tmp_path):
     assert load_yaml_unresolved(top).data["a"] == 3
     inc.write_text("8\n")
     assert load_yaml_unresolved(top).data["d"] == 8
+
+
+def test_cached_errors_name_the_file_as_given(tmp_path, monkeypatch):
+    (tmp_path / "a.yaml").write_text("x: 1\n")
+    monkeypatch.chdir(tmp_path)
+    relative = load_yaml_unresolved("a.yaml")
+    absolute = load_yaml_unresolved(tmp_path / "a.yaml")
+    assert relative.where[("x",)] == "a.yaml:1"
+    assert absolute.where[("x",)] == f"{tmp_path / 'a.yaml'}:1"
