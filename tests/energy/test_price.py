@@ -58,7 +58,7 @@ def test_reprice_other_table_is_a_fresh_simulation(repo, tmp_path, trace, hw_fil
 
 def test_hetero_engines_repriced(repo, tmp_path):
     """A composite design's own priced entries (energy and area per engine) follow the table."""
-    from tests.test_hetero import LINK, HET, fork_join
+    from tests.arch.test_hetero import LINK, HET, fork_join
     from tests.config.test_config_errors import HW, TABLE
     import textwrap
 
