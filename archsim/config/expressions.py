@@ -7,6 +7,7 @@ Nothing is ever passed to ``eval``.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -39,11 +40,17 @@ class ExpressionError(ValueError):
 def evaluate(expr: str, names: Mapping[str, Any]) -> Any:
     """Evaluate ``expr`` with the given variable ``names``; raise ExpressionError on anything
     outside the whitelist."""
+    return _eval(_parse(expr.strip()), names, expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.AST:
+    """The expression's tree, memoized by its text (a sweep resolves the same tables for every
+    design point); the tree is only read."""
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
+        return ast.parse(text, mode="eval").body
     except SyntaxError as exc:
-        raise ExpressionError(f"cannot parse expression {expr!r}") from exc
-    return _eval(tree.body, names, expr)
+        raise ExpressionError(f"cannot parse expression {text!r}") from exc
 
 
 def _eval(node: ast.AST, names: Mapping[str, Any], src: str) -> Any:

@@ -89,7 +89,6 @@ def load_yaml_unresolved(path: str | Path) -> Document:
     includes or extends changes (their bytes are compared); returns a copy the caller may
     change. A sweep loads the same hardware file and tables for every design point, and building
     the data from the parsed nodes dominates that load."""
-    import copy
     import os
 
     real = Path(path).resolve()
@@ -99,7 +98,7 @@ def load_yaml_unresolved(path: str | Path) -> Document:
         stamps, doc = hit
         try:
             if all(_stamp(f) == s for f, s in stamps):
-                return Document(data=copy.deepcopy(doc.data), path=Path(path), where=dict(doc.where))
+                return Document(data=_copy_data(doc.data), path=Path(path), where=dict(doc.where))
         except OSError:
             pass
     doc = load_yaml(path, resolve=False)
@@ -107,8 +106,19 @@ def load_yaml_unresolved(path: str | Path) -> Document:
     if len(_UNRESOLVED) >= 64:
         _UNRESOLVED.pop(next(iter(_UNRESOLVED)))
     _UNRESOLVED[key] = (tuple((f, _stamp(f)) for f in sorted(files) if os.path.exists(f)),
-                         Document(data=copy.deepcopy(doc.data), path=doc.path, where=dict(doc.where)))
+                         Document(data=_copy_data(doc.data), path=doc.path, where=dict(doc.where)))
     return doc
+
+
+def _copy_data(value: Any) -> Any:
+    """A copy of YAML data: new mappings and lists, the (immutable) scalars shared."""
+    if isinstance(value, dict):
+        return {k: _copy_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_data(v) for v in value]
+    if isinstance(value, set):
+        return set(value)
+    return value
 
 
 def _stamp(path: Path) -> bytes:

@@ -27,7 +27,7 @@ def test_price_only_axis_is_repriced_and_matches_simulation(repo, tmp_path):
     outcome = run_sweep(plan.loaded, tmp_path / "out", plan=plan, jobs=1)
     assert outcome.computed == 6 and outcome.failed == 0
     table = load_table(tmp_path / "out")
-    assert sorted(table["repriced"].tolist()) == [False, False, True, True, True, True]
+    assert table["repriced"].sum() >= 4          # at most one simulation per clock
     trace = load_any_trace(repo / TRACE)
     for rec in table.to_dict("records"):
         hw = load_hardware(repo / HW, {"energy.variables.V_WRITE": rec["energy.variables.V_WRITE"],
@@ -47,3 +47,25 @@ def test_a_params_axis_is_simulated(repo, tmp_path):
     assert len({p.count_key for p in plan.points}) == 2
     run_sweep(plan.loaded, tmp_path / "out", plan=plan, jobs=1)
     assert not load_table(tmp_path / "out")["repriced"].any()
+
+
+def test_a_table_file_axis_is_repriced(repo, tmp_path):
+    import yaml
+
+    data = yaml.safe_load((repo / "hw_configs/energy/example_45nm.yaml").read_text())
+    for comp in data["components"].values():
+        for price in (comp.get("actions") or {}).values():
+            price["energy_pj"] *= 3
+    (tmp_path / "x3.yaml").write_text(yaml.safe_dump(data))
+    tables = [str(repo / "hw_configs/energy/example_45nm.yaml"), str(tmp_path / "x3.yaml")]
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"name: table-axis\nhardware: '{repo / 'hw_configs/mac_array_example.yaml'}'\n"
+                    f"traces: ['{repo / 'examples/tiny_snn.yaml'}']\nsweep:\n  grid:\n    energy.tables.0: {tables}\n")
+    plan = make_plan(spec)
+    assert len({p.count_key for p in plan.points}) == 1
+    run_sweep(plan.loaded, tmp_path / "out", plan=plan, jobs=1)
+    table = load_table(tmp_path / "out").set_index("energy.tables.0")
+    assert table.loc[tables[1], "repriced"]     # (the first may be too: this process counted the design before)
+    assert math.isclose(table.loc[tables[1], "dynamic_energy_j"], 3 * table.loc[tables[0], "dynamic_energy_j"],
+                        rel_tol=1e-12)
+    assert table.loc[tables[1], "cycles"] == table.loc[tables[0], "cycles"]
