@@ -36,3 +36,11 @@ def test_import_archsim_stays_cheap(repo):
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_sweep_stays_callable_after_the_package_loads(repo, tmp_path):
+    """``import archsim.sweep.plan`` binds ``archsim.sweep`` to the package: it must still run a sweep."""
+    import archsim.sweep.plan  # noqa: F401
+
+    outcome = archsim.sweep(repo / "examples/sweeps/mac_array_grid.yaml", tmp_path / "g", jobs=1)
+    assert outcome.failed == 0 and outcome.computed == outcome.total > 0

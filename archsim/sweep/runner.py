@@ -26,7 +26,7 @@ from archsim.sweep.worker import run_batch, warm_up
 LEADING = ["status", "error", "latency_s", "energy_j", "area_mm2", "edap_j_s_mm2", "power_w", "tops",
            "tops_per_w", "tops_per_mm2", "cycles", "macs", "macs_effectual", "ops", "dynamic_energy_j",
            "static_energy_j", "clock_mhz", "timesteps", "energy_table"]
-TRAILING = ["hardware_file", "trace_file", "row_id", "run_id", "elapsed_s", "worker"]
+TRAILING = ["hardware_file", "trace_file", "row_id", "run_id", "repriced", "elapsed_s", "worker"]
 LOG_ONLY = {"point_values"}
 
 

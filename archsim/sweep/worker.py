@@ -101,10 +101,11 @@ def run_batch(tasks: list[Task]) -> list[dict[str, Any]]:
 
 def warm_up(architectures: list[str]) -> None:
     """Import the hardware models (and with them their Numba kernels, from the on-disk cache)
-    once per worker before the first batch."""
+    once per worker before the first batch, and forget the counts of earlier sweeps."""
     from archsim.arch.registry import get_model_class
     import archsim.engine  # noqa: F401
 
+    _COUNTED.clear()   # a worker re-prices the counts it made in this sweep only
     for name in architectures:
         get_model_class(name)
 
