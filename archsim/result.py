@@ -13,19 +13,65 @@ Definitions (also in docs/results.md):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
-from archsim.errors import ArchsimError
+from archsim.errors import ArchsimError, PriceError
 from archsim.fileio import atomic_dir
 
 SUMMARY_FILE = "summary.json"
 OPS_FILE = "ops.csv"
 ACTIONS_FILE = "actions.csv"
 SOURCES_FILE = "sources.csv"
+COUNTS_FILE = "counts.json"
+
+# per-op columns in this order; the priced, traffic and model columns follow, sorted
+OP_LEAD = ["op_id", "kind", "timesteps", "cycles", "latency_s", "macs", "macs_effectual", "utilization",
+           "energy_pj"]
+
+
+def order_op_columns(ops: pd.DataFrame) -> pd.DataFrame:
+    """The per-op table's columns in one order whatever order the models filled them in."""
+    lead = [c for c in OP_LEAD if c in ops.columns]
+    return ops[lead + sorted(c for c in ops.columns if c not in lead)]
+
+
+COUNTS_VERSION = 1   # of counts.json
+
+
+@dataclass
+class Counts:
+    """Everything pricing needs from a simulation; saved with a result as ``counts.json``."""
+
+    architecture: str
+    clock_mhz: float
+    cycles: float                                   # latency of the whole run, clock cycles
+    actions: dict[str, dict[str, float]]            # component -> action -> count, whole run
+    instances: dict[str, float]                     # component -> instances (area, static power)
+    busy_cycles: float = 0.0                        # sum of the ops' cycles (static energy per op)
+    count_key: str = ""                             # archsim.energy.price.count_key of the design
+
+    @property
+    def latency_s(self) -> float:
+        return self.cycles / (self.clock_mhz * 1e6)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": COUNTS_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: str = "counts.json") -> "Counts":
+        data = dict(data)
+        version = data.pop("version", None)
+        if version != COUNTS_VERSION:
+            raise PriceError(f"{where}: counts version {version!r}, this archsim reads {COUNTS_VERSION}; "
+                             "simulate again")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise PriceError(f"{where}: not a counts file ({exc})") from None
 
 
 def derive(summary: dict[str, Any]) -> dict[str, Any]:
@@ -47,21 +93,28 @@ def derive(summary: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Result:
+    """One simulation: ``summary`` (figures, see the module docstring), ``ops`` (one row per
+    op), ``actions`` (op, component, action, count), ``sources`` (every price used, with its
+    source) and ``counts`` (what :func:`archsim.price` needs to re-price it)."""
+
     summary: dict[str, Any]
     ops: pd.DataFrame
     actions: pd.DataFrame
     sources: pd.DataFrame
+    counts: Counts | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self.summary[key]
 
     def save(self, out_dir: str | Path, parquet: bool | None = None) -> Path:
-        """Write ``summary.json``, ``ops.csv``, ``actions.csv``, ``sources.csv`` (and
-        ``ops.parquet`` when pyarrow is installed) into ``out_dir`` atomically: the files appear
-        together or not at all."""
+        """Write ``summary.json``, ``counts.json``, ``ops.csv``, ``actions.csv``, ``sources.csv``
+        (and ``ops.parquet`` when pyarrow is installed) into ``out_dir`` atomically: the files
+        appear together or not at all. JSON keys are sorted, so equal results give equal bytes."""
         out_dir = Path(out_dir)
         with atomic_dir(out_dir) as tmp:
-            (tmp / SUMMARY_FILE).write_text(json.dumps(self.summary, indent=2, default=float))
+            (tmp / SUMMARY_FILE).write_text(json.dumps(self.summary, indent=2, sort_keys=True, default=float))
+            if self.counts is not None:
+                (tmp / COUNTS_FILE).write_text(json.dumps(self.counts.to_json(), indent=1, sort_keys=True))
             self.ops.to_csv(tmp / OPS_FILE, index=False)
             self.actions.to_csv(tmp / ACTIONS_FILE, index=False)
             self.sources.to_csv(tmp / SOURCES_FILE, index=False)
@@ -77,11 +130,14 @@ class Result:
             ops = pd.read_csv(out_dir / OPS_FILE)
             actions = pd.read_csv(out_dir / ACTIONS_FILE)
             sources = pd.read_csv(out_dir / SOURCES_FILE)
+            counts = None
+            if (out_dir / COUNTS_FILE).exists():
+                counts = Counts.from_json(json.loads((out_dir / COUNTS_FILE).read_text()), str(out_dir / COUNTS_FILE))
         except FileNotFoundError as exc:
             raise ArchsimError(f"{out_dir}: not a result directory (missing {Path(exc.filename).name})") from None
         except (json.JSONDecodeError, pd.errors.ParserError) as exc:
             raise ArchsimError(f"{out_dir}: corrupt result files ({exc})") from None
-        return cls(summary=summary, ops=ops, actions=actions, sources=sources)
+        return cls(summary=summary, ops=ops, actions=actions, sources=sources, counts=counts)
 
 
 def _have_pyarrow() -> bool:

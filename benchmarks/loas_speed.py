@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from archsim.arch.base import OpContext  # noqa: E402
-from archsim.arch.spmspm_common import GemmView, gemm_views  # noqa: E402
+from archsim.arch.spmspm.gemm import GemmView, gemm_views
 from archsim.config.hardware import load_hardware  # noqa: E402
 from archsim.engine import simulate  # noqa: E402
 from archsim.kernels.innerjoin import join_counts  # noqa: E402

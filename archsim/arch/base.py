@@ -21,7 +21,10 @@ from archsim.config.validation import Strict
 from archsim.trace.schema import Operand
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from archsim.config.hardware import Hardware
+    from archsim.energy.table import EnergyTable
     from archsim.trace.io import Trace
 
 
@@ -49,7 +52,8 @@ class ActionCounter:
             self._counts[component][action] += float(count)
 
     def as_dict(self) -> dict[str, dict[str, float]]:
-        return {c: dict(a) for c, a in self._counts.items()}
+        """component -> action -> count, keys sorted (the same dict whatever the order of adds)."""
+        return {c: dict(sorted(self._counts[c].items())) for c in sorted(self._counts)}
 
 
 class OpContext:
@@ -90,11 +94,12 @@ class HardwareModel(ABC):
         self.clock_mhz = hw.config.clock_mhz
 
     @classmethod
-    def assemble(cls, hw: "Hardware", doc) -> None:
+    def assemble(cls, params, table: "EnergyTable", path: "Path | None", doc) -> "tuple[dict[str, Hardware], EnergyTable]":
         """Called when the hardware file loads, before :meth:`check`: a design made of other
-        hardware descriptions (``hetero``) loads them into ``hw.parts`` and merges their tables
-        into ``hw.table``. ``doc`` is the resolved YAML document (for error locations). Default:
-        nothing."""
+        hardware descriptions (``hetero``) loads them and returns ``(parts, table)``, its engines
+        and the table pricing the whole design. ``doc`` is the resolved YAML document (for error
+        locations). Default: no parts, the table as it is."""
+        return {}, table
 
     @classmethod
     def check(cls, hw: "Hardware") -> None:
@@ -123,6 +128,12 @@ class HardwareModel(ABC):
         return float(sum(c.cycles for c in costs.values()))
 
     def summarize(self, summary: dict) -> dict:
-        """Extra summary entries computed from the finished summary (e.g. figures per engine of a
-        heterogeneous design). Default: none."""
+        """Extra summary entries computed from the counted summary (cycles, latency, traffic;
+        no energy or area yet), e.g. figures per engine of a heterogeneous design. Default: none."""
         return {}
+
+    @classmethod
+    def price_summary(cls, summary: dict) -> None:
+        """Fill the priced parts of this model's own summary entries (those :meth:`summarize`
+        added) from the priced summary, in place; it sees the summary only, never the model, so
+        that a stored result can be re-priced (:func:`archsim.price`). Default: nothing."""

@@ -23,8 +23,12 @@ import pydantic
 
 from archsim.arch.base import OpCost
 from archsim.arch.cache_accounting import ElementCacheRates, dram_split, element_counts
-from archsim.arch.sparten import baseline_cost
-from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, serial_walk)
+from archsim.arch.spmspm.baseline import baseline_cost
+from archsim.arch.spmspm.gemm import GemmView
+from archsim.arch.spmspm.model import SpmspmModel
+from archsim.arch.spmspm.params import SpmspmParams
+from archsim.arch.spmspm.tile_walk import serial_walk
+from archsim.arch.spmspm.timing import TileTraffic
 
 
 class GammaParams(SpmspmParams):

@@ -24,7 +24,7 @@ docs/models/hetero.md.
 from __future__ import annotations
 
 import copy
-import fnmatch
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -35,13 +35,13 @@ from archsim.arch.base import HardwareModel, OpContext, OpCost
 from archsim.arch.list_schedule import Task, list_schedule
 from archsim.config.validation import Strict
 from archsim.errors import ConfigError, UnsupportedOpError
-from archsim.trace.schema import GEMM_KINDS, OP_KINDS, Manifest, Role
+from archsim.trace.schema import GEMM_KINDS, OP_KINDS
+from archsim.trace.select import Selector
 
 LINK = "link"            # the link's component in this design's table (action ``transfer_bit``)
 PRODUCER = "@producer"   # rule target: the engine of the op's first producer
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
-Scalar = bool | int | float | str
 
 
 class EngineSpec(Strict):
@@ -61,55 +61,12 @@ class EngineSpec(Strict):
         return self
 
 
-class Rule(Strict):
-    """Ops matching every given condition go to ``engine``. ``kind``: op kinds; ``id``: globs of
-    op ids; ``operands``: operand name (``*``: any operand) -> role(s); ``tags``: tag -> value(s)
-    (string values are globs)."""
+class Rule(Selector):
+    """Ops the selector matches (every given condition: ``kind``, ``id`` globs, ``operands``
+    roles, ``tags`` values, ``flags``; the language of :mod:`archsim.trace.select`) go to
+    ``engine``."""
 
     engine: str
-    kind: list[str] | None = None
-    id: list[str] | None = None
-    operands: dict[str, list[Role]] | None = None
-    tags: dict[str, list[Scalar]] | None = None
-
-    @pydantic.field_validator("kind", "id", "operands", "tags", mode="before")
-    @classmethod
-    def _listify(cls, value, info):
-        if value is None:
-            return None
-        if info.field_name in ("operands", "tags"):
-            if not isinstance(value, dict):
-                return value
-            return {k: v if isinstance(v, list) else [v] for k, v in value.items()}
-        return value if isinstance(value, list) else [value]
-
-    @pydantic.field_validator("kind")
-    @classmethod
-    def _kinds(cls, value):
-        bad = [k for k in value or [] if k not in OP_KINDS]
-        if bad:
-            raise ValueError(f"unknown op kind(s) {bad}; op kinds are {list(OP_KINDS)}")
-        return value
-
-    def matches(self, op) -> bool:
-        if self.kind is not None and op.kind not in self.kind:
-            return False
-        if self.id is not None and not any(fnmatch.fnmatchcase(op.id, g) for g in self.id):
-            return False
-        for name, roles in (self.operands or {}).items():
-            candidates = op.operands if name == "*" else [o for o in op.operands if o.name == name]
-            if not any(o.role in roles for o in candidates):
-                return False
-        for tag, values in (self.tags or {}).items():
-            if tag not in op.tags or not any(_tag_equal(op.tags[tag], v) for v in values):
-                return False
-        return True
-
-
-def _tag_equal(have: Scalar, want: Scalar) -> bool:
-    if isinstance(want, str):
-        return isinstance(have, str) and fnmatch.fnmatchcase(have, want)
-    return type(have) is type(want) and have == want
 
 
 class LinkParams(Strict):
@@ -152,35 +109,24 @@ class HeteroParams(Strict):
         return EngineSpec(file=s) if isinstance(s, str) else s
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{params: {n_pe: 8}}`` and ``{"params.n_pe": 8}`` both give ``{"params.n_pe": 8}``."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out.update(_flatten(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
-
-
-def _load_engine(hw, doc, name: str, spec: EngineSpec):
-    from archsim.config.hardware import build_hardware, resolve_hardware, set_dotted
+def _load_engine(hw_path: Path | None, doc, name: str, spec: EngineSpec):
+    from archsim.config.hardware import build_hardware, resolve_hardware
     from archsim.config.yaml_loader import Document, resolve_document
+    from archsim.keypath import flatten, set_path
 
     at = ("params", "engines", name)
     path = None
     if spec.file is not None:   # confined like !include and energy tables (archsim.config.yaml_loader)
         from archsim.config.yaml_loader import resolve_reference
-        path = resolve_reference(spec.file, hw.path or Path("engine.yaml"), None,
+        path = resolve_reference(spec.file, hw_path or Path("engine.yaml"), None,
                                  f"{doc.locate(at)}: params.engines.{name}")
     try:
         if path is not None:
-            edoc = resolve_hardware(path, _flatten(spec.set))
+            edoc = resolve_hardware(path, flatten(spec.set))
         else:
             data = copy.deepcopy(spec.hardware)
-            for dotted, value in _flatten(spec.set).items():
-                set_dotted(data, dotted, value)
+            for dotted, value in flatten(spec.set).items():
+                set_path(data, dotted, value)
             inner = at + ("hardware",)
             where = {k[len(inner):]: v for k, v in doc.where.items() if k[:len(inner)] == inner}
             edoc = Document(data=data, path=doc.path, where=where)
@@ -199,12 +145,9 @@ class _SubTrace:
     ``inputs`` (they reach the engine over the link), tensors shared with the whole trace."""
 
     def __init__(self, trace, ops):
-        from archsim.trace.io import Trace
-
-        self.ops = [op.model_copy(update={"inputs": [i for i in op.inputs if i in {o.id for o in ops}]})
-                    for op in ops]
-        manifest = Manifest.model_construct(header=trace.header, ops=self.ops, tensors=trace.manifest.tensors)
-        self.trace = Trace(manifest, arrays=trace._arrays, path=trace.path)
+        ids = {o.id for o in ops}
+        self.ops = [op.model_copy(update={"inputs": [i for i in op.inputs if i in ids]}) for op in ops]
+        self.trace = trace.with_ops(self.ops)
 
 
 class HeteroModel(HardwareModel):
@@ -230,16 +173,15 @@ class HeteroModel(HardwareModel):
 
     # --- loading --------------------------------------------------------------------------------
     @classmethod
-    def assemble(cls, hw, doc) -> None:
+    def assemble(cls, params: HeteroParams, table, path, doc):
         from archsim.energy.table import EnergyTable
 
-        p: HeteroParams = hw.params
-        for comp in hw.table.components:
+        for comp in table.components:
             if "/" in comp:
-                raise ConfigError(f"{hw.table.origin[comp]}: components.{comp}: a hetero system's own table "
+                raise ConfigError(f"{table.origin[comp]}: components.{comp}: a hetero system's own table "
                                   "may not use '/' in component names (engine components are named engine/component)")
-        hw.parts = {name: _load_engine(hw, doc, name, p.spec(name)) for name in p.engines}
-        hw.table = EnergyTable.merge([hw.table, *(part.table.prefixed(name) for name, part in hw.parts.items())])
+        parts = {name: _load_engine(path, doc, name, params.spec(name)) for name in params.engines}
+        return parts, EnergyTable.merge([table, *(part.table.prefixed(name) for name, part in parts.items())])
 
     @classmethod
     def check(cls, hw) -> None:
@@ -361,24 +303,28 @@ class HeteroModel(HardwareModel):
     def summarize(self, summary: dict) -> dict:
         clock_hz = self.clock_mhz * 1e6
         latency = summary["latency_s"]
-        energy = summary["energy_j_by_component"]
-        area = summary["area_mm2_by_component"]
         engines = {}
         for name, part in self.hw.parts.items():
             ids = [i for i, e in self.assignment.items() if e == name]
             busy_s = sum(self._costs[i].cycles for i in ids) / clock_hz
-            pre = f"{name}/"
             engines[name] = {
                 "architecture": part.config.architecture, "hardware": part.name,
                 "clock_mhz": part.config.clock_mhz, "copies": self.copies[name], "ops": len(ids),
                 "macs": float(sum(self._ops[i].macs * self._ops[i].timesteps for i in ids)),
                 "busy_s": busy_s,
                 "utilization_time": busy_s / (self.copies[name] * latency) if latency > 0 else 0.0,
-                "energy_j": sum(v for k, v in energy.items() if k.startswith(pre)),
-                "area_mm2": sum(v for k, v in area.items() if k.startswith(pre)),
             }
         transfers = [(src, bits) for pairs in self._transfers.values() for src, bits in pairs]
         link = {"transfers": len(transfers), "bytes": sum(b for _, b in transfers) / 8,
-                "busy_s": sum(self._link_cycles(b) for _, b in transfers) / clock_hz,
-                "energy_j": energy.get(LINK, 0.0)}
+                "busy_s": sum(self._link_cycles(b) for _, b in transfers) / clock_hz}
         return {"engines": engines, "link": link}
+
+    @classmethod
+    def price_summary(cls, summary: dict) -> None:
+        energy = summary["energy_j_by_component"]
+        area = summary["area_mm2_by_component"]
+        for name, engine in summary["engines"].items():
+            pre = f"{name}/"
+            engine["energy_j"] = math.fsum(v for k, v in sorted(energy.items()) if k.startswith(pre))
+            engine["area_mm2"] = math.fsum(v for k, v in sorted(area.items()) if k.startswith(pre))
+        summary["link"]["energy_j"] = energy.get(LINK, 0.0)

@@ -29,9 +29,9 @@ def list_schedule(tasks: list[Task], copies: dict[str, int]) -> dict[str, tuple[
     if len(by_id) != len(tasks):
         raise ValueError("duplicate task ids")
     succs: dict[str, list[str]] = {t.id: [] for t in tasks}
-    waiting = {t.id: len(set(t.preds)) for t in tasks}
+    waiting = {t.id: len(dict.fromkeys(t.preds)) for t in tasks}
     for t in tasks:
-        for p in set(t.preds):
+        for p in dict.fromkeys(t.preds):   # in order: the schedule must not depend on hashing
             if p not in by_id:
                 raise ValueError(f"task {t.id}: unknown predecessor {p}")
             succs[p].append(t.id)

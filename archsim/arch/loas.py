@@ -45,9 +45,12 @@ import pydantic
 from archsim.arch.base import ActionCounter, OpCost
 from archsim.arch.cache_accounting import ElementCacheRates, dram_split, element_counts
 from archsim.arch.snn_formats import spike_format_bits
-from archsim.arch.spmspm_common import (Fibers, GemmView, SpmspmModel, SpmspmParams, TileTraffic, buffer_hits,
-                                        changed, finish_timing, memory_actions, plane_fibers, simple_timing,
-                                        tile_floors, timestep_planes, walk_tiles)
+from archsim.arch.spmspm.buffers import buffer_hits, changed
+from archsim.arch.spmspm.gemm import GemmView, timestep_planes
+from archsim.arch.spmspm.model import SpmspmModel
+from archsim.arch.spmspm.params import SpmspmParams
+from archsim.arch.spmspm.tile_walk import Fibers, plane_fibers, walk_tiles
+from archsim.arch.spmspm.timing import TileTraffic, finish_timing, memory_actions, simple_timing, tile_floors
 from archsim.errors import ConfigError
 from archsim.kernels.spike_compress import compress_rows
 from archsim.kernels.spike_matmul import and_popcount_matmul

@@ -20,10 +20,15 @@ from typing import Literal
 import numpy as np
 import pydantic
 
-from archsim.arch.base import ActionCounter, OpCost
+from archsim.arch.base import OpCost
 from archsim.arch.cache_accounting import ElementCacheRates, dram_split, element_counts
-from archsim.arch.spmspm_common import (GemmView, SpmspmModel, SpmspmParams, TileTraffic, changed, memory_actions,
-                                        serial_walk, simple_timing)
+from archsim.arch.spmspm.baseline import baseline_cost
+from archsim.arch.spmspm.buffers import changed
+from archsim.arch.spmspm.gemm import GemmView
+from archsim.arch.spmspm.model import SpmspmModel
+from archsim.arch.spmspm.params import SpmspmParams
+from archsim.arch.spmspm.tile_walk import serial_walk
+from archsim.arch.spmspm.timing import TileTraffic
 
 
 class SpartenParams(SpmspmParams):
@@ -34,22 +39,6 @@ class SpartenParams(SpmspmParams):
     tile_k: int = pydantic.Field(128, ge=1)
     weight_buffer_entries: int = pydantic.Field(128 * 1024, ge=1)
     spike_buffer_entries: int = pydantic.Field(128 * 32 * 4, ge=1)
-
-
-def baseline_cost(walk, traffic: TileTraffic, p: SpmspmParams, clock_mhz: float, pe: str, spike_input: bool,
-                  metrics: dict[str, float]) -> OpCost:
-    """Timing, actions and metrics shared by the three baselines (one op per matched pair)."""
-    timing = simple_timing(walk, traffic, p, clock_mhz)
-    ops = float(walk.loads.sum())
-    acts = ActionCounter()
-    acts.add(pe, "op" if spike_input else "mac", ops)
-    traffic_bytes = memory_actions(acts, traffic)
-    metrics = {"effectual_ops": ops, "compute_cycles": timing.compute_cycles,
-               "imbalance_cycles": timing.compute_cycles - ops / p.n_pe,
-               "bandwidth_stall_cycles": timing.bandwidth_stall_cycles, "fill_cycles": timing.fill_cycles,
-               "tiles": float(walk.n_tiles), **metrics}
-    return OpCost(cycles=timing.cycles, actions=acts.as_dict(), traffic_bytes=traffic_bytes, macs_effectual=ops,
-                  utilization=ops / (p.n_pe * timing.cycles) if timing.cycles else 0.0, metrics=metrics)
 
 
 class SpartenModel(ElementCacheRates, SpmspmModel):

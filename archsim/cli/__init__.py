@@ -8,7 +8,7 @@ import sys
 from archsim import __version__
 from archsim.errors import ArchsimError
 
-COMMANDS = ("simulate", "trace", "validate", "list_cmd", "reproduce", "sweep", "report", "pareto", "import_cmd")
+COMMANDS = ("simulate", "price", "trace", "validate", "list_cmd", "reproduce", "sweep", "report", "pareto", "import_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

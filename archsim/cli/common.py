@@ -8,15 +8,9 @@ from archsim.errors import ArchsimError
 
 
 def load_any_trace(path: str | Path):
-    """A trace file, or a YAML layer list or SCALE-Sim topology CSV converted on the fly."""
-    path = Path(path)
-    if path.suffix.lower() in (".yaml", ".yml"):
-        from archsim.trace.layer_list import load_layer_list
-        return load_layer_list(path)
-    if path.suffix.lower() == ".csv":
-        from archsim.importers.scalesim import read_topology, topology_to_trace
-        return topology_to_trace(read_topology(path))
-    from archsim.trace.io import load_trace
+    """A trace file, or a YAML layer list or SCALE-Sim topology CSV converted on the fly
+    (:func:`archsim.trace.load.load_trace`)."""
+    from archsim.trace.load import load_trace
     return load_trace(path)
 
 

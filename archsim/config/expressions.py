@@ -21,6 +21,7 @@ message names the expression; callers add the file and key.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -86,13 +87,10 @@ def evaluate(expr: str, names: Mapping[str, Any]) -> Any:
     if len(expr) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(f"expression of {len(expr)} characters is longer than the limit "
                               f"({MAX_EXPRESSION_CHARS}): {_short(expr)}")
-    try:
-        tree = ast.parse(expr.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ExpressionError(f"cannot parse expression {_short(expr)}") from None
+    tree = _parse(expr.strip())
     ev = _Evaluator(names, expr)
     try:
-        return ev.eval(tree.body)
+        return ev.eval(tree)
     except ExpressionError:
         raise
     except RecursionError:
@@ -100,6 +98,16 @@ def evaluate(expr: str, names: Mapping[str, Any]) -> Any:
     except (ArithmeticError, TypeError, ValueError, MemoryError) as exc:
         reason = f"{type(exc).__name__}: {exc}"
         raise ExpressionError(f"{reason} in {_short(expr)}", reason) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.AST:
+    """The expression's tree, memoized by its text (a sweep resolves the same tables for every
+    design point); the tree is only read."""
+    try:
+        return ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise ExpressionError(f"cannot parse expression {_short(text)}") from None
 
 
 class _Evaluator:

@@ -16,7 +16,6 @@ See ``docs/hardware-config.md``.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -24,8 +23,10 @@ from typing import Any, Mapping
 import pydantic
 
 from archsim.config.validation import Strict, check_ceilings, validate
-from archsim.config.yaml_loader import Document, format_key_path, load_yaml, resolve_document, resolve_reference
+from archsim.config.yaml_loader import (Document, format_key_path, load_yaml_unresolved, resolve_document,
+                                        resolve_reference)
 from archsim.errors import ConfigError
+from archsim.keypath import set_path
 
 
 class EnergyRef(Strict):
@@ -65,36 +66,19 @@ class Hardware:
         return self.model_cls(self)
 
 
-def set_dotted(data: dict, dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested dicts (lists indexed by integers), creating mappings as needed."""
-    parts = dotted.split(".")
-    node: Any = data
-    for part in parts[:-1]:
-        if isinstance(node, list):
-            node = node[int(part)]
-            continue
-        if part not in node or not isinstance(node[part], (dict, list)):
-            node[part] = {}
-        node = node[part]
-    if isinstance(node, list):
-        node[int(parts[-1])] = value
-    else:
-        node[parts[-1]] = value
-
-
 def resolve_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Document:
     """Load a hardware YAML, apply ``overrides`` (dotted key paths, e.g. ``params.rows`` or
     ``variables.ROWS``) and resolve variables, without validating. Sweeps evaluate their
     constraints on this before :func:`build_hardware` validates the point."""
     path = Path(path)
-    doc = load_yaml(path, resolve=False)
+    doc = load_yaml_unresolved(path)     # a fresh copy: the overrides below may change it
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    data = copy.deepcopy(doc.data)
+    data = doc.data
     where = dict(doc.where)
     for dotted, value in (overrides or {}).items():
         try:
-            set_dotted(data, dotted, value)
+            set_path(data, dotted, value)
         except (IndexError, ValueError, TypeError, KeyError):
             raise ConfigError(f"--set {dotted}: no such key path in {path} (a list index out of range "
                               "or a key below a plain value)") from None
@@ -156,7 +140,8 @@ def build_hardware(doc: Document) -> Hardware:
     table_paths = [resolve_reference(t, path, None, f"{doc.locate(('energy', 'tables', i))}: energy.tables[{i}]")
                    for i, t in enumerate(config.energy.tables)]
     table = load_tables(table_paths, config.energy.variables)
-    hw = Hardware(config=config, params=params, model_cls=model_cls, table=table, path=path, raw=doc.data)
-    model_cls.assemble(hw, doc)  # a composite design loads its engines (hw.parts) and their tables
+    parts, table = model_cls.assemble(params, table, path, doc)   # a composite design's engines
+    hw = Hardware(config=config, params=params, model_cls=model_cls, table=table, path=path, raw=doc.data,
+                  parts=parts)
     model_cls.check(hw)  # cross-field checks that need the table too
     return hw

@@ -150,6 +150,51 @@ def load_yaml(path: str | Path, *, resolve: bool = True, _seen: tuple[Path, ...]
     return doc
 
 
+_UNRESOLVED: dict[tuple[str, str], tuple[tuple, Document]] = {}   # (path as given, cwd) -> stamps, doc
+
+
+def load_yaml_unresolved(path: str | Path) -> Document:
+    """``load_yaml(path, resolve=False)``, memoized while neither the file nor any file it
+    includes or extends changes (their bytes are compared); returns a copy the caller may
+    change. A sweep loads the same hardware file and tables for every design point, and building
+    the data from the parsed nodes dominates that load."""
+    import os
+
+    real = Path(path).resolve()
+    key = (str(path), os.getcwd())      # error messages name the file as the caller gave it
+    hit = _UNRESOLVED.get(key)
+    if hit is not None:
+        stamps, doc = hit
+        try:
+            if all(_stamp(f) == s for f, s in stamps):
+                return Document(data=_copy_data(doc.data), path=Path(path), where=dict(doc.where))
+        except OSError:
+            pass
+    doc = load_yaml(path, resolve=False)
+    files = {real, *(Path(w.rsplit(":", 1)[0]).resolve() for w in doc.where.values())}
+    if len(_UNRESOLVED) >= 64:
+        _UNRESOLVED.pop(next(iter(_UNRESOLVED)))
+    _UNRESOLVED[key] = (tuple((f, _stamp(f)) for f in sorted(files) if os.path.exists(f)),
+                         Document(data=_copy_data(doc.data), path=doc.path, where=dict(doc.where)))
+    return doc
+
+
+def _copy_data(value: Any) -> Any:
+    """A copy of YAML data: new mappings and lists, the (immutable) scalars shared."""
+    if isinstance(value, dict):
+        return {k: _copy_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_data(v) for v in value]
+    if isinstance(value, set):
+        return set(value)
+    return value
+
+
+def _stamp(path: Path) -> bytes:
+    import hashlib
+    return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+
+
 @functools.lru_cache(maxsize=256)
 def _compose(text: str) -> yaml.Node | None:
     """Parse YAML text into nodes, memoized by the text itself (never stale): a sweep loads the

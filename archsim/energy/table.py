@@ -23,7 +23,7 @@ from typing import Any, Literal, Mapping
 import pydantic
 
 from archsim.config.validation import Strict, validate
-from archsim.config.yaml_loader import load_yaml, resolve_document
+from archsim.config.yaml_loader import load_yaml_unresolved, resolve_document
 from archsim.errors import ConfigError, PriceError
 
 
@@ -139,7 +139,7 @@ class EnergyTable:
 
 
 def load_table_file(path: str | Path, variables: Mapping[str, Any] | None = None) -> TableFile:
-    doc = load_yaml(path, resolve=False)
+    doc = load_yaml_unresolved(path)
     resolve_document(doc, overrides=dict(variables or {}))
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{path}: expected a mapping with 'name' and 'components'")

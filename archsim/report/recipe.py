@@ -181,12 +181,12 @@ def load_recipe(path: str | Path) -> tuple[Recipe, Path]:
 
 
 def metric_of(summary: dict[str, Any], metric: str) -> float:
-    node: Any = summary
-    for part in metric.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise ConfigError(f"metric '{metric}' is not in the result summary")
-        node = node[part]
-    return float(node)
+    from archsim.keypath import KeyPathError, get_path
+
+    try:
+        return float(get_path(summary, metric))
+    except KeyPathError:
+        raise ConfigError(f"metric '{metric}' is not in the result summary") from None
 
 
 def evaluate_checks(recipe: Recipe, summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

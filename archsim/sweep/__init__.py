@@ -3,6 +3,9 @@ pool, Dask), the resumable result store (``store``) and Pareto fronts (``pareto`
 See docs/sweeps.md."""
 from __future__ import annotations
 
+import sys
+import types
+
 __all__ = ["run_sweep", "make_plan", "load_table", "pareto_front"]
 
 
@@ -21,3 +24,15 @@ def __getattr__(name: str):
         from archsim.sweep.pareto import pareto_front
         return pareto_front
     raise AttributeError(f"module 'archsim.sweep' has no attribute {name!r}")
+
+
+class _CallablePackage(types.ModuleType):
+    """Importing ``archsim.sweep.<module>`` makes ``archsim.sweep`` name this package, so the
+    package answers a call like the function :func:`archsim.api.sweep` it hides."""
+
+    def __call__(self, *args, **kwargs):
+        from archsim.api import sweep
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

@@ -20,7 +20,9 @@ from typing import Any
 from archsim.config.expressions import ExpressionError, evaluate
 from archsim.config.hardware import HardwareConfig, build_hardware, resolve_hardware
 from archsim.config.yaml_loader import load_yaml
+from archsim.energy.price import count_key
 from archsim.errors import ArchsimError, ConfigError
+from archsim.keypath import KeyPathError, get_path, iter_paths, walk
 from archsim.sweep.spec import LoadedSpec, expand, load_spec
 from archsim.sweep.worker import Task
 
@@ -39,6 +41,7 @@ class DesignPoint:
     hardware: str                # design name after the overrides
     architecture: str
     digest: str                  # of the resolved hardware and its energy tables
+    count_key: str = ""          # of what the counts depend on (points sharing it differ only in prices)
 
 
 @dataclass
@@ -57,7 +60,7 @@ class Plan:
     traces: list[TraceRef]
     expanded: int                            # points before constraints
     rows: list[dict[str, Any]] = field(default_factory=list)   # one per (point, trace): spec columns
-    tasks: list[Task] = field(default_factory=list)            # unique row_ids, in row order
+    tasks: list[Task] = field(default_factory=list)            # unique row_ids, grouped by count_key
 
     @property
     def name(self) -> str:
@@ -73,6 +76,10 @@ class Plan:
                 f"{len(self.rows)} runs")
         if self.skipped:
             text += f" ({self.skipped} of {self.expanded} points skipped by constraints)"
+        counted = len({p.count_key for p in self.points})
+        if counted < len(self.points):
+            text += (f"; {len(self.points) - counted} points differ from another only in prices: "
+                     f"{counted} designs are simulated, the rest re-priced")
         return text
 
 
@@ -120,7 +127,8 @@ def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
                 problems.append(f"{loaded.path}: design point {label}: {exc}")
             continue
         points.append(DesignPoint(index=len(points), base=b, values=values, hardware=hw.name,
-                                  architecture=hw.config.architecture, digest=_hardware_digest(hw)))
+                                  architecture=hw.config.architecture, digest=_hardware_digest(hw),
+                                  count_key=count_key(hw)))
     if n_bad:
         more = f" (showing the first {len(problems)} problems)" if n_bad > MAX_ERROR_LINES else ""
         problems.append(f"{loaded.path}: {n_bad} of {len(combos)} design points are invalid{more}; fix the "
@@ -146,8 +154,19 @@ def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
                 seen.add(row_id)
                 plan.tasks.append(Task(row_id=row_id, hardware=str(bases[p.base]), overrides=hardware_values(p.values),
                                        trace=str(t.path), trace_digest=t.digest, seed=s.seed, workload=workload,
-                                       accuracy=s.accuracy.model_dump() if s.accuracy else None))
+                                       accuracy=s.accuracy.model_dump() if s.accuracy else None,
+                                       count_key=p.count_key))
+    # points that differ only in prices next to each other, so that a worker counts once and re-prices
+    first: dict[tuple[str, str, str], int] = {}
+    for i, task in enumerate(plan.tasks):
+        first.setdefault(_count_group(task), i)
+    plan.tasks.sort(key=lambda task: first[_count_group(task)])
     return plan
+
+
+def _count_group(task: Task) -> tuple[str, str, str]:
+    """Tasks that count the same (same counts digest, trace and workload knobs): they differ only in prices."""
+    return (task.count_key, task.trace_digest, json.dumps(task.workload, sort_keys=True))
 
 
 def _accuracy_key(s) -> list:
@@ -220,7 +239,7 @@ def _base_file(loaded: LoadedSpec, i: int, name: str) -> Path:
 
 
 def _trace_ref(loaded: LoadedSpec, i: int, name: str) -> TraceRef:
-    from archsim.cli.common import load_any_trace
+    from archsim.trace.load import load_trace as load_any_trace
 
     path = (loaded.base / name).resolve()
     if not path.is_file():
@@ -249,21 +268,6 @@ def _hardware_digest(hw) -> str:
 
 # ----------------------------------------------------------------------------- key paths
 
-def _known_paths(data: Any, prefix: str = "") -> list[str]:
-    out = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            name = f"{prefix}{k}"
-            out.append(name)
-            out += _known_paths(v, f"{name}.")
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            name = f"{prefix}{i}"
-            out.append(name)
-            out += _known_paths(v, f"{name}.")
-    return out
-
-
 def check_key_path(base: Path, key: str, where: str, base_name: str) -> None:
     """``where``: ``file:line: sweep.grid.params.rows``, the start of an error message.
 
@@ -276,20 +280,12 @@ def check_key_path(base: Path, key: str, where: str, base_name: str) -> None:
     if not isinstance(data, dict):
         raise ConfigError(f"{base}: expected a mapping at the top level")
     parts = key.split(".")
-    node: Any = data
-    for i, part in enumerate(parts):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            continue
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-            continue
-        if i > 0 and not isinstance(node, (dict, list)):
-            raise ConfigError(f"{where}: '{'.'.join(parts[:i])}' in {base_name} is a value "
-                              f"({node!r}), not a mapping")
-        break
-    else:
+    node, found = walk(data, key)
+    if found == len(parts):
         return
+    if found > 0 and not isinstance(node, (dict, list)):
+        raise ConfigError(f"{where}: '{'.'.join(parts[:found])}' in {base_name} is a value "
+                          f"({node!r}), not a mapping")
 
     schema_ok = len(parts) == 1 and parts[0] in HardwareConfig.model_fields
     model_fields: list[str] = []
@@ -313,7 +309,7 @@ def check_key_path(base: Path, key: str, where: str, base_name: str) -> None:
     if schema_ok:
         return
 
-    known = set(_known_paths(data)) | set(HardwareConfig.model_fields)
+    known = set(iter_paths(data)) | set(HardwareConfig.model_fields)
     known |= {f"params.{f}" for f in model_fields} | {f"energy.variables.{v}" for v in table_vars}
     hint = difflib.get_close_matches(key, sorted(known), n=1)
     extra = f" (did you mean '{hint[0]}'?)" if hint else ""
@@ -352,16 +348,11 @@ class Constraint:
     def accepts(self, data: dict[str, Any], label: str) -> bool:
         names = {}
         for placeholder, path in self.paths.items():
-            node: Any = data
-            for part in path.split("."):
-                if isinstance(node, dict) and part in node:
-                    node = node[part]
-                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                    node = node[int(part)]
-                else:
-                    raise SpecError(f"{self.where}: constraints[{self.index}]: '{path}' in {self.text!r} is "
-                                    "not a key of the hardware (nor the last part of a swept key)")
-            names[placeholder] = node
+            try:
+                names[placeholder] = get_path(data, path)
+            except KeyPathError:
+                raise SpecError(f"{self.where}: constraints[{self.index}]: '{path}' in {self.text!r} is "
+                                "not a key of the hardware (nor the last part of a swept key)") from None
         try:
             return bool(evaluate(self.expr, names))
         except ExpressionError as exc:

@@ -28,7 +28,7 @@ LEADING = ["status", "error", "accuracy_mean", "accuracy_std", "latency_s", "ene
            "power_w", "tops",
            "tops_per_w", "tops_per_mm2", "cycles", "macs", "macs_effectual", "ops", "dynamic_energy_j",
            "static_energy_j", "clock_mhz", "timesteps", "energy_table"]
-TRAILING = ["hardware_file", "trace_file", "row_id", "run_id", "elapsed_s", "worker"]
+TRAILING = ["hardware_file", "trace_file", "row_id", "run_id", "repriced", "elapsed_s", "worker"]
 LOG_ONLY = {"point_values"}
 
 

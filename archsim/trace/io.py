@@ -73,6 +73,13 @@ class Trace:
     def name(self) -> str:
         return self.header.model
 
+    def with_ops(self, ops: list) -> "Trace":
+        """A view of this trace holding only ``ops`` (same header, tensors shared: nothing is
+        copied or written, and what either reads later is read once)."""
+        view = Trace(self.manifest.model_copy(update={"ops": list(ops)}), path=self.path)
+        view._arrays = self._arrays
+        return view
+
     def op(self, op_id: str):
         try:
             return self._by_id[op_id]

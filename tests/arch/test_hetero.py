@@ -61,7 +61,7 @@ def fork_join(tags_b=None, T=1):
 
 
 def test_fork_join_by_hand(files):
-    """Each linear (M=4, K=8, N=6) takes 32 cycles on a 2x4 mac_array (tests/test_mac_array.py).
+    """Each linear (M=4, K=8, N=6) takes 32 cycles on a 2x4 mac_array (tests/arch/test_mac_array.py).
     fc1 on a (100 MHz) = 64 cycles of the 200 MHz common clock; fc2 on b (50 MHz) = 128. The add
     (24 elements, 2 lanes) = 12 cycles of a = 24 common cycles. fc2's output crosses the link to
     a: 4*6 elements x 16 bits (no output operand: link.default_bits) = 384 bits = 48 B at 1 GB/s

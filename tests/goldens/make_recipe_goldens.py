@@ -1,0 +1,82 @@
+"""Write the summary figures of every recipe that runs without trained traces to
+``tests/goldens/recipes_<recipe>.json``: the "before" numbers that a refactor of the simulator
+must reproduce (tests/test_recipe_goldens.py compares them).
+
+    python tests/goldens/make_recipe_goldens.py            # every such recipe
+    python tests/goldens/make_recipe_goldens.py loas imc   # only these
+
+A recipe is included when every trace it names exists in the repository (the recipes over
+``reports/traces/`` need trained checkpoints and are left out). Regenerate only when a change is
+meant to move the numbers, and say why in the commit.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+GOLDENS = Path(__file__).resolve().parent
+
+# the figures compared: the counted ones and the priced ones
+FIGURES = ("cycles", "macs", "energy_j", "dynamic_energy_j", "static_energy_j", "area_mm2", "latency_s")
+BY_COMPONENT = ("energy_j_by_component", "area_mm2_by_component", "traffic_bytes_by_level")
+
+
+def runnable_recipes() -> list[Path]:
+    from archsim.report.recipe import load_recipe
+
+    out = []
+    for path in sorted((REPO / "reports").glob("*.yaml")):
+        recipe, base = load_recipe(path)
+        if all((base / r.trace).exists() for r in recipe.runs):
+            out.append(path)
+    return out
+
+
+def summary_figures(summary: dict) -> dict:
+    fig = {k: summary[k] for k in FIGURES if summary.get(k) is not None}
+    for k in BY_COMPONENT:
+        fig[k] = dict(sorted((summary.get(k) or {}).items()))
+    return fig
+
+
+def recipe_figures(path: Path) -> dict:
+    """Every run's summary figures and every check's archsim value (run in memory, nothing
+    written)."""
+    from archsim.cli.common import load_any_trace
+    from archsim.config.hardware import load_hardware
+    from archsim.engine import simulate
+    from archsim.report.recipe import evaluate_checks, load_recipe
+    from archsim.trace.select import without_ops
+
+    recipe, base = load_recipe(path)
+    summaries = {}
+    for run in recipe.runs:
+        hw = load_hardware(base / run.hw, overrides=run.set)
+        trace = without_ops(load_any_trace(base / run.trace), run.skip_ops, f"{path}: run '{run.name}': skip_ops")
+        summaries[run.name] = simulate(trace, hw, seed=run.seed, details=False).summary
+    checks = {c["check"]: c["archsim"] for c in evaluate_checks(recipe, summaries)}
+    return {"recipe": recipe.name, "file": str(path.relative_to(REPO)),
+            "runs": {name: summary_figures(s) for name, s in summaries.items()}, "checks": checks}
+
+
+def golden_path(recipe_file: Path) -> Path:
+    return GOLDENS / f"recipes_{recipe_file.stem}.json"
+
+
+def main(names: list[str]) -> int:
+    sys.path.insert(0, str(REPO))
+    for path in runnable_recipes():
+        if names and path.stem not in names:
+            continue
+        figures = recipe_figures(path)
+        text = json.dumps(figures, indent=1, sort_keys=True, default=float, allow_nan=True)
+        golden_path(path).write_text(text + "\n")
+        print(f"wrote {golden_path(path).relative_to(REPO)} ({len(figures['runs'])} runs)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
