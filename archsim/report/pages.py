@@ -351,9 +351,29 @@ def recipe_page(outcome: dict[str, Any], figures: FigureWriter | None, base: Pat
     return Page(r.title or r.name, recipe_blocks(outcome, figures, base, titled=False), toc=True, nav=nav or [])
 
 
-def index_page(outcomes: list[dict[str, Any]], pages: dict[str, Page], page_of: dict[str, str]) -> Page:
+def stages_blocks(out_dir: Path) -> list:
+    """The main job's stage times (``stages.json``, written by setup.sh as it runs), when present."""
+    import json
+
+    path = Path(out_dir) / "stages.json"
+    if not path.is_file():
+        return []
+    try:
+        stages = json.loads(path.read_text())
+        rows = [[str(s["stage"]), float(s["wall_s"])] for s in stages]
+    except (OSError, ValueError, KeyError, TypeError):
+        return [Paragraph(f"{path.name}: unreadable, stage times not shown")]
+    rows.append(["all stages above", sum(r[1] for r in rows)])
+    return [Heading("Main-job stages", 2),
+            Paragraph("Wall time of each stage of the last ./setup.sh that wrote this folder, measured by it "
+                      "(the reproduce step itself, which writes this page, is not included)."),
+            Table(["stage", "wall time (s)"], rows)]
+
+
+def index_page(outcomes: list[dict[str, Any]], pages: dict[str, Page], page_of: dict[str, str],
+               out_dir: Path | None = None) -> Page:
     """The index of a reproduce output: the scoreboard (each recipe and each miss linked to
-    its page) and the contents of every recipe page."""
+    its page), the contents of every recipe page, and the main job's stage times."""
     checks = [c for o in outcomes for c in o["checks"]]
     runs = sum(len(o["summaries"]) for o in outcomes)
     blocks: list = [Paragraph(f"{len(outcomes)} recipe(s), {runs} runs; {headline(checks)}."),
@@ -365,6 +385,8 @@ def index_page(outcomes: list[dict[str, Any]], pages: dict[str, Page], page_of: 
                     if isinstance(h, Heading) and h.level == 2]
         items.append((PageLink(pages[name].title, page_of[name]), sections))
     blocks.append(Items(items))
+    if out_dir is not None:
+        blocks += stages_blocks(out_dir)
     return Page("archsim report", blocks, toc=True)
 
 
@@ -382,7 +404,7 @@ def write_recipes_report(outcomes: list[dict[str, Any]], out_dir: str | Path, *,
             pages[name] = recipe_page(o, figures, d, nav=[PageLink("archsim report (index)", "../index")])
             return pages[name]
         write_report(d, build, embed=embed)
-    return write_report(out, lambda figures: index_page(outcomes, pages, page_of), embed=embed)
+    return write_report(out, lambda figures: index_page(outcomes, pages, page_of, out), embed=embed)
 
 
 # ----------------------------------------------------------------------------- sweeps

@@ -8,8 +8,6 @@ from archsim.trace.schema import Role
 from archsim.trace.select import Selector, as_selector, without_ops
 from tests.helpers import builder
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def small_trace():
     b = builder(T=2)
