@@ -188,13 +188,15 @@ def test_bad_engine_file_names_the_engine_and_its_file(files):
         load_hardware(files / "het.yaml", {"params.engines.b": "bad.yaml"})
     text = str(info.value)
     assert "\n" not in text
-    assert "het.yaml:9: params.engines.b: " in text and "bad.yaml:7: params.rows: input should be greater" in text
+    # the engine was set by an override: the error names the option (issue 18), then the engine's file
+    assert "het.yaml: --set params.engines.b: params.engines.b: " in text and "bad.yaml:7: params.rows: input should be greater" in text
 
 
 def test_missing_engine_file(files):
     with pytest.raises(ConfigError) as info:
         load_hardware(files / "het.yaml", {"params.engines.b": "nope.yaml"})
-    assert str(info.value) == f"{files / 'het.yaml'}:9: params.engines.b: file not found: {files / 'nope.yaml'}"
+    assert str(info.value) == (f"{files / 'het.yaml'}: --set params.engines.b: params.engines.b: file not found: "
+                               f"{files / 'nope.yaml'}")
 
 
 def test_rule_naming_an_unknown_engine(files):
