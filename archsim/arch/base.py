@@ -133,7 +133,8 @@ class HardwareModel(ABC):
         return {}
 
     @classmethod
-    def price_summary(cls, summary: dict) -> None:
+    def price_summary(cls, summary: dict, table=None) -> None:
         """Fill the priced parts of this model's own summary entries (those :meth:`summarize`
-        added) from the priced summary, in place; it sees the summary only, never the model, so
-        that a stored result can be re-priced (:func:`archsim.price`). Default: nothing."""
+        added) from the priced summary and the tables, in place; it sees the summary and the
+        tables only, never the model, so that a stored result can be re-priced
+        (:func:`archsim.price`). Default: nothing."""

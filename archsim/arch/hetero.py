@@ -320,7 +320,7 @@ class HeteroModel(HardwareModel):
         return {"engines": engines, "link": link}
 
     @classmethod
-    def price_summary(cls, summary: dict) -> None:
+    def price_summary(cls, summary: dict, table=None) -> None:
         energy = summary["energy_j_by_component"]
         area = summary["area_mm2_by_component"]
         for name, engine in summary["engines"].items():

@@ -128,7 +128,7 @@ def apply_prices(summary: dict[str, Any], counts: Counts, table: EnergyTable) ->
     summary["energy_units"] = table.units        # "relative": only ratios of energies mean something
     summary.update(priced_figures(priced))
     derive(summary)
-    get_model_class(counts.architecture).price_summary(summary)
+    get_model_class(counts.architecture).price_summary(summary, table)
     return priced
 
 

@@ -67,3 +67,16 @@ def test_refresh_amortised_by_hand(hw):  # noqa: F811
     assert r["cycles"] == pytest.approx(180 + share * 384)
     assert r["edap_j_s_mm2"] > base["edap_j_s_mm2"]
     assert "refresh_share" not in base.summary
+
+
+def test_refresh_is_priced_again_on_repricing(hw):  # noqa: F811
+    """The refresh is counted with the result (pulses, verify reads, share) and priced by the
+    tables: re-pricing under the same tables gives the same energy, refresh included (compared
+    against: the simulation)."""
+    from archsim.energy.price import reprice
+
+    r = simulate(linear_trace(), hw(**{"params.write.refresh_interval_s": 1e-3}))
+    again = reprice(r, hw(**{"params.write.refresh_interval_s": 1e-3}))
+    assert r["energy_j_by_component"]["refresh"] > 0
+    assert again["energy_j"] == pytest.approx(r["energy_j"], rel=1e-12)
+    assert again["energy_j_by_component"]["refresh"] == pytest.approx(r["energy_j_by_component"]["refresh"])

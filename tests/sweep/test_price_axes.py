@@ -49,8 +49,10 @@ def test_a_params_axis_is_simulated(repo, tmp_path):
     assert not load_table(tmp_path / "out")["repriced"].any()
 
 
-def test_a_table_file_axis_is_repriced(repo, tmp_path):
+def test_a_table_file_axis_is_repriced(repo, tmp_path, monkeypatch):
     import yaml
+
+    monkeypatch.setenv("ARCHSIM_PATH", str(tmp_path))   # the swept table lies outside hw_configs (issue 18's rule)
 
     data = yaml.safe_load((repo / "hw_configs/energy/example_45nm.yaml").read_text())
     for comp in data["components"].values():

@@ -139,22 +139,7 @@ def operand_mats(d):
     return A, B, O
 
 
-def _pad(m, rows, cols):
-    out = np.full((rows, cols), -1, dtype=np.int64)
-    out[: m.shape[0], : m.shape[1]] = m
-    return out
-
-
-def _skew(m):
-    r, c = m.shape
-    out = np.full((r + c - 1, c), -1, dtype=np.int64)
-    for j in range(c):
-        out[j : j + r, j] = m[:, j]
-    return out
-
-
-def _gap(n, w):
-    return np.full((n, w), -1, dtype=np.int64)
+from archsim.arch.systolic_scalesim import _gap, _pad, _skew  # noqa: E402  (the same demand-matrix helpers)
 
 
 def demand_streams(df, R, C, L):

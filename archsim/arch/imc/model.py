@@ -108,8 +108,14 @@ class ImcModel(HardwareModel):
         drifted weights (:mod:`.refresh`)."""
         out = adc.summary_entries(self._adc_required, self.params)
         if self.mapping is not None:
-            out.update(refresh.amortised(summary, self.mapping.layouts.values(), self.params, self.hw.table))
+            out.update(refresh.amortised(summary, self.mapping.layouts.values(), self.params))
         return out
+
+    @classmethod
+    def price_summary(cls, summary: dict, table=None) -> None:
+        """The amortised refresh's energy (its counts are in the summary), from the tables."""
+        if table is not None:
+            refresh.price(summary, table)
 
     def instances(self) -> dict[str, float]:
         p: ImcParams = self.params

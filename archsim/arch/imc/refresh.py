@@ -20,39 +20,53 @@ import math
 from archsim.arch.imc.params import ImcParams
 
 
-def full_refresh(layouts, params: ImcParams, table) -> tuple[float, float]:
-    """(energy pJ, cycles) of one full reprogramming of the static operands of ``layouts``."""
+def full_refresh(layouts, params: ImcParams) -> tuple[float, float, float]:
+    """(write pulses, verify reads, cycles) of one full reprogramming of the static operands of
+    ``layouts``: counts only; :func:`price` turns them into energy with the table."""
     w = params.write
-    pulses = w.pulses + w.verify_iterations
-    energy, cycles = 0.0, 0.0
-    e_pulse = table.action("crossbar", "write_pulse").energy_pj
-    e_verify = table.action("crossbar", "verify_read").energy_pj if w.verify_iterations else 0.0
+    per_cell = w.pulses + w.verify_iterations
+    pulses = verifies = cycles = 0.0
     for layout in layouts:
         if layout.dynamic:
             continue
-        energy += layout.cells_used * pulses * e_pulse + layout.rows_written * w.verify_iterations * e_verify
+        pulses += layout.cells_used * per_cell
+        verifies += layout.rows_written * w.verify_iterations
         waves = math.ceil(layout.crossbars / w.max_parallel_crossbars) if w.max_parallel_crossbars else 1
         steps = max(1, math.ceil(layout.max_rows_per_crossbar / w.rows_per_step))
-        cycles += waves * steps * (pulses * w.pulse_clocks + w.verify_iterations * w.verify_clocks)
-    return energy, cycles
+        cycles += waves * steps * (per_cell * w.pulse_clocks + w.verify_iterations * w.verify_clocks)
+    return pulses, verifies, cycles
 
 
-def amortised(summary: dict, layouts, params: ImcParams, table) -> dict:
-    """The summary entries that change when a refresh is amortised over the inferences of one
-    interval (empty when ``write.refresh_interval_s`` is unset)."""
-    from archsim.result import derive
-
+def amortised(summary: dict, layouts, params: ImcParams) -> dict:
+    """The counted summary entries of a refresh amortised over the inferences of one interval
+    (empty when ``write.refresh_interval_s`` is unset): the share of a refresh one inference
+    carries, the pulses and verify reads of one full refresh, its time, and the inference's
+    cycles grown by its share. Energies come in :func:`price`, from the tables."""
     interval = params.write.refresh_interval_s
     if interval is None:
         return {}
-    energy_pj, cycles = full_refresh(layouts, params, table)
+    pulses, verifies, cycles = full_refresh(layouts, params)
     clock_hz = summary["clock_mhz"] * 1e6
     share = summary["latency_s"] / interval
-    out = dict(summary)
-    out["energy_j_by_component"] = {**summary["energy_j_by_component"], "refresh": share * energy_pj * 1e-12}
-    out["energy_j"] = summary["energy_j"] + share * energy_pj * 1e-12
-    out["dynamic_energy_j"] = summary["dynamic_energy_j"] + share * energy_pj * 1e-12
-    out["cycles"] = summary["cycles"] + share * cycles
-    derive(out)
-    out.update(refresh_energy_j=energy_pj * 1e-12, refresh_latency_s=cycles / clock_hz, refresh_share=share)
-    return {k: v for k, v in out.items() if k not in summary or summary[k] is not v}
+    total = summary["cycles"] + share * cycles
+    return {"refresh_share": share, "refresh_write_pulses": pulses, "refresh_verify_reads": verifies,
+            "refresh_latency_s": cycles / clock_hz, "cycles": total, "latency_s": total / clock_hz}
+
+
+def price(summary: dict, table) -> None:
+    """Price the counted refresh of ``summary`` (if any) with ``table``, in place: one full
+    refresh's energy (``refresh_energy_j``) and the inference's share of it as component
+    ``refresh`` (added to the energy), then the derived figures again."""
+    from archsim.result import derive
+
+    if "refresh_share" not in summary:
+        return
+    e_pulse = table.action("crossbar", "write_pulse").energy_pj
+    e_verify = table.action("crossbar", "verify_read").energy_pj if summary["refresh_verify_reads"] else 0.0
+    energy_j = (summary["refresh_write_pulses"] * e_pulse + summary["refresh_verify_reads"] * e_verify) * 1e-12
+    carried = summary["refresh_share"] * energy_j
+    summary["refresh_energy_j"] = energy_j
+    summary["energy_j_by_component"] = {**summary["energy_j_by_component"], "refresh": carried}
+    summary["energy_j"] += carried
+    summary["dynamic_energy_j"] += carried
+    derive(summary)
