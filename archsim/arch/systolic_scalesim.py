@@ -129,13 +129,13 @@ def _gap(n, w):
     return np.full((n, w), -1, dtype=np.int64)
 
 
-def demand_matrices(df: str, R: int, C: int, A, B, O):
-    """The per-cycle SRAM requests of the three operands, folds concatenated (column folds outer)."""
+def fold_demands(df: str, R: int, C: int, A, B, O):
+    """Yield, fold by fold (column folds outer), the per-cycle SRAM requests of the three operands
+    (ifmap, filter, ofmap blocks of equal length; -1: no request)."""
     P, K = A.shape
     N = B.shape[1]
     Sr, Sc, T = spatio_temporal(df, P, K, N)
     Fr, Fc = -(-Sr // R), -(-Sc // C)
-    ifs, fls, ofs = [], [], []
     for fc in range(Fc):
         c0, c1 = fc * C, min(fc * C + C, Sc)
         for fr in range(Fr):
@@ -152,9 +152,12 @@ def demand_matrices(df: str, R: int, C: int, A, B, O):
                 ifm = np.vstack([_pad(A[c0:c1, r0:r1].T, R, C)[::-1], _gap(R + C + T - 2, C)])
                 flt = _skew(np.vstack([_gap(R, R), _pad(B[r0:r1, :].T, T, R), _gap(C - 1, R)]))
                 ofm = _skew(np.vstack([_gap(2 * R - 1, C), _pad(O[c0:c1, :].T, T, C)]))
-            ifs.append(ifm)
-            fls.append(flt)
-            ofs.append(ofm)
+            yield ifm, flt, ofm
+
+
+def demand_matrices(df: str, R: int, C: int, A, B, O):
+    """The per-cycle SRAM requests of the three operands, folds concatenated (column folds outer)."""
+    ifs, fls, ofs = zip(*fold_demands(df, R, C, A, B, O))
     return np.concatenate(ifs), np.concatenate(fls), np.concatenate(ofs)
 
 

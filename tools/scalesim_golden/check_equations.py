@@ -139,33 +139,14 @@ def operand_mats(d):
     return A, B, O
 
 
-from archsim.arch.systolic_scalesim import _gap, _pad, _skew  # noqa: E402  (the same demand-matrix helpers)
+from archsim.arch.systolic_scalesim import fold_demands  # noqa: E402  (archsim's own demand matrices)
 
 
 def demand_streams(df, R, C, L):
     """Yield, fold by fold (col fold outer, row fold inner), the ifmap/filter/ofmap request blocks."""
     d = layer_dims(L)
     A, B, O = operand_mats(d)
-    Sr, Sc, T = spatio_temporal(df, d)
-    Fr, Fc = -(-Sr // R), -(-Sc // C)
-    for fc in range(Fc):
-        c0, c1 = fc * C, min(fc * C + C, Sc)
-        for fr in range(Fr):
-            r0, r1 = fr * R, min(fr * R + R, Sr)
-            if df == "ws":
-                ifm = _skew(np.vstack([_gap(R, R), _pad(A[:, r0:r1], T, R), _gap(C - 1, R)]))
-                flt = np.vstack([_pad(B[r0:r1, c0:c1], R, C)[::-1], _gap(R + C + T - 2, C)])
-                ofm = _skew(np.vstack([_gap(2 * R - 1, C), _pad(O[:, c0:c1], T, C)]))
-            elif df == "os":
-                ifm = _skew(np.vstack([_pad(A[r0:r1, :].T, T, R), _gap(C - 1, R)]))
-                flt = _skew(np.vstack([_pad(B[:, c0:c1], T, C), _gap(R - 1, C)]))
-                ofm = _skew(np.vstack([_gap(T - 1, C), _pad(O[r0:r1, c0:c1], R, C)[::-1]]))
-            else:  # is
-                ifm = np.vstack([_pad(A[c0:c1, r0:r1].T, R, C)[::-1], _gap(R + C + T - 2, C)])
-                flt = _skew(np.vstack([_gap(R, R), _pad(B[r0:r1, :].T, T, R), _gap(C - 1, R)]))
-                ofm = _skew(np.vstack([_gap(2 * R - 1, C), _pad(O[c0:c1, :].T, T, C)]))
-            assert ifm.shape[0] == flt.shape[0] == ofm.shape[0]
-            yield ifm, flt, ofm
+    yield from fold_demands(df, R, C, A, B, O)
 
 
 # ----------------------------------------------------------------------------------------------
