@@ -77,7 +77,7 @@ HF_HUB_OFFLINE=1 stage quant-frontends .venv/bin/python -m workloads.quant_front
 mkdir -p reports/traces reports/out/workloads
 for m in loas-alexnet loas-vgg16 loas-resnet19; do
   stage "export $m" .venv/bin/archsim-workloads export "$m" -o "reports/traces/$m.trace"
-  stage "export $m strong" .venv/bin/archsim-workloads export "$m" --strong-finetune 1 --strong-images 1000 -o "reports/traces/$m-strong.trace"
+  stage "export $m strong" .venv/bin/archsim-workloads export "$m" --strong -o "reports/traces/$m-strong.trace"
 done
 .venv/bin/archsim trace stats reports/traces/loas-*.trace --loas > reports/out/workloads/loas-table2.txt
 # 2. The vision-transformer studies that need PyTorch: a small ViT trained on

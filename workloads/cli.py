@@ -45,6 +45,8 @@ def _train_args(p, optional_model: bool = False) -> None:
     p.add_argument("--strong-finetune", type=int, metavar="EPOCHS",
                    help="LoAS strong mode: silence neurons firing once in T and fine-tune EPOCHS epochs")
     p.add_argument("--strong-images", type=int, metavar="N", help="training images used by the strong fine-tune")
+    p.add_argument("--strong", action="store_true",
+                   help="LoAS strong mode with the registry's fine-tune for this model (the main job's)")
     p.add_argument("--cache-dir", help="checkpoint cache (default: data/checkpoints)")
     p.add_argument("--retrain", action="store_true", help="ignore cached and committed checkpoints: train again")
     from workloads.device import add_argument
@@ -105,7 +107,15 @@ def _config(args):
             over[key] = getattr(args, key)
     cfg = TrainConfig.for_model(args.model, args.schedule, **over)
     strong = None
-    if args.strong_finetune is not None:
+    if args.strong:
+        from workloads.registry import get
+
+        if args.strong_finetune is not None or args.strong_images is not None:
+            raise ValueError("--strong takes the registry's fine-tune: give it without --strong-finetune/--strong-images")
+        if get(args.model).strong is None:
+            raise ValueError(f"--strong: model {args.model!r} has no strong-mode fine-tune in the registry")
+        strong = StrongConfig(**get(args.model).strong)
+    elif args.strong_finetune is not None:
         strong = StrongConfig(epochs=args.strong_finetune, images=args.strong_images)
     return cfg, strong
 
@@ -123,7 +133,7 @@ def _all_configs(args):
     from workloads.registry import MODELS
     from workloads.train import StrongConfig, TrainConfig
 
-    if args.model or args.set or args.strong_finetune is not None:
+    if args.model or args.set or args.strong_finetune is not None or args.strong:
         raise ValueError("train --all takes no model, --set or --strong-finetune (it trains the registry's schedules)")
     out = []
     for name, entry in MODELS.items():
@@ -172,7 +182,8 @@ def run_train(args) -> int:
             if isinstance(v, (int, float)):
                 print(f"  {k:<36} {v:.4f}")
         if args.commit:
-            path = commit_checkpoint(trained, _command(cfg, strong, args.schedule), schedule=args.schedule)
+            path = commit_checkpoint(trained, _command(cfg, strong, args.schedule), schedule=args.schedule,
+                                     device=args.device)
             print(f"  committed {path}")
     return 0
 

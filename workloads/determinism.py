@@ -7,6 +7,11 @@ evaluation call (:data:`TRAIN_THREADS`, or ``ARCHSIM_TORCH_THREADS``), turns on
 ``torch.use_deterministic_algorithms`` and restores both afterwards. Data order comes from seeded
 ``torch.Generator`` permutations in the training loops, never from the global generator or a
 multi-worker loader.
+
+On a GPU bit-identity is not the goal (cuDNN and cuBLAS sum in orders of their own, and some
+backward kernels have no deterministic version at all): :func:`accelerated` turns deterministic
+algorithms off there and lets cuDNN pick its fastest kernels. A CUDA run agrees with the CPU run
+of the same configuration within the tolerance that ``tools/cuda_check.py`` states and checks.
 """
 from __future__ import annotations
 
@@ -57,3 +62,23 @@ def deterministic(fn):
         with pinned():
             return fn(*args, **kwargs)
     return wrapper
+
+
+@contextlib.contextmanager
+def accelerated(device: torch.device):
+    """Inside a :func:`pinned` block: on CUDA, the fast (non-deterministic) kernels, TF32 matrix
+    products and cuDNN's autotuner; on the CPU nothing changes."""
+    if device.type != "cuda":
+        yield
+        return
+    before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark,
+              torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.use_deterministic_algorithms(False)
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0])
+        torch.backends.cudnn.benchmark = before[1]
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before[2], before[3]

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from workloads import prune as P
 from workloads import registry
-from workloads.determinism import deterministic
+from workloads.determinism import accelerated, deterministic
 
 CACHE_VERSION = 1
 REPO = Path(__file__).resolve().parents[1]
@@ -71,10 +71,14 @@ class TrainConfig:
     skip_first_last: bool = True  # keep the first and the classifier layer dense
     seed: int = 0
     starts_from: str | None = None   # config key of the checkpoint this model is built from (set from the registry)
+    augment: str = "none"         # training-time augmentation (workloads.augment): "none" or "crop-flip"
 
     def __post_init__(self):
         if self.rewind not in ("weights", "lr"):
             raise ValueError(f"rewind must be 'weights' or 'lr', got {self.rewind!r}")
+        from workloads.augment import AUGMENTATIONS
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment must be one of {', '.join(AUGMENTATIONS)}, got {self.augment!r}")
         if not 0.0 <= self.target_sparsity < 1.0:
             raise ValueError(f"target_sparsity must be in [0, 1), got {self.target_sparsity}")
         for f in ("train_size", "test_size", "batch_size", "timesteps", "image_size", "channels"):
@@ -83,8 +87,10 @@ class TrainConfig:
 
     def key(self) -> str:
         fields = dataclasses.asdict(self)
-        if fields["starts_from"] is None:     # keeps the keys of models that start from scratch
-            del fields["starts_from"]
+        # settings added later leave the keys of configurations that do not use them unchanged
+        for name, default in (("starts_from", None), ("augment", "none")):
+            if fields[name] == default:
+                del fields[name]
         blob = json.dumps({"v": CACHE_VERSION, **fields}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -211,9 +217,12 @@ def recalibrate_bn(model: torch.nn.Module, x: torch.Tensor, images: int = 512, b
 
 def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=None, masks=None,
                  rewind_at: int | None = None, progress=True, desc="train"):
-    """Adam with a cosine schedule over the phase; masks re-applied after each step. Returns the
-    state after ``rewind_at`` steps (if asked) and the running training accuracy."""
+    """Adam with a cosine schedule over the phase; masks re-applied after each step; each batch
+    augmented per ``cfg.augment``. Returns the state after ``rewind_at`` steps (if asked) and the
+    running training accuracy. On a GPU the whole training set is moved there once."""
     from tqdm import tqdm
+
+    from workloads.augment import augment
 
     g = torch.Generator().manual_seed(cfg.seed + 7919 * epochs + len(desc))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -222,12 +231,14 @@ def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=N
     rewind_state, step, correct, seen = None, 0, 0, 0
     bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
     dev = _device_of(model)
+    if dev.type == "cuda":
+        x, y = x.to(dev), y.to(dev)
     model.train()
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=g)      # on the CPU: the same order on every device
         for i in range(0, len(x), cfg.batch_size):
-            idx = order[i:i + cfg.batch_size]
-            xb, yb = x[idx].to(dev), y[idx].to(dev)
+            idx = order[i:i + cfg.batch_size].to(x.device)
+            xb, yb = augment(cfg.augment, x[idx].to(dev), g), y[idx].to(dev)
             out = model(xb)
             loss = F.cross_entropy(out, yb)
             opt.zero_grad(set_to_none=True)
@@ -251,9 +262,16 @@ def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=N
 def train(cfg: TrainConfig, progress: bool = True, device: str | torch.device | None = None) -> Trained:
     """Train, prune and retrain per ``cfg`` on ``device`` (no cache; see :func:`load_or_train`).
     The returned model and masks are on the CPU."""
-    from workloads.device import describe, resolve
+    from workloads.device import resolve
 
     dev = resolve(device)
+    with accelerated(dev):
+        return _train(cfg, progress, dev)
+
+
+def _train(cfg: TrainConfig, progress: bool, dev: torch.device) -> Trained:
+    from workloads.device import describe
+
     torch.manual_seed(cfg.seed)
     x, y = load_data(cfg, "train")
     xt, yt = load_data(cfg, "test")
@@ -306,10 +324,17 @@ def train(cfg: TrainConfig, progress: bool = True, device: str | torch.device | 
 def finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool = True,
                     device: str | torch.device | None = None) -> Trained:
     """Silence neurons firing once in T, measure accuracy, fine-tune, measure again."""
-    from workloads.device import describe, resolve
-    from workloads.snn.neuron import set_drop_single_spike, spiking_modules
+    from workloads.device import resolve
 
     dev = resolve(device)
+    with accelerated(dev):
+        return _finetune_strong(trained, scfg, progress, dev)
+
+
+def _finetune_strong(trained: Trained, scfg: StrongConfig, progress: bool, dev: torch.device) -> Trained:
+    from workloads.device import describe
+    from workloads.snn.neuron import set_drop_single_spike, spiking_modules
+
     cfg = trained.config
     model = copy.deepcopy(trained.model).to(dev)
     if not spiking_modules(model):
@@ -437,15 +462,16 @@ def provenance(trained: Trained, command: str, wall_time_s: float, metrics: dict
 
 
 def commit_checkpoint(trained: Trained, command: str, directory: Path | None = None, lossy: bool = True,
-                      schedule: str = "main") -> Path:
+                      schedule: str = "main", device: str | torch.device | None = None) -> Path:
     """Store ``trained`` among the project's committed checkpoints, with its test accuracy
-    measured again on the stored (decompressed) weights."""
+    measured again (on ``device``) on the stored (decompressed) weights."""
     from workloads import checkpoints
+    from workloads.device import resolve
 
     cfg = trained.config
     state = trained.model.state_dict()
     stored = checkpoints.round_trip(state, trained.masks, lossy)
-    model = _assemble(cfg, stored, trained.masks, {}, trained.strong, None).model
+    model = _assemble(cfg, stored, trained.masks, {}, trained.strong, None).model.to(resolve(device))
     xt, yt = load_data(cfg, "test")
     metrics = dict(trained.metrics)
     metrics["accuracy_top1_before_packing"] = metrics.get("accuracy_top1")
