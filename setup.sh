@@ -79,7 +79,7 @@ for m in loas-alexnet loas-vgg16 loas-resnet19; do
   stage "export $m" .venv/bin/archsim-workloads export "$m" -o "reports/traces/$m.trace"
   stage "export $m strong" .venv/bin/archsim-workloads export "$m" --strong -o "reports/traces/$m-strong.trace"
 done
-.venv/bin/archsim trace stats reports/traces/loas-*.trace --loas > reports/out/workloads/loas-table2.txt
+.venv/bin/archsim trace stats reports/traces/loas-*.trace --loas --table reports/out/workloads/loas_table2.json > reports/out/workloads/loas-table2.txt
 # 2. The vision-transformer studies that need PyTorch: a small ViT trained on
 # Fashion-MNIST (once; cached in data/), TReX's reuse-pattern search and ClipFormer's accuracy
 # under K/V write noise -> reports/out/vit/*.json, shown by the trex and clipformer recipes.

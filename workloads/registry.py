@@ -68,7 +68,7 @@ _STRONG = dict(epochs=1)                    # the main job's strong mode (setup.
 _QUICK = dict(train_size=256, test_size=128, dense_epochs=1, prune_rounds=1, retrain_epochs=1,
               batch_size=32, lr=2e-3, rewind="lr")
 # LoAS schedules: (dense epochs, pruning rounds, final round's epochs); the GPU run's choice
-_LOAS_MAIN = {"loas-alexnet": (8, 4, 4), "loas-vgg16": (8, 4, 4), "loas-resnet19": (8, 4, 4)}
+_LOAS_MAIN = {"loas-alexnet": (10, 4, 4), "loas-vgg16": (5, 3, 2), "loas-resnet19": (6, 3, 3)}
 
 
 def _loas_main(name: str) -> dict:
@@ -115,8 +115,8 @@ register(ModelEntry(
     "STAtten (Lee et al., CVPR 2025, arXiv 2409.19764) on the Spike-driven Transformer",
     "spiking transformer with spatial-temporal attention: 2 blocks x D 64, 4 heads, 64 tokens, T=4, chunk 2, "
     "32x32x1 input",
-    schedules={"main": dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=60000, test_size=1000,
-                            dense_epochs=8, prune_rounds=0, batch_size=128, lr=2e-3, augment="crop-flip"),
+    schedules={"main": dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=2000, test_size=1000,
+                            dense_epochs=2, prune_rounds=0, batch_size=64, lr=2e-3),
                "quick": dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=256, test_size=128,
                              dense_epochs=1, prune_rounds=0, batch_size=64, lr=2e-3)}))
 
@@ -136,18 +136,18 @@ def _tt(schedule):
 
 
 _TT = "TT-SNN (Lee et al., DATE 2024, arXiv 2401.08001)"
-_TT_DATA = dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=60000, test_size=1000, prune_rounds=0,
-                batch_size=128, augment="crop-flip")
+_TT_DATA = dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=3000, test_size=1000, prune_rounds=0,
+                batch_size=64)
 register(ModelEntry(
     "ttsnn-r18-fmnist", _tt("baseline"), "snn", _TT,
     "spiking ResNet-18 layout (MS-ResNet), widths 16-128, T=4, 32x32x1 input: the TT-SNN baseline",
-    schedules={"main": dict(_TT_DATA, dense_epochs=6, lr=2e-3)}, export_options=dict(activation_bits=8)))
+    schedules={"main": dict(_TT_DATA, dense_epochs=2, lr=2e-3)}, export_options=dict(activation_bits=8)))
 for _s in ("stt", "ptt", "htt"):
     register(ModelEntry(
         f"ttsnn-r18-fmnist-{_s}", _tt(_s), "snn", _TT,
         f"the baseline's 3x3 convs as TT cores (EVBMF ranks >= C/4, TT-SVD init), {_s.upper()} schedule, "
         "fine-tuned",
-        schedules={"main": dict(_TT_DATA, dense_epochs=2, lr=1e-3)},
+        schedules={"main": dict(_TT_DATA, train_size=2000, dense_epochs=1, lr=1e-3)},
         export_options=dict(activation_bits=8), starts_from="ttsnn-r18-fmnist"))
 
 register(ModelEntry(
@@ -155,7 +155,7 @@ register(ModelEntry(
     "ReSpike (Xiao et al., arXiv 2409.01564), hybrid ANN-SNN",
     "bottleneck-ResNet ANN on the key frame + spiking ResNet on 3 residual frames + 4 cross-attention fusions, "
     "clips of 4 frames 40x40x1 (moving Fashion-MNIST)",
-    schedules={"main": dict(dataset="fashion-mnist-clips", image_size=40, channels=1, timesteps=3, train_size=30000,
-                            test_size=1000, dense_epochs=6, prune_rounds=0, batch_size=128, lr=2e-3)},
+    schedules={"main": dict(dataset="fashion-mnist-clips", image_size=40, channels=1, timesteps=3, train_size=2000,
+                            test_size=1000, dense_epochs=2, prune_rounds=0, batch_size=64, lr=2e-3)},
     # the ANN and fusion layers run on an int8 systolic array: their activations are described as 8-bit
     export_options=dict(activation_bits=8)))

@@ -25,6 +25,9 @@ def register(sub) -> None:
     st.add_argument("--no-im2col", action="store_true",
                     help="with --loas, count the neurons themselves instead of the im2col'd matrix")
     st.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    st.add_argument("--table", metavar="FILE.json",
+                    help="with --loas, also write the network figures beside the LoAS paper's as a report table "
+                         "(a recipe's `tables:` entry shows it)")
     st.set_defaults(func=run_stats)
 
 
@@ -48,10 +51,14 @@ def run_convert(args) -> int:
 def run_stats(args) -> int:
     import json
 
+    from archsim.errors import ArchsimError
+
     from archsim.cli.common import load_any_trace
     from archsim.trace.summary import header_lines, sparsity_table
 
     traces = [load_any_trace(f) for f in args.files]
+    if args.table and not args.loas:
+        raise ArchsimError("--table: only with --loas (it writes the LoAS Table II comparison)")
     if not args.loas:
         for file, trace in zip(args.files, traces):
             if args.json:
@@ -66,6 +73,15 @@ def run_stats(args) -> int:
     kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
     tables = [loas_table(t, kinds=kinds, exclude_first=not args.keep_first, im2col_view=not args.no_im2col)
               for t in traces]
+    if args.table:
+        from archsim.fileio import atomic_write_text, check_output_file
+        from archsim.trace.loas_stats import TABLE_COLUMNS, comparison_table
+
+        def previous(p):
+            return json.loads(p.read_text())["tables"][0]["columns"] == TABLE_COLUMNS
+        path = check_output_file(args.table, "LoAS Table II table", previous)
+        atomic_write_text(path, json.dumps(comparison_table(list(zip(map(str, args.files), traces, tables))),
+                                           indent=1) + "\n")
     if args.json:
         out = [{"trace": str(f), "header": t.header.model_dump(mode="json"), **tab.as_dict()}
                for f, t, tab in zip(args.files, traces, tables)]

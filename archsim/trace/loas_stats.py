@@ -23,6 +23,7 @@ the statistics of the neurons themselves without im2col; the ``view`` field says
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -204,3 +205,41 @@ def format_summary(rows: list[tuple[str, Trace, LoasTable]]) -> str:
         lines.append(f"{name:<{w}} {acc_s:>10}  {100 * n.spike_sparsity:11.2f} {100 * n.silent_ratio:9.2f} "
                      f"{100 * n.silent_ratio_strong:9.2f} {100 * n.weight_sparsity:12.2f}")
     return "\n".join(lines)
+
+
+TABLE_COLUMNS = ["network", "trace", "test accuracy % (ours)", "spike sparsity % (ours / paper)",
+                 "silent neurons % (ours / paper)", "strong-mode silent % (ours / paper)",
+                 "weight sparsity % (ours / paper)"]
+
+
+def paper_network(trace: Trace) -> str | None:
+    """The LoAS paper network a trace's model is (``loas-vgg16`` -> ``vgg16``), or None."""
+    from archsim.workloads_stats.loas_paper import NETWORKS
+
+    name = trace.header.model.lower()
+    return next((n for n in NETWORKS if n in name), None)
+
+
+def comparison_table(rows: list[tuple[str, Trace, LoasTable]]) -> dict:
+    """Our network-level Table II figures beside the paper's (CIFAR-10 networks), with the test
+    accuracy each trace's network was measured at; a report table (``{"tables": [...]}``)."""
+    from archsim.workloads_stats.loas_paper import network_stats
+
+    out = []
+    for name, trace, table in rows:
+        net = paper_network(trace)
+        paper = network_stats(net) if net else None
+        n = table.network
+        acc = trace.header.metrics.get("accuracy_top1")
+
+        def pair(ours: float, key: str) -> str:
+            return f"{100 * ours:.1f} / " + (f"{paper[key]:.1f}" if paper else "-")
+        out.append([net or trace.header.model, Path(name).name, "-" if acc is None else round(100 * acc, 2),
+                    pair(n.spike_sparsity, "spike_sparsity"), pair(n.silent_ratio, "silent"),
+                    pair(n.silent_ratio_strong, "strong_silent"), pair(n.weight_sparsity, "weight_sparsity")])
+    notes = ("Ours: the traces' profiled layers (every conv but the encoding layer, im2col'd), one real "
+             "test image at T = 4, with the test accuracy recorded in each trace (measured on the stored "
+             "checkpoint). Paper: LoAS Table II's networks (CIFAR-10), recomputed element-weighted from the "
+             "per-layer statistics in archsim.workloads_stats.loas_paper (../shared/research/loas.md 7.3).")
+    return {"tables": [{"title": "LoAS Table II: our networks beside the paper's", "notes": notes,
+                        "columns": TABLE_COLUMNS, "rows": out}]}

@@ -301,3 +301,17 @@ def scaling_traces(seed: int = 0) -> dict[str, Trace]:
     out = {f"vgg16_T{T}.trace": apply_workload(base, timesteps=T) for T in SCALING_T}
     out.update({f"vgg16_ws{round(S * 100)}.trace": apply_workload(base, weight_sparsity=S) for S in SCALING_SPARSITY})
     return out
+
+
+def network_stats(network: str) -> dict[str, float]:
+    """The paper's whole-network Table II figures (percent) of ``network``, element-weighted over
+    the profiled layers as :mod:`archsim.trace.loas_stats` weights ours: spike sparsity, silent
+    and strong-mode silent neurons over the M*K im2col'd neurons, weight sparsity over the K*N
+    weights."""
+    layers = NETWORKS[network]
+    neurons = sum(lay.M * lay.K for lay in layers)
+    weights = sum(lay.K * lay.N for lay in layers)
+    out = {a: sum(getattr(lay, a) * lay.M * lay.K for lay in layers) / neurons
+           for a in ("spike_sparsity", "silent", "strong_silent")}
+    out["weight_sparsity"] = sum(lay.weight_sparsity * lay.K * lay.N for lay in layers) / weights
+    return out
