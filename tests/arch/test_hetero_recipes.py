@@ -8,14 +8,14 @@ import pytest
 from archsim.report.recipe import load_recipe, run_recipe, trace_checks
 from archsim.result import Result
 from archsim.trace.io import load_trace
-from archsim.workloads_shapes.spiking_examples import EXAMPLES
+from archsim.generators.shapes.spiking_examples import EXAMPLES
 
 RECIPES = ("statten", "ttsnn", "respike")
 
 
 @pytest.mark.parametrize("rel", sorted(EXAMPLES))
 def test_committed_example_matches_its_generator(repo, rel):
-    """Regenerate with ``python -m archsim.workloads_shapes.spiking_examples examples/`` when this fails."""
+    """Regenerate with ``python -m archsim.generators.shapes.spiking_examples examples/`` when this fails."""
     stored = load_trace(repo / "examples" / rel).manifest.model_dump(mode="json")
     made = EXAMPLES[rel]().manifest.model_dump(mode="json")
     assert json.dumps(stored, sort_keys=True) == json.dumps(made, sort_keys=True)
