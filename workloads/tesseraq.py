@@ -11,8 +11,8 @@ comparable to published WikiText-2 figures):
 
 Results are cached by configuration (:mod:`workloads.result_cache`).
 
-    python -m workloads.tesseraq run --bits 2 3 4 --methods rtn progressive
-    python -m workloads.tesseraq export -o traces/ --context 512
+    archsim-workloads tesseraq run --bits 2 3 4 --methods rtn progressive
+    archsim-workloads tesseraq export -o traces/ --context 512
 """
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def export_trace(cfg: LlmQuantConfig, result: dict, out: Path, *, phase: str = "
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m workloads.tesseraq", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="archsim-workloads tesseraq", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("run", "export"):
         s = sub.add_parser(name)
