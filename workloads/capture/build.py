@@ -29,7 +29,7 @@ from archsim.trace.builder import TraceBuilder
 from archsim.trace.quant import quantize_weight
 from archsim.trace.schema import Header, Quant, Role
 from workloads.capture.aten_ops import Emit, Operand, View, flop_macs, handler_for
-from workloads.capture.record import Arg, Node
+from workloads.capture.nodes import Arg, Node
 
 
 class UnmodelledWarning(UserWarning):
