@@ -67,7 +67,7 @@ mkdir -p reports/out
 if [ "$RETRAIN" = 1 ]; then
   stage retrain .venv/bin/archsim-workloads train --all --retrain --commit -q
 fi
-HF_HUB_OFFLINE=1 stage quant-frontends .venv/bin/python -m workloads.quant_frontends -o reports/traces
+HF_HUB_OFFLINE=1 stage quant-frontends .venv/bin/archsim-workloads quant -o reports/traces
 
 # The main job.
 # 1. LoAS workloads: train + prune AlexNet, VGG16 and ResNet19 on Fashion-MNIST (once; the
@@ -83,10 +83,10 @@ done
 # 2. The vision-transformer studies that need PyTorch: a small ViT trained on
 # Fashion-MNIST (once; cached in data/), TReX's reuse-pattern search and ClipFormer's accuracy
 # under K/V write noise -> reports/out/vit/*.json, shown by the trex and clipformer recipes.
-stage vit-studies .venv/bin/python -m workloads.vit_studies -o reports/out
+stage vit-studies .venv/bin/archsim-workloads vit-studies -o reports/out
 # 3. STAtten, TT-SNN and ReSpike small configurations trained on Fashion-MNIST (once; cached in
 #    data/checkpoints/), exported on a real test input to reports/traces/ for reports/hetero_trained.yaml.
-stage hetero-frontends .venv/bin/python -m workloads.hetero_frontends -o reports/traces -q
+stage hetero-frontends .venv/bin/archsim-workloads hetero -o reports/traces -q
 # 4. "Your own model" (reports/your_model.yaml): a torchvision ResNet-18 (random weights: architecture
 #    only) and a small snnTorch SNN on a real Fashion-MNIST test image, traced by the generic capture.
 stage your-model .venv-tv/bin/archsim-workloads trace examples/your_model/resnet18.py:build \

@@ -122,6 +122,6 @@ def test_terminal_summary_is_human_scaled_and_aligned(capsys, repo, tmp_path):
 
 
 def test_shape_workload_scripts_say_what_they_wrote(capsys, tmp_path):
-    from archsim.workloads_shapes.transformers import main as transformers_main
+    from archsim.generators.shapes.transformers import main as transformers_main
     assert transformers_main(["deit_s", "-o", str(tmp_path / "deit.trace")]) == 0
     assert f"wrote {tmp_path / 'deit.trace'} (" in capsys.readouterr().out

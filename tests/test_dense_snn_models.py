@@ -5,7 +5,7 @@ import pytest
 
 from archsim.config.hardware import load_hardware
 from archsim.engine import simulate
-from archsim.workloads_stats import loas_paper as lp
+from archsim.generators.stats import loas_paper as lp
 from tests.test_loas_models import bits, tiny_trace
 
 # The LoAS authors' PTB cycles per VGG16 layer (conv3..conv13), SCALE-Sim 16 x 4, T = 4, as listed in

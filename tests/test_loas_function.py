@@ -10,7 +10,7 @@ from archsim.cli import main
 from archsim.config.hardware import load_hardware
 from archsim.errors import TraceError
 from archsim.trace.schema import Role
-from archsim.workloads_stats import loas_paper as lp
+from archsim.generators.stats import loas_paper as lp
 from tests.helpers import builder, random_spikes
 
 

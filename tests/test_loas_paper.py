@@ -6,7 +6,7 @@ import pytest
 from archsim.config.hardware import load_hardware
 from archsim.engine import simulate
 from archsim.trace.io import load_trace
-from archsim.workloads_stats import loas_paper as lp
+from archsim.generators.stats import loas_paper as lp
 
 
 @pytest.mark.parametrize("network", list(lp.NETWORKS))

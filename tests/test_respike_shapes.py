@@ -4,7 +4,7 @@ import pytest
 
 from archsim.config.hardware import load_hardware
 from archsim.engine import simulate
-from archsim.workloads_shapes import respike
+from archsim.generators.shapes import respike
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from archsim.engine import simulate
 from archsim.trace.schema import Role
-from archsim.workloads_shapes import statten
+from archsim.generators.shapes import statten
 
 
 @pytest.mark.parametrize("name", sorted(statten.PRESETS))

@@ -6,7 +6,7 @@ import pytest
 from archsim.config.hardware import load_hardware
 from archsim.engine import simulate
 from archsim.trace.schema import Role
-from archsim.workloads_shapes import ttsnn
+from archsim.generators.shapes import ttsnn
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from archsim.errors import ArchsimError, TraceError
 from archsim.sweep.plan import make_plan
 from archsim.trace.io import load_trace
 from archsim.trace.schema import Role
-from archsim.workloads_stats import loas_paper as lp
-from archsim.workloads_stats.knobs import apply_workload, mixture_fit, retime_histogram
+from archsim.generators.stats import loas_paper as lp
+from archsim.generators.stats.knobs import apply_workload, mixture_fit, retime_histogram
 from tests.helpers import builder, random_spikes
 
 

@@ -8,6 +8,16 @@
     archsim-workloads export loas-vgg16 --strong-finetune 1 -o vgg16-strong.trace
     archsim-workloads trace my_model.py:build --input "randn(1,3,32,32)" -o my.trace
 
+The papers' studies and the main job's PyTorch steps are subcommands too, each handing its
+arguments to its module's ``main`` (``archsim-workloads COMMAND --help`` shows them):
+
+    archsim-workloads quant -o reports/traces [--only stableq llm pcl]       # StableQ, TesseraQ, PCL traces
+    archsim-workloads hetero -o reports/traces [--only statten ttsnn respike] # STAtten, TT-SNN, ReSpike traces
+    archsim-workloads vit-studies -o reports/out                              # small ViT: TReX, ClipFormer
+    archsim-workloads stableq run | export -o reports/traces
+    archsim-workloads tesseraq run --bits 2 3 4 | export -o traces/
+    archsim-workloads pcl                                                      # continual learning alone
+
 Training runs once per configuration: a model comes from the local cache (``data/checkpoints/``,
 or ``--cache-dir``), else from the project's committed checkpoints (``checkpoints/``), else it is
 trained (``--device``) and cached. ``--retrain`` ignores both.
@@ -15,7 +25,19 @@ trained (``--device``) and cached. ``--retrain`` ignores both.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from functools import partial
+
+# subcommands that hand their arguments to a module's main(argv): name -> (module, help)
+DELEGATED = {
+    "quant": ("workloads.quant_frontends", "main job step: StableQ, TesseraQ (SmolLM2) and PCL traces and figures"),
+    "hetero": ("workloads.hetero_frontends", "main job step: STAtten, TT-SNN and ReSpike trained and traced"),
+    "vit-studies": ("workloads.vit_studies", "main job step: the small ViT, TReX's search, ClipFormer's tables"),
+    "stableq": ("workloads.stableq", "StableQ: data-scarce quantisation of a ResNet-18 (run, export)"),
+    "tesseraq": ("workloads.tesseraq", "TesseraQ: SmolLM2-135M quantised, perplexity and traces (run, export)"),
+    "pcl": ("workloads.pcl", "prompt-based continual learning, one- vs two-stage, on Fashion-MNIST"),
+}
 
 
 def _sets(items) -> dict:
@@ -95,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--weight-bits", type=int, default=8,
                     help="weights stored as integers of this width per output channel (0: float32)")
     tr.set_defaults(func=run_trace)
+    for name, (module, text) in DELEGATED.items():   # listed here; main() hands them their arguments
+        sub.add_parser(name, help=text, add_help=False)
     return parser
 
 
@@ -257,10 +281,20 @@ def run_trace(args) -> int:
     return 0
 
 
+def run_delegated(name: str, argv: list[str]) -> int:
+    """``archsim-workloads NAME ARGS...``: the module's own ``main(ARGS)`` parses and runs."""
+    return int(importlib.import_module(DELEGATED[name][0]).main(argv) or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DELEGATED:
+        run = partial(run_delegated, argv[0], argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
+        run = partial(args.func, args)
     try:
-        return int(args.func(args) or 0)
+        return int(run() or 0)
     except (KeyError, ValueError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"archsim-workloads: error: {msg}", file=sys.stderr)

@@ -5,7 +5,8 @@ frontend trains and runs on them.
 Clip ``i`` puts image ``i`` (28x28) on a ``canvas x canvas`` black frame and moves it in a straight
 line: a start position and a velocity (whole pixels per frame, each axis in ``[-max_speed,
 max_speed]``, not both zero) drawn from a generator seeded by ``seed`` and ``i``; it bounces off the
-frame's edges. The label is the image's class.
+frame's edges. The label is the image's class. The data set loader
+(:func:`workloads.data.load_fashion_mnist_clips`, ``fashion-mnist-clips``) applies it to the images.
 """
 from __future__ import annotations
 
@@ -45,13 +46,3 @@ def moving_clips(images: np.ndarray, *, frames: int = 4, canvas: int = 40, max_s
         for f in range(frames):
             out[i, f, 0, ys[f]:ys[f] + IMAGE, xs[f]:xs[f] + IMAGE] = img
     return out
-
-
-def load_clips(split: str = "train", *, limit: int | None = None, frames: int = 4, canvas: int = 40,
-               max_speed: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Clips of the first ``limit`` Fashion-MNIST images of ``split`` and their labels."""
-    from workloads.data import load_fashion_mnist
-
-    x, y = load_fashion_mnist(split, size=IMAGE, channels=1, limit=limit)
-    return moving_clips(x[:, 0], frames=frames, canvas=canvas, max_speed=max_speed,
-                        seed=seed + (0 if split == "train" else 1_000_003)), y

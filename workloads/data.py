@@ -104,6 +104,17 @@ def load_digits(split: str = "train", *, size: int = 8, channels: int = 1, test_
     return _shape(images, size, channels), labels
 
 
+def load_fashion_mnist_clips(split: str = "train", *, limit: int | None = None, frames: int = 4, canvas: int = 40,
+                             max_speed: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Clips (:func:`workloads.clips.moving_clips`) of the first ``limit`` Fashion-MNIST images of
+    ``split`` and their labels."""
+    from workloads.clips import IMAGE, moving_clips
+
+    x, y = load_fashion_mnist(split, size=IMAGE, channels=1, limit=limit)
+    return moving_clips(x[:, 0], frames=frames, canvas=canvas, max_speed=max_speed,
+                        seed=seed + (0 if split == "train" else 1_000_003)), y
+
+
 def load(name: str, split: str = "train", **kw) -> tuple[np.ndarray, np.ndarray]:
     """``name``: ``fashion-mnist``, ``digits`` or ``fashion-mnist-clips`` (4-frame clips of moving
     Fashion-MNIST images, ``size`` the frame side: :mod:`workloads.clips`)."""
@@ -112,8 +123,7 @@ def load(name: str, split: str = "train", **kw) -> tuple[np.ndarray, np.ndarray]
     if name == "digits":
         return load_digits(split, **kw)
     if name == "fashion-mnist-clips":
-        from workloads.clips import load_clips
         if kw.get("channels", 1) != 1:
             raise ValueError("fashion-mnist-clips are grey: channels must be 1")
-        return load_clips(split, limit=kw.get("limit"), frames=4, canvas=kw.get("size", 40))
+        return load_fashion_mnist_clips(split, limit=kw.get("limit"), frames=4, canvas=kw.get("size", 40))
     raise ValueError(f"unknown dataset {name!r}; known: fashion-mnist, digits, fashion-mnist-clips")

@@ -37,7 +37,8 @@ from torch import nn
 
 from archsim.trace.builder import TraceBuilder
 from archsim.trace.quant import quantize_weight  # noqa: F401  (re-exported: frontends import it from here)
-from archsim.trace.schema import Header, Provenance, Quant, Role
+from archsim.trace.schema import Header, Provenance
+from workloads.capture.operands import tensor_operand, weight_operand
 from workloads.ops import Add, MatMul, Mul
 
 PASS_THROUGH = (nn.BatchNorm1d, nn.BatchNorm2d, nn.Dropout, nn.Identity, nn.Flatten)
@@ -146,28 +147,19 @@ class _Exporter:
         a = t.float().cpu().numpy()
         return a.reshape(self.cur_T, a.shape[0] // self.cur_T, *a.shape[1:])
 
-    def is_spikes(self, a: np.ndarray, src: str | None) -> bool:
-        """Spikes: 0/1 values from a neuron (through max-pooling and pass-through modules), or
-        0/1 network input (rate encoding)."""
+    def from_spikes(self, src: str | None) -> bool:
+        """May hold spikes: made by a neuron (through max-pooling and pass-through modules), or the
+        network input of a spiking network (rate encoding); spikes when its values are 0/1."""
         from_neuron = self.spike_out.get(src, False) if src is not None else True
-        return self.spiking and from_neuron and bool(((a == 0) | (a == 1)).all())
+        return self.spiking and from_neuron
 
     def operand(self, name: str, t: torch.Tensor, store: bool | None = None, src: str | None = "?"):
-        a = self.per_t(t)
-        if self.is_spikes(a, src):
-            return self.b.operand(name, Role.spike, data=a.astype(np.uint8),
-                                  store=self.store_spikes if store is None else store)
-        data = a if self.cur_T > 1 else a[0]
         bits = (self.input_bits if src is None else None) or self.activation_bits or 32
-        return self.b.operand(name, Role.activation, data=data, store=False, bits=bits, timesteps=self.cur_T)
+        return tensor_operand(self.b, name, self.per_t(t), spikes=self.from_spikes(src), bits=bits,
+                              store=self.store_spikes if store is None else store)
 
     def weight(self, w: torch.Tensor):
-        w = w.detach().float().cpu().numpy()
-        if self.weight_bits:
-            q = quantize_weight(w, self.weight_bits)
-            return self.b.operand("weight", Role.static_weight, data=q, bits=self.weight_bits,
-                                  quant=Quant(granularity="channel", symmetric=True))
-        return self.b.operand("weight", Role.static_weight, data=w.astype(np.float32), bits=32)
+        return weight_operand(self.b, w.detach().float().cpu().numpy(), self.weight_bits)
 
     def op(self, kind: str, op_id: str, **fields):
         """Append an op, with the module's ``trace_tags`` (e.g. the branch of a hybrid network)."""

@@ -4,7 +4,7 @@ clips. Each model is trained once (cached by configuration under ``data/checkpoi
 on one real test input; the traces go to ``OUT/`` for ``reports/hetero_trained.yaml``, the
 measured figures to ``OUT/hetero_frontends.json``.
 
-    python -m workloads.hetero_frontends -o reports/traces [--only statten ttsnn respike]
+    archsim-workloads hetero -o reports/traces [--only statten ttsnn respike]
 
 Trace metrics added to the header for the recipe's checks (all counted from the trace's ops,
 MACs over all timesteps): ``params`` (the model's parameters), ``macs``, ``attention_macs``
@@ -144,7 +144,7 @@ STEPS = {"statten": statten, "ttsnn": ttsnn, "respike": respike}
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m workloads.hetero_frontends", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="archsim-workloads hetero", description=__doc__.split("\n\n")[0])
     p.add_argument("-o", "--out", type=Path, required=True, help="folder for the traces")
     p.add_argument("--only", nargs="+", choices=tuple(STEPS), default=tuple(STEPS))
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

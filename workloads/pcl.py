@@ -31,9 +31,12 @@ pretrained here *without labels* (predicting which of four rotations an image wa
 training images held out from the continual-learning stream (indices from ``pretrain_start``),
 standing in for the ImageNet-pretrained ViT-B/16 of the paper. Accuracy figures are therefore
 not the paper's; what the run shows is that both modes learn and what each costs.
+
+    archsim-workloads pcl [--refresh] [-q]     # the three modes of MODES (cached in data/results/)
 """
 from __future__ import annotations
 
+import argparse
 import copy
 import math
 import time
@@ -310,3 +313,16 @@ def experiment(cfg: PclConfig, modes=MODES, progress: bool = True) -> dict:
         run_cfg = PclConfig(**{**asdict(cfg), "mode": mode, "qr_weight": qr})
         out["runs"].append(run_continual(run_cfg, backbone, data, progress))
     return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="archsim-workloads pcl", description=__doc__.split("\n\n")[0])
+    p.add_argument("--refresh", action="store_true", help="recompute the cached result")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    args = p.parse_args(argv)
+    r = measure(refresh=args.refresh, progress=not args.quiet)
+    print(f"backbone (rotation pretraining): train accuracy {r['pretrain_train_accuracy']:.4f}")
+    for run in r["runs"]:
+        print(f"{run['mode']:<10} qr {run['qr_weight']:<4} final accuracy {run['final_accuracy']:.4f}  "
+              f"average forgetting {run['average_forgetting']:.4f}  ({run['train_time_s']:.0f} s)")
+    return 0

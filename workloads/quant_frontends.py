@@ -4,7 +4,7 @@ continual-learning run (one- vs two-stage prompts). Every experiment is cached b
 under ``data/``, so a rerun only reads the caches; the measured figures are also written to
 ``OUT/quant_frontends.json``.
 
-    python -m workloads.quant_frontends -o reports/traces [--only stableq llm pcl]
+    archsim-workloads quant -o reports/traces [--only stableq llm pcl]
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m workloads.quant_frontends", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="archsim-workloads quant", description=__doc__.split("\n\n")[0])
     p.add_argument("-o", "--out", type=Path, required=True, help="folder for the traces")
     p.add_argument("--only", nargs="+", choices=("stableq", "llm", "pcl"), default=("stableq", "llm", "pcl"))
     from workloads.device import add_argument, set_default

@@ -122,16 +122,14 @@ register(ModelEntry(
 
 
 def _tt(schedule):
-    def build(**kw):
+    def build(parent=None, **kw):
         from workloads.models import ttsnn
-        from workloads.train import TrainConfig, load_or_train
 
         if schedule == "baseline":
             return ttsnn.ttsnn_resnet18(schedule="baseline", **kw)
-        # the TT network starts from the trained baseline: EVBMF ranks (floored), TT-SVD cores
-        base_cfg = TrainConfig.for_model("ttsnn-r18-fmnist", "main", timesteps=kw.get("timesteps", 4))
-        base = load_or_train(base_cfg, progress=False).model
-        return ttsnn.from_baseline(base, schedule, ttsnn.tt_ranks(base), **kw)
+        # the TT network starts from the trained baseline (starts_from, handed over by the trainer as
+        # `parent`): EVBMF ranks (floored), TT-SVD cores
+        return ttsnn.from_baseline(parent, schedule, ttsnn.tt_ranks(parent), **kw)
     return build
 
 

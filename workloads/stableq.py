@@ -14,8 +14,8 @@ static ranges; the weight rounding is fitted layer by layer on the calibration i
 progressive rounding (``rtn``: round to nearest, for reference). Accuracy is measured on the
 first ``test_size`` Fashion-MNIST test images. Results and the FP checkpoint are cached.
 
-    python -m workloads.stableq run
-    python -m workloads.stableq export -o reports/traces
+    archsim-workloads stableq run
+    archsim-workloads stableq export -o reports/traces
 """
 from __future__ import annotations
 
@@ -255,7 +255,7 @@ def measure(cfg: StableQConfig = StableQConfig(), refresh: bool = False, progres
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m workloads.stableq", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="archsim-workloads stableq", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("run")
     s.add_argument("--refresh", action="store_true")

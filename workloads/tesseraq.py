@@ -11,8 +11,8 @@ comparable to published WikiText-2 figures):
 
 Results are cached by configuration (:mod:`workloads.result_cache`).
 
-    python -m workloads.tesseraq run --bits 2 3 4 --methods rtn progressive
-    python -m workloads.tesseraq export -o traces/ --context 512
+    archsim-workloads tesseraq run --bits 2 3 4 --methods rtn progressive
+    archsim-workloads tesseraq export -o traces/ --context 512
 """
 from __future__ import annotations
 
@@ -130,8 +130,8 @@ def main_configs(bits=(2, 3, 4), methods=("rtn", "progressive"), group_size: int
 
 
 def shape_of(config, name: str = "llama") -> "LlmShape":
-    """The :class:`archsim.workloads_shapes.llm.LlmShape` of a transformers ``LlamaConfig``."""
-    from archsim.workloads_shapes.llm import LlmShape
+    """The :class:`archsim.generators.shapes.llm.LlmShape` of a transformers ``LlamaConfig``."""
+    from archsim.generators.shapes.llm import LlmShape
     return LlmShape(name, layers=config.num_hidden_layers, dim=config.hidden_size, heads=config.num_attention_heads,
                     kv_heads=config.num_key_value_heads, ffn=config.intermediate_size, vocab=config.vocab_size,
                     tied_embeddings=bool(config.tie_word_embeddings))
@@ -142,7 +142,7 @@ def export_trace(cfg: LlmQuantConfig, result: dict, out: Path, *, phase: str = "
     """A trace of ``cfg``'s format with the measured code histograms and perplexity (``shape``:
     the model's, SmolLM2-135M by default)."""
     from archsim.trace.schema import Histogram, Provenance
-    from archsim.workloads_shapes.llm import SHAPES, llm_trace
+    from archsim.generators.shapes.llm import SHAPES, llm_trace
 
     shape = shape or SHAPES["smollm2_135m"]
     hists = {k: Histogram(**v) for k, v in result["histograms"].items()}
@@ -161,7 +161,7 @@ def export_trace(cfg: LlmQuantConfig, result: dict, out: Path, *, phase: str = "
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m workloads.tesseraq", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="archsim-workloads tesseraq", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("run", "export"):
         s = sub.add_parser(name)

@@ -169,8 +169,12 @@ def dataset_description(cfg: TrainConfig, split: str, start: int, stop: int) -> 
 
 def build(cfg: TrainConfig) -> torch.nn.Module:
     entry = registry.get(cfg.model)
+    kw = {}
+    if entry.starts_from is not None:     # built from the trained model it starts from (its "main" schedule)
+        parent = TrainConfig.for_model(entry.starts_from, "main", timesteps=cfg.timesteps)
+        kw["parent"] = load_or_train(parent, progress=False).model
     return entry.build(num_classes=10, timesteps=cfg.timesteps, encoding=cfg.encoding,
-                       in_channels=cfg.channels, image_size=cfg.image_size)
+                       in_channels=cfg.channels, image_size=cfg.image_size, **kw)
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:

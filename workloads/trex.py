@@ -50,7 +50,7 @@ def shape_arguments(vit: SmallViTConfig) -> dict:
 
 
 def shape_trace(vit: SmallViTConfig, reuse: dict[int, int] | None = None):
-    from archsim.workloads_shapes.transformers import vit_trace
+    from archsim.generators.shapes.transformers import vit_trace
     return vit_trace(**shape_arguments(vit), reuse=reuse)
 
 
@@ -62,7 +62,7 @@ def cost(vit: SmallViTConfig, hw, reuse: dict[int, int] | None = None) -> dict:
 
 def patterns(kinds, layers: int, n: int, lists=()) -> dict[str, dict[int, int]]:
     """name -> {encoder: source} of every feasible pattern of ``n`` reuse encoders."""
-    from archsim.workloads_shapes.reuse import describe, reuse_pattern
+    from archsim.generators.shapes.reuse import describe, reuse_pattern
     out = {}
     for kind in kinds:
         try:
@@ -91,7 +91,7 @@ def reuse_count(cfg: TrexSearchConfig, hw, base: dict) -> tuple[int, float, list
 
 def search(cfg: TrexSearchConfig = TrexSearchConfig(), progress: bool = True) -> dict:
     from archsim.config.hardware import load_hardware
-    from archsim.workloads_shapes.reuse import describe
+    from archsim.generators.shapes.reuse import describe
 
     torch.set_num_threads(cfg.vit.threads)
     path = Path(cfg.hardware)
@@ -163,8 +163,8 @@ def write_sensitivity(hardware: str = "hw_configs/trex_fefet_32nm.yaml",
     baseline delay (1 - latency without writes / latency) and the three ratios."""
     from archsim.config.hardware import load_hardware
     from archsim.engine import simulate
-    from archsim.workloads_shapes.reuse import reuse_pattern
-    from archsim.workloads_shapes.transformers import preset_trace
+    from archsim.generators.shapes.reuse import reuse_pattern
+    from archsim.generators.shapes.transformers import preset_trace
 
     path = Path(hardware)
     path = path if path.is_absolute() else REPO / path

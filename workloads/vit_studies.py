@@ -11,8 +11,8 @@ The report recipes ``reports/trex.yaml`` and ``reports/clipformer.yaml`` show th
 (``tables:``); each JSON has a Markdown twin for reading alone. Results are cached by
 configuration in ``data/`` (git-ignored), so a second run only rewrites the files.
 
-    python -m workloads.vit_studies -o reports/out
-    python -m workloads.vit_studies -o reports/out --only clipformer --images 250   # a larger ClipFormer run
+    archsim-workloads vit-studies -o reports/out
+    archsim-workloads vit-studies -o reports/out --only clipformer --images 250   # a larger ClipFormer run
 """
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def _positive(text: str) -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="train the small ViT and write the TReX / ClipFormer study tables")
+    p = argparse.ArgumentParser(prog="archsim-workloads vit-studies",
+                                description="train the small ViT and write the TReX / ClipFormer study tables")
     p.add_argument("-o", "--out", default="reports/out", type=Path, help="the archsim reproduce output folder")
     p.add_argument("--only", choices=("trex", "clipformer"), help="run one study")
     p.add_argument("--refresh", action="store_true", help="recompute cached results")

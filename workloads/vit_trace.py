@@ -1,6 +1,6 @@
 """Export a PyTorch :class:`~workloads.models.vit.ViT` run on real images as an archsim trace.
 
-The op list comes from the torch-free shape generator (:func:`archsim.workloads_shapes.transformers.add_vit`),
+The op list comes from the torch-free shape generator (:func:`archsim.generators.shapes.transformers.add_vit`),
 so an exported trace and a shape-only trace of the same configuration have the same ops, ids and
 loop bounds (a test checks it); forward hooks on the model's modules supply the real tensors:
 
@@ -29,7 +29,7 @@ from torch import nn
 from archsim.trace.builder import TraceBuilder
 from archsim.trace.io import Trace
 from archsim.trace.schema import Header, Histogram, Provenance, Sparsity
-from archsim.workloads_shapes.transformers import add_vit
+from archsim.generators.shapes.transformers import add_vit
 from workloads.models.vit import ViT
 
 

@@ -34,7 +34,7 @@ def run(args) -> int:
     hw = load_hardware(args.hw, overrides=parse_sets(args.set))
     trace = load_any_trace(args.trace)
     if args.timesteps is not None or args.weight_sparsity is not None:
-        from archsim.workloads_stats.knobs import apply_workload
+        from archsim.generators.stats.knobs import apply_workload
         trace = apply_workload(trace, timesteps=args.timesteps, weight_sparsity=args.weight_sparsity)
     check = None
     if args.check_function:

@@ -215,7 +215,7 @@ def check_workloads_apply(points: list[DesignPoint], traces: list[TraceRef]) -> 
     if not combos:
         return
     from archsim.cli.common import load_any_trace
-    from archsim.workloads_stats.knobs import apply_workload
+    from archsim.generators.stats.knobs import apply_workload
     for t in traces:
         trace = load_any_trace(t.path)
         for w in combos.values():

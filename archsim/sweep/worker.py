@@ -42,7 +42,7 @@ def _trace(path: str, digest: str, workload: dict[str, Any] | None = None):
             _TRACES.pop(next(iter(_TRACES)))
         trace = load_any_trace(path)
         if workload:
-            from archsim.workloads_stats.knobs import apply_workload
+            from archsim.generators.stats.knobs import apply_workload
             trace = apply_workload(trace, **workload)
         _TRACES[key] = trace
     return _TRACES[key]

@@ -13,7 +13,7 @@ token       one per token (row of an activation ``[..., features]``): ``numel / 
 ========== ========================================================================
 
 Hardware models charge these bits as traffic and the dequantisation arithmetic as operations;
-:func:`archsim.workloads_shapes.llm.weight_footprint_bytes` adds them to a model's footprint.
+:func:`archsim.generators.shapes.llm.weight_footprint_bytes` adds them to a model's footprint.
 """
 from __future__ import annotations
 

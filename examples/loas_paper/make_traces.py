@@ -1,5 +1,5 @@
 """Regenerate the statistics-only LoAS paper traces in this folder (synthetic from statistics;
-see archsim/workloads_stats/loas_paper.py):
+see archsim/generators/stats/loas_paper.py):
 
     .venv/bin/python examples/loas_paper/make_traces.py              # write the traces
     .venv/bin/python examples/loas_paper/make_traces.py --calibrate  # re-derive COLUMN_SPREAD
@@ -11,7 +11,7 @@ the values to paste into COLUMN_SPREAD.
 import sys
 from pathlib import Path
 
-from archsim.workloads_stats.loas_paper import NETWORKS, TOTALS, build_trace, write_traces
+from archsim.generators.stats.loas_paper import NETWORKS, TOTALS, build_trace, write_traces
 
 HERE = Path(__file__).parent
 

@@ -8,14 +8,14 @@ import pytest
 from archsim.report.recipe import load_recipe, run_recipe, trace_checks
 from archsim.result import Result
 from archsim.trace.io import load_trace
-from archsim.workloads_shapes.spiking_examples import EXAMPLES
+from archsim.generators.shapes.spiking_examples import EXAMPLES
 
 RECIPES = ("statten", "ttsnn", "respike")
 
 
 @pytest.mark.parametrize("rel", sorted(EXAMPLES))
 def test_committed_example_matches_its_generator(repo, rel):
-    """Regenerate with ``python -m archsim.workloads_shapes.spiking_examples examples/`` when this fails."""
+    """Regenerate with ``python -m archsim.generators.shapes.spiking_examples examples/`` when this fails."""
     stored = load_trace(repo / "examples" / rel).manifest.model_dump(mode="json")
     made = EXAMPLES[rel]().manifest.model_dump(mode="json")
     assert json.dumps(stored, sort_keys=True) == json.dumps(made, sort_keys=True)
@@ -58,7 +58,7 @@ def test_mixed_type_tag_columns_save_to_parquet(tmp_path):
 
 
 def test_trained_recipe_reads_the_traces_the_export_step_writes(repo):
-    """reports/hetero_trained.yaml runs traces made by `python -m workloads.hetero_frontends`
+    """reports/hetero_trained.yaml runs traces made by `archsim-workloads hetero`
     (setup.sh) in reports/traces/: each named one is written by a step, on existing hardware."""
     from workloads.hetero_frontends import TRACES
 
@@ -76,7 +76,7 @@ def test_trained_recipe_trace_checks_pass(repo):
     missing = [n for names in TRACES.values() for n in names
                if not (repo / "reports" / "traces" / f"{n}.trace").is_file()]
     if missing:
-        pytest.skip(f"run `python -m workloads.hetero_frontends -o reports/traces` first (missing {missing})")
+        pytest.skip(f"run `archsim-workloads hetero -o reports/traces` first (missing {missing})")
     rows = trace_checks(repo / "reports" / "hetero_trained.yaml")
     assert rows and [r["check"] for r in rows if r["status"] == "miss"] == []
 
@@ -88,7 +88,7 @@ def test_trained_recipe_checks_pass(repo, tmp_path):
     missing = [n for names in TRACES.values() for n in names
                if not (repo / "reports" / "traces" / f"{n}.trace").is_file()]
     if missing:
-        pytest.skip(f"run `python -m workloads.hetero_frontends -o reports/traces` first (missing {missing})")
+        pytest.skip(f"run `archsim-workloads hetero -o reports/traces` first (missing {missing})")
     out = run_recipe(repo / "reports" / "hetero_trained.yaml", tmp_path)
     failed = [c for c in out["checks"] if c["status"] == "miss"]
     assert not failed, failed

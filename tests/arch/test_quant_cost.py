@@ -1,7 +1,7 @@
 """Dequantisation counts and metadata bits of GEMM ops (archsim.arch.quant_cost)."""
 from archsim.arch.quant_cost import dequant_ops, metadata_bits, total_dequant_ops
 from archsim.trace.schema import Quant, Role
-from archsim.workloads_shapes.llm import llm_trace
+from archsim.generators.shapes.llm import llm_trace
 from tests.helpers import builder
 
 

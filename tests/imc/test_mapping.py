@@ -9,7 +9,7 @@ from archsim.config.hardware import load_hardware
 from archsim.engine import simulate
 from archsim.trace.io import load_trace
 from archsim.trace.schema import Role
-from archsim.workloads_shapes.transformers import preset_trace
+from archsim.generators.shapes.transformers import preset_trace
 from tests.helpers import builder
 
 

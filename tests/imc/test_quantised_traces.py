@@ -5,7 +5,7 @@ import pytest
 from archsim.arch.quant_cost import total_dequant_ops
 from archsim.config.hardware import load_hardware
 from archsim.engine import simulate
-from archsim.workloads_shapes.llm import LlmShape, llm_trace
+from archsim.generators.shapes.llm import LlmShape, llm_trace
 
 SMALL = LlmShape("small", layers=2, dim=256, heads=4, kv_heads=4, ffn=512, vocab=1000)
 

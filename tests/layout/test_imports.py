@@ -13,10 +13,6 @@ KNOWN_FUNCTION_LEVEL = [
      "archsim.report.accuracy", "archsim.report.recipe", "archsim.cli.common"},  # report pages (and the units they print)
     # the replay kernel's reference lives with the replay model, which calls the kernel for large layers
     {"archsim.arch.systolic_scalesim", "archsim.kernels.scalesim_replay"},
-    # the recorder looks up an op's handler (aten_ops), whose handlers take the recorder's node types
-    {"workloads.capture.aten_ops", "workloads.capture.record"},
-    {"workloads.clips", "workloads.data"},                    # workloads reorganisation
-    {"workloads.registry", "workloads.train"},                # workloads reorganisation
 ]
 
 

@@ -50,7 +50,7 @@ def test_study_tables_in_the_report(outcomes):
     md, _ = write_report(out, lambda figures: recipes_page(list(results.values()), None, out))
     text = md.read_text()
     assert "TReX-D-6: EDAP reduction" in text
-    assert text.count("Not produced yet") == 2 and "python -m workloads.vit_studies -o reports/out" in text
+    assert text.count("Not produced yet") == 2 and "archsim-workloads vit-studies -o reports/out" in text
     (out / "vit").mkdir()
     table = {"title": "ClipFormer on crossbars", "columns": ["gamma", "no clipping (%)"], "rows": [[5.0, "75.7 ± 1.0"]]}
     (out / "vit/clipformer.json").write_text(json.dumps({"tables": [table]}))

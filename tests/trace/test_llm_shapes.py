@@ -1,4 +1,4 @@
-"""LLaMA decoder shape traces (archsim.workloads_shapes.llm) and quantisation metadata
+"""LLaMA decoder shape traces (archsim.generators.shapes.llm) and quantisation metadata
 (archsim.trace.quant)."""
 import math
 
@@ -8,7 +8,7 @@ from archsim.errors import TraceError
 from archsim.trace.io import load_trace
 from archsim.trace.quant import metadata_bits, quant_groups, reduction_groups, stored_bits
 from archsim.trace.schema import Operand, Quant, Role
-from archsim.workloads_shapes.llm import (SHAPES, LlmShape, llm_trace, parse_format, weight_footprint_bytes)
+from archsim.generators.shapes.llm import (SHAPES, LlmShape, llm_trace, parse_format, weight_footprint_bytes)
 
 GB = 1e9
 
@@ -128,7 +128,7 @@ def test_bad_arguments():
 
 
 def test_cli_writes_a_trace(tmp_path):
-    from archsim.workloads_shapes.llm import main
+    from archsim.generators.shapes.llm import main
     out = tmp_path / "x.trace"
     assert main(["smollm2_135m", "--format", "w3a16g128", "--phase", "prefill", "--context", "16", "-o", str(out)]) == 0
     t = load_trace(out)

@@ -1,10 +1,10 @@
-"""Prompt-based continual-learning shape traces (archsim.workloads_shapes.pcl) and the ViT
+"""Prompt-based continual-learning shape traces (archsim.generators.shapes.pcl) and the ViT
 generator's prompt extension."""
 import pytest
 
 from archsim.trace.io import load_trace
-from archsim.workloads_shapes.pcl import pcl_trace
-from archsim.workloads_shapes.transformers import vit_trace
+from archsim.generators.shapes.pcl import pcl_trace
+from archsim.generators.shapes.transformers import vit_trace
 
 # ViT-B/16 by hand: embed 196 x 768 x 768; per encoder qkv 197 x 768 x 2304, QK^T and AV
 # 12 x 197 x 64 x 197 each, proj 197 x 768^2, MLP 2 x 197 x 768 x 3072; head 768 x 1000.

@@ -4,8 +4,8 @@ import pytest
 
 from archsim.engine import simulate
 from archsim.trace.io import load_trace
-from archsim.workloads_shapes.reuse import check_reuse, pyramid_runs, reuse_pattern
-from archsim.workloads_shapes.transformers import bert_trace, main, parse_reuse, preset_trace, vit_trace
+from archsim.generators.shapes.reuse import check_reuse, pyramid_runs, reuse_pattern
+from archsim.generators.shapes.transformers import bert_trace, main, parse_reuse, preset_trace, vit_trace
 
 ATTENTION = (".ln1", ".qkv", ".qk", ".softmax", ".av", ".proj")
 

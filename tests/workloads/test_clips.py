@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from workloads.clips import _positions, load_clips, moving_clips
+from workloads.clips import _positions, moving_clips
 
 
 def test_positions_bounce():
@@ -36,5 +36,9 @@ def test_bad_input():
 
 
 def test_real_fashion_mnist_clips():
-    x, y = load_clips("test", limit=4, frames=4)
+    from workloads.data import load, load_fashion_mnist_clips
+
+    x, y = load_fashion_mnist_clips("test", limit=4, frames=4)
     assert x.shape == (4, 4, 1, 40, 40) and list(y) == [9, 2, 1, 1]   # the first Fashion-MNIST test labels
+    x2, y2 = load("fashion-mnist-clips", "test", limit=4, size=40)      # the data set name the trainer uses
+    assert np.array_equal(x2, x) and np.array_equal(y2, y)

@@ -10,9 +10,9 @@ torch.set_num_threads(1)
 
 from archsim.arch.imc.params import NoiseModel  # noqa: E402
 from archsim.noise import ClipFormerTransform, CrossbarSpec, dynamic_matmul, program  # noqa: E402
-from archsim.workloads_shapes.examples import SMALL_VIT  # noqa: E402
-from archsim.workloads_shapes.reuse import reuse_pattern  # noqa: E402
-from archsim.workloads_shapes.transformers import vit_trace  # noqa: E402
+from archsim.generators.shapes.examples import SMALL_VIT  # noqa: E402
+from archsim.generators.shapes.reuse import reuse_pattern  # noqa: E402
+from archsim.generators.shapes.transformers import vit_trace  # noqa: E402
 from workloads.clipformer import AttentionSnr, on_crossbars  # noqa: E402
 from workloads.models.vit import ViT, ViTConfig  # noqa: E402
 from workloads.small_vit import SmallViTConfig, with_reuse  # noqa: E402

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from workloads.capture.record import Arg, Node, TInfo
+from workloads.capture.nodes import Arg, Node, TInfo
 
 
 @dataclass

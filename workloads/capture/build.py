@@ -26,10 +26,10 @@ import numpy as np
 
 from archsim.errors import TraceError
 from archsim.trace.builder import TraceBuilder
-from archsim.trace.quant import quantize_weight
-from archsim.trace.schema import Header, Quant, Role
+from archsim.trace.schema import Header, Role
 from workloads.capture.aten_ops import Emit, Operand, View, flop_macs, handler_for
-from workloads.capture.record import Arg, Node
+from workloads.capture.nodes import Arg, Node
+from workloads.capture.operands import tensor_operand, weight_operand
 
 
 class UnmodelledWarning(UserWarning):
@@ -118,19 +118,11 @@ class TraceWriter:
             return self.b.operand(name, Role.activation, shape=o.shape, bits=self.activation_bits or 32)
         data = np.asarray(data, dtype=np.float32).reshape(T, *o.shape)
         from_spikes = o.info.spike or (o.info.is_input and self.spiking)
-        if self.spiking and from_spikes and T > 0 and bool(((data == 0) | (data == 1)).all()):
-            return self.b.operand(name, Role.spike, data=data.astype(np.uint8), store=store)
         bits = (self.input_bits if o.info.is_input else None) or self.activation_bits or 32
-        return self.b.operand(name, Role.activation, data=data if T > 1 else data[0], store=False, bits=bits,
-                              timesteps=T)
+        return tensor_operand(self.b, name, data, spikes=self.spiking and from_spikes, bits=bits, store=store)
 
     def _weight(self, o: Operand):
-        w = np.asarray(o.data, dtype=np.float32).reshape(o.shape)
-        if self.weight_bits:
-            q = quantize_weight(w, self.weight_bits)
-            return self.b.operand("weight", Role.static_weight, data=q, bits=self.weight_bits,
-                                  quant=Quant(granularity="channel", symmetric=True))
-        return self.b.operand("weight", Role.static_weight, data=w, bits=32)
+        return weight_operand(self.b, np.asarray(o.data).reshape(o.shape), self.weight_bits)
 
     # ---- ops
     def _id(self, g: Group, kind: str, suffix: str = "") -> str:

@@ -18,59 +18,19 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from workloads.capture.neurons import NeuronSpec, neuron_spec
+from workloads.capture.aten_ops import handler_for
+from workloads.capture.neurons import neuron_spec
+from workloads.capture.nodes import Arg, Node, TInfo
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _HERE = os.path.dirname(__file__)
-
-
-@dataclass
-class TInfo:
-    """What the capture knows about a live tensor."""
-
-    src: int | None = None          # index of the node that produced it (None: model input / constant)
-    param: str | None = None        # parameter it is (a view of)
-    spike: bool = False             # a spike train (a neuron's output, through views / max-pooling)
-    timed: bool = False             # its leading axis carries the timesteps ([T*B, ...] or [T, B, ...])
-    is_input: bool = False          # the model's input (or a view of it)
-    major: bool = False             # timed as [T, B, ...] (multi-step libraries), not [T*B, ...]
-
-
-@dataclass
-class Arg:
-    """One tensor an op read: a copy of its values and what produced it."""
-
-    array: np.ndarray | None
-    shape: tuple[int, ...]
-    info: TInfo
-
-
-@dataclass
-class Node:
-    index: int
-    func: Any                       # the aten OpOverload (None for a neuron node)
-    name: str                       # aten packet name ("convolution", "addmm"...) or "neuron"
-    module: str                     # innermost module path ("" = the model itself)
-    site: tuple                     # where it was called from: same site -> same layer
-    args: list[Any]                 # the op's args, tensors replaced by their Arg
-    kwargs: dict[str, Any]
-    out: list[Arg] = field(default_factory=list)
-    neuron: NeuronSpec | None = None
-    leaf: bool = False              # its module has no children
-
-    @property
-    def tensor_args(self) -> list[Arg]:
-        flat, _ = tree_flatten((self.args, self.kwargs))
-        return [a for a in flat if isinstance(a, Arg)]
 
 
 VIEW_OPS = {
@@ -198,8 +158,6 @@ class Recorder(TorchDispatchMode):
 
     # ---- aten ops
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        from workloads.capture.aten_ops import handler_for
-
         kwargs = kwargs or {}
         name = func.overloadpacket.__name__
         base = name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name

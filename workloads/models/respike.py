@@ -1,5 +1,5 @@
 """ReSpike, trainable (PyTorch): a hybrid ANN-SNN on clips of ``stride`` frames, with the structure
-of ``archsim.workloads_shapes.respike`` (see docs/workloads/respike.md), scaled down for the CPU:
+of ``archsim.generators.shapes.respike`` (see docs/workloads/respike.md), scaled down for the CPU:
 
 * **ANN** (``branch: ann``, runs once per clip on the key frame, frame 0): a bottleneck ResNet
   (the ResNet-50 block: 1x1, 3x3, 1x1 with expansion 4; one block per stage, widths 8-64, outputs

@@ -1,5 +1,5 @@
 """STAtten on the Spike-driven Transformer, trainable (PyTorch), with the layer structure of
-``archsim.workloads_shapes.statten`` (see docs/workloads/statten.md): the SPS stem, blocks of
+``archsim.generators.shapes.statten`` (see docs/workloads/statten.md): the SPS stem, blocks of
 LIF -> Q, K, V (1x1 conv + BN + LIF) -> spatial-temporal attention -> LIF (threshold 0.5) ->
 projection, and the MLP, with membrane shortcuts; mean over tokens, LIF, classifier.
 

@@ -1,6 +1,6 @@
 """TT-SNN, trainable (PyTorch): a spiking ResNet-18 layout (MS-ResNet: membrane shortcuts) whose
 3x3 convolutions are tensor-train decomposed into four cores, with the three schedules (see
-docs/workloads/ttsnn.md and ``archsim.workloads_shapes.ttsnn`` for the published sizes).
+docs/workloads/ttsnn.md and ``archsim.generators.shapes.ttsnn`` for the published sizes).
 
 The small configuration trains on Fashion-MNIST (32x32x1, T = 4, widths 16/32/64/128, a stride-2
 first conv so that the stages run at 16/8/4/2: a quarter of the CIFAR layout's work, for our CPU

@@ -19,7 +19,7 @@ split into heads and prepended to the block's keys and values (not projected), s
 block ``i`` has no attention; its ``tb`` (:class:`TransformationBlock`: LayerNorm -> D x D linear
 -> GELU) reads block ``j``'s concatenated head outputs (``attn.av`` reshaped to ``[B, N, D]``,
 before ``j``'s output projection) and feeds the residual; its MLP stays. ``j`` must compute its own
-attention (:mod:`archsim.workloads_shapes.reuse` builds the patterns).
+attention (:mod:`archsim.generators.shapes.reuse` builds the patterns).
 
 **LV-ViT** (Jiang et al., NeurIPS 2021): ``stem="conv"`` is the 4-layer patch embedding
 (conv 7x7/2 -> BN -> ReLU -> 2 x (conv 3x3 -> BN -> ReLU) -> conv (patch/2)/(patch/2), the last
@@ -57,7 +57,7 @@ class ViTConfig:
 
     @property
     def reuse_map(self) -> dict[int, int]:
-        from archsim.workloads_shapes.reuse import check_reuse
+        from archsim.generators.shapes.reuse import check_reuse
         return check_reuse(dict(self.reuse), self.depth)
 
     @property

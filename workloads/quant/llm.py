@@ -21,13 +21,13 @@ from workloads.quant.activation import per_token_fake_quant
 from workloads.quant.progressive import ProgressiveConfig, progressive_round
 from workloads.quant.uniform import QuantizedWeight, QuantSpec, rtn
 
-# the seven linears of a decoder layer and their op names in archsim.workloads_shapes.llm
+# the seven linears of a decoder layer and their op names in archsim.generators.shapes.llm
 LINEARS = {"self_attn.q_proj": "q", "self_attn.k_proj": "k", "self_attn.v_proj": "v", "self_attn.o_proj": "o",
            "mlp.gate_proj": "gate", "mlp.up_proj": "up", "mlp.down_proj": "down"}
 
 
 def trace_op_id(layer: int, linear: str) -> str:
-    """The op id of ``model.layers.<layer>.<linear>`` in an :func:`archsim.workloads_shapes.llm.llm_trace`."""
+    """The op id of ``model.layers.<layer>.<linear>`` in an :func:`archsim.generators.shapes.llm.llm_trace`."""
     return f"L{layer}.{LINEARS[linear]}"
 
 

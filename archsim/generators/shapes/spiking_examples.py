@@ -1,7 +1,7 @@
 """The shape-only traces of STAtten, TT-SNN and ReSpike kept in ``examples/`` for the report
 recipes, and the functions that make them (a test checks the files match)::
 
-    python -m archsim.workloads_shapes.spiking_examples examples/
+    python -m archsim.generators.shapes.spiking_examples examples/
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from archsim.trace.io import Trace
-from archsim.workloads_shapes import respike, statten, ttsnn
+from archsim.generators.shapes import respike, statten, ttsnn
 
 
 def _examples() -> dict[str, Callable[[], Trace]]:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from archsim.trace.io import Trace
 from archsim.trace.schema import Header, Provenance, Role
-from archsim.workloads_shapes.layers import Act, ShapeNet
+from archsim.generators.shapes.layers import Act, ShapeNet
 
 SOURCE = ("STAtten (Lee et al., CVPR 2025, arXiv 2409.19764) on the Spike-driven Transformer (Yao et al., "
           "NeurIPS 2023); configurations of Intelligent-Computing-Lab-Yale/STAtten conf/ (e9048a1)")

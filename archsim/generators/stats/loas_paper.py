@@ -252,7 +252,7 @@ def build_trace(network: str, timesteps: int = 4, seed: int = 0, column_spread: 
             "synthetic from statistics: per-layer shapes, spike density, silent and strong-silent ratios and "
             "weight density published by the LoAS authors; tensors are drawn at simulation with uniform placement"
             + spread_note)),
-        created_by="archsim.workloads_stats.loas_paper")
+        created_by="archsim.generators.stats.loas_paper")
     b = TraceBuilder(header)
     prev = None
     for layer in NETWORKS[network]:
@@ -290,13 +290,13 @@ def write_traces(out_dir: str | Path, timesteps: int = 4, seed: int = 0) -> list
 # The paper's scaling studies on VGG16 (loas.md 9.3): T = 6 and 8, and weight sparsity lowered from
 # the published ~98 % to 25 %. The paper's networks for them are retrained ones whose statistics are
 # not published: these traces derive them from the T = 4 statistics with archsim's own models
-# (archsim.workloads_stats.knobs), not the paper's.
+# (archsim.generators.stats.knobs), not the paper's.
 SCALING_T = (6, 8)
 SCALING_SPARSITY = (0.25,)
 
 
 def scaling_traces(seed: int = 0) -> dict[str, Trace]:
-    from archsim.workloads_stats.knobs import apply_workload
+    from archsim.generators.stats.knobs import apply_workload
     base = build_trace("vgg16", 4, seed)
     out = {f"vgg16_T{T}.trace": apply_workload(base, timesteps=T) for T in SCALING_T}
     out.update({f"vgg16_ws{round(S * 100)}.trace": apply_workload(base, weight_sparsity=S) for S in SCALING_SPARSITY})

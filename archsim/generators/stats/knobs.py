@@ -118,7 +118,7 @@ def apply_workload(trace: Trace, timesteps: int | None = None, weight_sparsity: 
                     sp["density_per_timestep"] = [sp["density"]] * timesteps
         header["timesteps"] = timesteps
         notes.append(f"timesteps moved from {T0} to {timesteps} by archsim's dead-neuron + Bernoulli mixture "
-                     "(archsim.workloads_stats.knobs; our model, not published statistics)")
+                     "(archsim.generators.stats.knobs; our model, not published statistics)")
     if weight_sparsity is not None:
         density = 1.0 - weight_sparsity
         touched = 0

@@ -7,7 +7,7 @@ V, ``dynamic_weight``; ``a`` = the attention probabilities, unsigned) -> output 
 residual add -> LayerNorm -> FC1 -> GELU -> FC2 -> residual add (``norm="pre"``, ViTs). BERT
 places the LayerNorms after the residual adds (``norm="post"``).
 
-**TReX reuse** (``reuse={i: j}``, :mod:`archsim.workloads_shapes.reuse`): encoder ``i`` has no
+**TReX reuse** (``reuse={i: j}``, :mod:`archsim.generators.shapes.reuse`): encoder ``i`` has no
 QKV projection, K^T/V writes, Q.K^T, softmax, A.V or output projection; instead a transformation
 block (tag ``block: tb``, ``reuse_source: j``) - LayerNorm (``e{i}.tb.ln``) -> D x D linear
 (``e{i}.tb.fc``) -> GELU (``e{i}.tb.gelu``) - reads encoder ``j``'s concatenated head outputs
@@ -21,8 +21,8 @@ convolutions at inference. The head is LayerNorm plus a linear classifier on the
 ``aux_head`` adds LV-ViT's token-labelling head, which its inference also runs on every patch
 token (``x_cls + 0.5 max_tokens aux(x)``).
 
-    python -m archsim.workloads_shapes.transformers deit_s -o examples/deit_s.trace
-    python -m archsim.workloads_shapes.transformers deit_s --reuse strided:6 -o deit_s_trex6.trace
+    python -m archsim.generators.shapes.transformers deit_s -o examples/deit_s.trace
+    python -m archsim.generators.shapes.transformers deit_s --reuse strided:6 -o deit_s_trex6.trace
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from typing import Callable, Mapping
 from archsim.trace.builder import TraceBuilder
 from archsim.trace.io import Trace
 from archsim.trace.schema import DType, Header, Provenance, Role
-from archsim.workloads_shapes.reuse import check_reuse, reuse_pattern
+from archsim.generators.shapes.reuse import check_reuse, reuse_pattern
 
 SHAPE_ONLY_NOTE = ("shapes and bit widths only; no tensors. No pretrained weights of this model exist offline, "
                    "so nothing here comes from a trained network")
@@ -55,7 +55,7 @@ BERT_BASE = dict(model="bert-base", layers=12, dim=768, heads=12, mlp=3072, seq_
 
 
 def _header(model: str, input_description: str, dataset: str, config: dict, timesteps: int = 1) -> Header:
-    return Header(model=model, source="archsim.workloads_shapes.transformers (shapes only)", dataset=dataset,
+    return Header(model=model, source="archsim.generators.shapes.transformers (shapes only)", dataset=dataset,
                   input_description=input_description, timesteps=timesteps,
                   provenance=Provenance(weights="shape_only", inputs="none", notes=SHAPE_ONLY_NOTE), config=config)
 

@@ -1,7 +1,7 @@
 """The shape-only traces the LLM and PCL report recipes simulate, written to ``examples/shapes/``
 (committed; ``tests/trace/test_shape_examples.py`` checks they match this code):
 
-    python -m archsim.workloads_shapes.examples examples/shapes
+    python -m archsim.generators.shapes.examples examples/shapes
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Callable
 
 from archsim.trace.io import Trace
-from archsim.workloads_shapes.llm import llm_trace
-from archsim.workloads_shapes.pcl import pcl_trace
-from archsim.workloads_shapes.reuse import reuse_pattern
-from archsim.workloads_shapes.transformers import preset_trace, vit_trace
+from archsim.generators.shapes.llm import llm_trace
+from archsim.generators.shapes.pcl import pcl_trace
+from archsim.generators.shapes.reuse import reuse_pattern
+from archsim.generators.shapes.transformers import preset_trace, vit_trace
 
 LLM_FORMATS = ("fp16", "w2a16", "w2a16g128", "w2a16g64", "w3a16", "w3a16g128", "w4a16", "w4a4")
 DECODE_CONTEXT = 2048

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from archsim.trace.io import Trace
 from archsim.trace.schema import Header, Provenance, Role
-from archsim.workloads_shapes.layers import Act, ShapeNet
+from archsim.generators.shapes.layers import Act, ShapeNet
 
 SOURCE = ("TT-SNN (Lee et al., DATE 2024, arXiv 2401.08001); MS-ResNet layout of donghyunli/TT-SNN (b5cc190); "
           "ResNet-34 ranks from RuokaiYin/SATA_Sim (d447058) inference-energy-cal/workloads/tt-snn/workload_stt_res34.yaml")

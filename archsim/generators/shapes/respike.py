@@ -28,7 +28,7 @@ from pathlib import Path
 
 from archsim.trace.io import Trace
 from archsim.trace.schema import Header, Provenance, Role
-from archsim.workloads_shapes.layers import Act, ShapeNet
+from archsim.generators.shapes.layers import Act, ShapeNet
 
 SOURCE = ("ReSpike (Xiao et al., arXiv 2409.01564); layout of GinnyXiao/ReSpike (e05ce61) model/attention_snn.py, "
           "model/fusion/attention.py; torchvision ResNet-50")

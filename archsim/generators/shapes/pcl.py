@@ -26,7 +26,7 @@ That is ``(2 D + prompt_length D) * pool`` MACs per prompted encoder (0.77 M for
 OS-Prompt++'s query-pool regularisation loss runs during training only and is not part of
 either trace.
 
-    python -m archsim.workloads_shapes.pcl one_stage -o os_prompt.trace
+    python -m archsim.generators.shapes.pcl one_stage -o os_prompt.trace
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from pathlib import Path
 from archsim.trace.builder import TraceBuilder
 from archsim.trace.io import Trace
 from archsim.trace.schema import DType, Header, Provenance, Role
-from archsim.workloads_shapes.transformers import add_vit
+from archsim.generators.shapes.transformers import add_vit
 
 # ViT-B/16 (Dosovitskiy et al., ICLR 2021), the backbone of L2P/DualPrompt/CODA-P/OS-Prompt
 VIT_B16 = dict(layers=12, dim=768, heads=12, mlp_ratio=4, image=224, patch=16, in_chans=3, classes=1000)
@@ -56,7 +56,7 @@ def pcl_trace(mode: str, *, vit: dict | None = None, prompt_layers: tuple[int, .
     dim = vit["dim"]
     tokens = (vit["image"] // vit["patch"]) ** 2 + 1
     header = Header(
-        model=model or f"pcl-{mode.replace('_', '-')}-vit", source="archsim.workloads_shapes.pcl (shapes only)",
+        model=model or f"pcl-{mode.replace('_', '-')}-vit", source="archsim.generators.shapes.pcl (shapes only)",
         dataset="ImageNet-1k shapes", input_description=f"{vit['image']}x{vit['image']} RGB image, {tokens} tokens",
         provenance=Provenance(weights="shape_only", inputs="none", notes="shapes and bit widths only; no tensors"),
         config={**vit, "mode": mode, "prompt_layers": list(prompt_layers), "pool": pool,

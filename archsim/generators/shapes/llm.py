@@ -37,7 +37,7 @@ LLaMA-2-7B, 0.004 % of the bytes) are not operands. The header's metrics hold th
 (``weight_footprint_bytes``, ``weight_footprint_gb``, ``block_linear_weight_bytes``), which a
 simulation result carries as ``trace_metrics``.
 
-    python -m archsim.workloads_shapes.llm llama2_7b --format w2a16g128 --phase decode --context 2048 -o x.trace
+    python -m archsim.generators.shapes.llm llama2_7b --format w2a16g128 --phase decode --context 2048 -o x.trace
 """
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def llm_trace(shape: LlmShape | str, fmt: QuantFormat | str = "fp16", *, phase: 
     group = shape.heads // kvh
     wq, aq = fmt.weight_quant, fmt.act_quant
     header = Header(
-        model=f"{shape.name}-{fmt.name}-{phase}", source="archsim.workloads_shapes.llm",
+        model=f"{shape.name}-{fmt.name}-{phase}", source="archsim.generators.shapes.llm",
         dataset=dataset, batch=batch,
         input_description=(f"{batch} x {context}-token prompt" if phase == "prefill"
                            else f"{batch} x 1 new token, {context} keys in the KV cache"),
