@@ -214,7 +214,7 @@ TABLE_COLUMNS = ["network", "trace", "test accuracy % (ours)", "spike sparsity %
 
 def paper_network(trace: Trace) -> str | None:
     """The LoAS paper network a trace's model is (``loas-vgg16`` -> ``vgg16``), or None."""
-    from archsim.workloads_stats.loas_paper import NETWORKS
+    from archsim.generators.stats.loas_paper import NETWORKS
 
     name = trace.header.model.lower()
     return next((n for n in NETWORKS if n in name), None)
@@ -223,7 +223,7 @@ def paper_network(trace: Trace) -> str | None:
 def comparison_table(rows: list[tuple[str, Trace, LoasTable]]) -> dict:
     """Our network-level Table II figures beside the paper's (CIFAR-10 networks), with the test
     accuracy each trace's network was measured at; a report table (``{"tables": [...]}``)."""
-    from archsim.workloads_stats.loas_paper import network_stats
+    from archsim.generators.stats.loas_paper import network_stats
 
     out = []
     for name, trace, table in rows:
@@ -240,6 +240,6 @@ def comparison_table(rows: list[tuple[str, Trace, LoasTable]]) -> dict:
     notes = ("Ours: the traces' profiled layers (every conv but the encoding layer, im2col'd), one real "
              "test image at T = 4, with the test accuracy recorded in each trace (measured on the stored "
              "checkpoint). Paper: LoAS Table II's networks (CIFAR-10), recomputed element-weighted from the "
-             "per-layer statistics in archsim.workloads_stats.loas_paper (../shared/research/loas.md 7.3).")
+             "per-layer statistics in archsim.generators.stats.loas_paper (../shared/research/loas.md 7.3).")
     return {"tables": [{"title": "LoAS Table II: our networks beside the paper's", "notes": notes,
                         "columns": TABLE_COLUMNS, "rows": out}]}
