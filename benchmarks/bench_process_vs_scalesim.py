@@ -15,7 +15,17 @@ all dataflows, conv and GEMM topologies). Per case, side by side in one run, ``-
 
 Wall time of each process (fork to exit), median per case; the ratio SCALE-Sim / archsim is
 printed per case and as the median over cases. The summed cycles of the two must agree (checked).
-Speed is measured here, never asserted in a test.
+
+Then the same cases as a batch, each tool in one process (``--repeat`` times, median):
+
+* archsim: one ``archsim simulate --batch jobs.csv`` process (one row per case, every output
+  folder written as above; start-up and Numba's kernel load paid once);
+* SCALE-Sim: one process of its Python running the cases one after another through its API
+  (SCALE-Sim has no batch command; this is the most favourable way to run it).
+
+Printed: the batch ratio against SCALE-Sim run one process per case (as its command line runs
+it: the sum of the per-case medians above) and against SCALE-Sim's own batch. Speed is measured
+here, never asserted in a test.
 
     python benchmarks/bench_process_vs_scalesim.py [--cases 10] [--repeat 3] \
         [--scalesim-python /work/scalesim-venv/bin/python]
@@ -39,6 +49,12 @@ LAYOUT = "Layer name, (no custom layout rows),\n"
 SCALESIM_CHILD = ("import sys; from scalesim.scale_sim import scalesim; "
                   "s = scalesim(save_disk_space=True, verbose=False, config=sys.argv[1], topology=sys.argv[2], "
                   "layout=sys.argv[3], input_type_gemm=sys.argv[4] == '1'); s.run_scale(top_path=sys.argv[5])")
+SCALESIM_BATCH = ("import sys; from scalesim.scale_sim import scalesim\n"
+                  "for line in open(sys.argv[1]):\n"
+                  "    cfg, topo, layout, gemm, out = line.rstrip('\\n').split('\\t')\n"
+                  "    s = scalesim(save_disk_space=True, verbose=False, config=cfg, topology=topo, layout=layout, "
+                  "input_type_gemm=gemm == '1')\n"
+                  "    s.run_scale(top_path=out)\n")
 
 
 def timed(cmd, env=None) -> float:
@@ -91,6 +107,28 @@ def main(argv=None) -> int:
     print(f"median ratio SCALE-Sim / archsim over {len(ratios)} cases (whole process, wall): "
           f"{statistics.median(ratios):.1f}x; archsim median {statistics.median(statistics.median(r[4]) for r in runs):.3f} s, "
           f"SCALE-Sim median {statistics.median(statistics.median(r[5]) for r in runs):.3f} s")
+    # -- the same cases as one batch per tool
+    jobs = work / "jobs.csv"
+    jobs.write_text("hw,trace,out\n" + "".join(f"{d.name}/imported/arch.yaml,{d.name}/net.csv,{d.name}/batch_out\n"
+                                                for _, d, *_ in runs))
+    ss_jobs = work / "scalesim_jobs.tsv"
+    ss_jobs.write_text("".join(f"{scmd[3]}\t{scmd[4]}\t{scmd[5]}\t{scmd[6]}\t{d / 'ss_batch'}\n"
+                               for _, d, _, scmd, *_ in runs))
+    batch_cmd = [sys.executable, "-m", "archsim.cli", "simulate", "--batch", str(jobs), "--quiet"]
+    t_batch, t_ss_batch = [], []
+    for _ in range(a.repeat):
+        t_ss_batch.append(timed([a.scalesim_python, "-c", SCALESIM_BATCH, str(ss_jobs)]))
+        t_batch.append(timed(batch_cmd, env))
+    for c, d, *_ in runs:
+        assert (json.loads((d / "batch_out/summary.json").read_text())
+                == json.loads((d / "out/summary.json").read_text())), c["seed"]
+    ours, ss_one, ss_batch = (statistics.median(t_batch), sum(statistics.median(r[5]) for r in runs),
+                              statistics.median(t_ss_batch))
+    print(f"batch of {len(runs)} cases, one process each tool: archsim {ours:.3f} s "
+          f"({1e3 * ours / len(runs):.1f} ms per case), SCALE-Sim batch {ss_batch:.3f} s, "
+          f"SCALE-Sim one process per case {ss_one:.3f} s in all")
+    print(f"batch ratio: {ss_one / ours:.1f}x against SCALE-Sim one process per case; "
+          f"{ss_batch / ours:.1f}x against SCALE-Sim's own batch (summaries equal to the per-case runs: checked)")
     return 0
 
 

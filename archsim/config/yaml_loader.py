@@ -199,8 +199,21 @@ def _stamp(path: Path) -> bytes:
 def _compose(text: str) -> yaml.Node | None:
     """Parse YAML text into nodes, memoized by the text itself (never stale): a sweep loads the
     same hardware file and tables for every design point, and parsing dominates that load.
-    The nodes are only read afterwards."""
+    The nodes are only read afterwards.
+
+    libyaml's parser (``CSafeLoader``, where PyYAML has it) builds the same nodes, with the same
+    line marks and tags (the tags are resolved by PyYAML's Python resolver in both), several times
+    faster; text it refuses is parsed again by the Python parser, whose error messages are the
+    ones documented."""
+    if _CSafeLoader is not None:
+        try:
+            return yaml.compose(text, Loader=_CSafeLoader)
+        except yaml.YAMLError:
+            pass
     return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+_CSafeLoader = getattr(yaml, "CSafeLoader", None)
 
 
 class _Builder:
