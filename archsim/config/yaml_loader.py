@@ -171,7 +171,7 @@ def load_yaml_unresolved(path: str | Path) -> Document:
         except OSError:
             pass
     doc = load_yaml(path, resolve=False)
-    files = {real, *(Path(w.rsplit(":", 1)[0]).resolve() for w in doc.where.values())}
+    files = {real, *(Path(f).resolve() for f in {w.rsplit(":", 1)[0] for w in doc.where.values()})}
     if len(_UNRESOLVED) >= 64:
         _UNRESOLVED.pop(next(iter(_UNRESOLVED)))
     _UNRESOLVED[key] = (tuple((f, _stamp(f)) for f in sorted(files) if os.path.exists(f)),
