@@ -35,9 +35,18 @@ def _is_null(v) -> bool:
     return v is None or v is _MISSING or (isinstance(v, float) and math.isnan(v))
 
 
+_EXACT = {int: "int", str: "str", bool: "bool", type(None): "null"}    # the common types, without isinstance
+
+
 def _kind(v) -> str:
     """'null', 'bool', 'int', 'float', 'str' or 'other' (numpy scalars count as their Python kind)."""
-    if v is None or v is _MISSING:
+    t = type(v)
+    if t is float:
+        return "null" if v != v else "float"
+    kind = _EXACT.get(t)
+    if kind is not None:
+        return kind
+    if v is _MISSING:
         return "null"
     if isinstance(v, bool) or type(v).__name__ == "bool_":
         return "bool"

@@ -47,13 +47,14 @@ def run(args) -> int:
     return _simulate_one(args, args.hw, args.trace, args.out)
 
 
-def _simulate_one(args, hw_path, trace_path, out_dir) -> int:
+def _simulate_one(args, hw_path, trace_path, out_dir, checked: bool = False) -> int:
     from archsim.cli.common import format_summary, load_any_trace, parse_sets, progress_wanted
     from archsim.config.hardware import load_hardware
     from archsim.engine import simulate
     from archsim.fileio import check_output_dir
 
-    check_output_dir(out_dir)             # refuse a bad -o before the work, not after
+    if not checked:
+        check_output_dir(out_dir)         # refuse a bad -o before the work, not after
     hw = load_hardware(hw_path, overrides=parse_sets(args.set))
     trace = load_any_trace(trace_path)
     if args.timesteps is not None or args.weight_sparsity is not None:
@@ -129,7 +130,7 @@ def run_batch(args) -> int:
     failed = 0
     for where, hw, trace, out in jobs:
         try:
-            _simulate_one(args, hw, trace, out)
+            _simulate_one(args, hw, trace, out, checked=True)
         except ArchsimError as exc:
             failed += 1
             for line in str(exc).splitlines() or [type(exc).__name__]:
