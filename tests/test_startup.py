@@ -152,3 +152,21 @@ def test_parquet_on_request(tmp_path):
                  str(REPO / "examples/tiny_snn.yaml"), "-o", str(tmp_path / "p"), "--quiet", "--parquet"]) == 0
     back = pd.read_parquet(tmp_path / "p/ops.parquet")
     assert list(back["op_id"]) == list(pd.read_csv(tmp_path / "p/ops.csv")["op_id"])
+
+
+def test_same_yaml_in_two_folders_names_its_own_file(tmp_path):
+    """A batch reuses the parsed data of a file whose bytes it has seen (imported designs each hold
+    a copy of the same energy table): the lines still name the file read, not the first copy."""
+    from archsim.config.yaml_loader import load_yaml_unresolved
+    text = "name: t\ncomponents:\n  a:\n    actions: {read: {energy_pj: 1.0, source: assumed}}\n"
+    docs = []
+    for d in ("one", "two"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "table.yaml").write_text(text)
+        docs.append(load_yaml_unresolved(tmp_path / d / "table.yaml"))
+    assert docs[0].data == docs[1].data
+    assert docs[1].locate(("components", "a")) == f"{tmp_path / 'two' / 'table.yaml'}:3"
+    docs[1].data["name"] = "changed"                     # a copy: the next load is unaffected
+    (tmp_path / "three").mkdir()
+    (tmp_path / "three" / "table.yaml").write_text(text)
+    assert load_yaml_unresolved(tmp_path / "three" / "table.yaml").data["name"] == "t"
