@@ -85,6 +85,8 @@ def literal_choices(params_cls, path):
 
 
 def perturbations(value, choices):
+    if value is None:                    # an optional knob left unset (e.g. ptb time_window): set it
+        return choices or [1, 2]
     if isinstance(value, bool):
         return [not value]
     if isinstance(value, (int, float)):
