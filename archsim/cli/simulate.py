@@ -41,6 +41,8 @@ def run(args) -> int:
         from archsim.arch.loas_function import check_function
         check = check_function(trace, hw, seed=args.seed)
     result = simulate(trace, hw, progress=progress_wanted(args.quiet), seed=args.seed)
+    if check is not None:
+        result.summary["function_check"] = check.summary()
     out = result.save(args.out)
     if not args.quiet:
         print(format_summary(result.summary))

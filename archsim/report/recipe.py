@@ -50,6 +50,11 @@ whole-network run can be checked layer by layer.
 one bar per run, stacked by the kinds in ``stack``), with the published per-layer values beside
 them where a source gives them (:class:`LayerFigure`, :mod:`archsim.report.layers`).
 
+``check_function: true`` on a run (a ``loas`` design) also computes every stored spike layer through
+the FTP join and compares it with the dense product (``archsim simulate --check-function``); its
+figures land in the run's summary as ``function_check.*`` (``passed`` is 1 or 0), for checks of kind
+``invariant``.
+
 ``known_miss: {reason: ...}`` marks a check that misses for a stated reason; ``archsim reproduce``
 exits non-zero on any other miss (``--lenient`` to only report them).
 """
@@ -74,6 +79,7 @@ class Run(Strict):
     set: dict[str, Any] = Field(default_factory=dict)   # hardware overrides, dotted key paths
     seed: int | None = None
     skip_ops: list[str] = Field(default_factory=list)   # ops left out: ID, kind:KIND, tag:TAG
+    check_function: bool = False   # loas: also run the functional check (summary "function_check")
 
 
 CheckKind = Literal["published", "peer_tool", "derived", "invariant", "calibration"]
@@ -371,26 +377,35 @@ def select_checks(recipe: Recipe, pattern: str, where: str = "recipe") -> Recipe
                                      "layer_figures": figures})
 
 
-def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False,
-               select: str | None = None) -> dict[str, Any]:
-    """Run every run of a recipe, write results under ``out_dir/<recipe>/<run>/`` and
-    ``out_dir/<recipe>/checks.json``; return summaries and checks. ``select``: a regular
-    expression; only the checks whose name matches it, and the runs they need, are run."""
+def simulate_run(run: Run, base: Path, where: str, *, progress: bool = False, details: bool = True):
+    """One run of a recipe: its hardware (with ``set``), its trace (less ``skip_ops``), simulated;
+    with ``check_function``, the functional check's figures in ``summary["function_check"]``."""
     from archsim.cli.common import load_any_trace
     from archsim.config.hardware import load_hardware
     from archsim.engine import simulate
     from archsim.trace.select import without_ops
 
+    hw = load_hardware(base / run.hw, overrides=run.set)
+    trace = without_ops(load_any_trace(base / run.trace), run.skip_ops, f"{where}: run '{run.name}': skip_ops")
+    result = simulate(trace, hw, progress=progress, seed=run.seed, details=details)
+    if run.check_function:
+        from archsim.arch.loas_function import check_function
+        result.summary["function_check"] = check_function(trace, hw, seed=run.seed).summary()
+    return result
+
+
+def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False,
+               select: str | None = None) -> dict[str, Any]:
+    """Run every run of a recipe, write results under ``out_dir/<recipe>/<run>/`` and
+    ``out_dir/<recipe>/checks.json``; return summaries and checks. ``select``: a regular
+    expression; only the checks whose name matches it, and the runs they need, are run."""
     recipe, base = load_recipe(path)
     if select is not None:
         recipe = select_checks(recipe, select, str(path))
     out = Path(out_dir) / recipe.name
     summaries, ops = {}, {}
     for run in recipe.runs:
-        hw = load_hardware(base / run.hw, overrides=run.set)
-        trace = without_ops(load_any_trace(base / run.trace), run.skip_ops,
-                            f"{path}: run '{run.name}': skip_ops")
-        result = simulate(trace, hw, progress=progress, seed=run.seed)
+        result = simulate_run(run, base, str(path), progress=progress)
         result.save(out / run.name)
         summaries[run.name] = result.summary
         ops[run.name] = result.ops
