@@ -64,11 +64,17 @@ def test_op_checks_and_layer_figure(ran):
         assert (v.parts[run]["metadata"] > 0).all()
     assert v.published["gamma"].tolist() == [1024.0, 2048.0] and v.published_norm.tolist() == [1024.0, 1024.0]
 
-    index_html, index_md = report_dir(tmp_path / "out")
+    index_md, index_html = report_dir(tmp_path / "out")
     page = (tmp_path / "out" / "lw" / "index.md").read_text()
     assert "## Layer by layer" in page and "### DRAM per layer" in page
     assert (tmp_path / "out" / "lw" / "img" / "lw-dram.png").stat().st_size > 1000
     assert "Gamma-S archsim / published" in page
+    from tests.report.test_report import check_html, md_anchors_resolve
+    images = check_html(tmp_path / "out" / "lw" / "index.html")
+    assert "img/lw-dram.png" in images
+    check_html(index_html)
+    md_anchors_resolve(tmp_path / "out" / "lw" / "index.md")
+    assert "Layer by layer" in index_md.read_text()      # the index lists the section of the recipe's page
 
 
 def test_published_values_must_match_the_ops(ran):
