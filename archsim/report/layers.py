@@ -22,6 +22,7 @@ from archsim.report.plots import FONT_PT, _figure, _legend, _save, _ticks, color
 from archsim.report.units import scale_for
 
 HATCHES = ["", "///", "..", "xx", "\\\\", "++"]     # one per stacked kind, on the run's colour
+REST = "rest of the metric"
 
 
 @dataclass
@@ -68,6 +69,11 @@ def layer_values(fig, ops: dict[str, pd.DataFrame]) -> LayerValues:
             raise ArchsimError(f"{where}: metric '{fig.metric}' is not an ops.csv column")
         total[run] = t[fig.metric].fillna(0.0).to_numpy(float)
         parts[run] = {k: _column_sum(t, pat, where) for k, pat in fig.stack.items()}
+    if fig.stack:      # what the stacked kinds leave of the metric is drawn too, never dropped
+        rest = {r: total[r] - sum(parts[r].values()) for r in total}
+        if any((np.abs(rest[r]) > 1e-9 * np.maximum(np.abs(total[r]), 1.0)).any() for r in total):
+            for r in total:
+                parts[r][REST] = rest[r]
     published = {}
     if fig.published is not None:
         for run, vals in fig.published.values.items():

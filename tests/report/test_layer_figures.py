@@ -125,3 +125,19 @@ def test_loas_layers_published_values_are_the_authors_counters():
             assert values == [layer.dram_kb[DESIGNS.index(design[d])] for layer in NETWORKS[net]], run
     raw = yaml.safe_load((REPO / "reports" / "loas_layers.yaml").read_text())
     assert all(c["kind"] == "published" and c.get("op") for c in raw["checks"])
+
+
+def test_a_partial_stack_keeps_the_rest_of_the_metric(ran, tmp_path):
+    """A stack that covers only part of the metric (values without metadata) gets a "rest" kind, so
+    the bars still add up to the metric."""
+    from archsim.report.layers import REST, layer_bars
+    out_dir, out = ran
+    fig = out["recipe"].layer_figures[0].model_copy(update={"stack": {"values": "dram_values_bytes.*"}})
+    ops = {n: pd.read_csv(out_dir / "out" / "lw" / n / "ops.csv") for n in ("loasft", "gamma")}
+    v = layer_values(fig, ops)
+    for run in ("loasft", "gamma"):
+        assert list(v.parts[run]) == ["values", REST]
+        np.testing.assert_allclose(v.parts[run][REST], ops[run].set_index("op_id").loc[v.ops].filter(
+            like="dram_metadata_bytes.").sum(axis=1).to_numpy(), rtol=1e-12)
+    layer_bars(v, tmp_path / "bars.png", "t", "B")
+    assert (tmp_path / "bars.png").stat().st_size > 1000
