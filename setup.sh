@@ -93,6 +93,9 @@ stage your-model .venv-tv/bin/archsim-workloads trace examples/your_model/resnet
   --input "randn(1,3,224,224)" -o reports/traces/your-resnet18.trace
 stage your-model-snn .venv/bin/archsim-workloads trace examples/your_model/snntorch_cnn.py:build \
   --input "zeros(1,1,32,32)" --dataset fashion-mnist --timesteps 4 -o reports/traces/your-snntorch.trace
+# 5. The Spikformer block (LoAS's transformer point, reports/spikformer_loas.yaml): trained and
+#    pruned once (cached in data/checkpoints/), one test image exported to reports/traces/.
+stage "export spikformer-fmnist" .venv/bin/archsim-workloads export spikformer-fmnist -o reports/traces/spikformer-fmnist.trace
 # Last, the report recipes (every reports/*.yaml).
 .venv/bin/python - "$STAGES" reports/out/stages.json <<'PY'
 import json, sys

@@ -65,6 +65,8 @@ def _simulate_one(args, hw_path, trace_path, out_dir, checked: bool = False) -> 
         from archsim.arch.loas_function import check_function
         check = check_function(trace, hw, seed=args.seed)
     result = simulate(trace, hw, progress=progress_wanted(args.quiet), seed=args.seed)
+    if check is not None:
+        result.summary["function_check"] = check.summary()
     out = result.save(out_dir, parquet=args.parquet)
     if not args.quiet:
         print(format_summary(result.summary))
