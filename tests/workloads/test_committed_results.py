@@ -1,0 +1,95 @@
+"""The committed experiment results (results/): the lookup order of the result cache (local cache,
+then committed results, then compute), the stale/missing check against the main job's
+configurations, and the check itself on the repository's results/ (a stale or a missing committed
+result fails here, as a stale checkpoint fails tests/workloads/test_checkpoints.py)."""
+import json
+
+import pytest
+
+from workloads import committed_results, result_cache
+
+
+@pytest.fixture
+def dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARCHSIM_RESULTS_DIR", str(tmp_path / "local"))
+    monkeypatch.setenv("ARCHSIM_COMMITTED_RESULTS_DIR", str(tmp_path / "committed"))
+    return tmp_path / "local", tmp_path / "committed"
+
+
+def _boom():
+    raise AssertionError("computed although a stored result exists")
+
+
+def test_lookup_order_local_then_committed_then_compute(dirs):
+    local, committed = dirs
+    cfg = {"a": 1}
+    name = result_cache.file_name("exp", cfg)
+    committed.mkdir(parents=True)
+    (committed / name).write_text(json.dumps({"result": {"where": "committed"}}))
+    assert result_cache.cached("exp", cfg, _boom) == {"where": "committed"}
+    assert not (local / name).exists()                  # reading the committed copy stores nothing locally
+    local.mkdir(parents=True)
+    (local / name).write_text(json.dumps({"result": {"where": "local"}}))
+    assert result_cache.cached("exp", cfg, _boom) == {"where": "local"}
+    # another configuration is computed, and stored in the local cache only
+    assert result_cache.cached("exp", {"a": 2}, lambda: {"where": "computed"}) == {"where": "computed"}
+    assert (local / result_cache.file_name("exp", {"a": 2})).exists()
+    assert not (committed / result_cache.file_name("exp", {"a": 2})).exists()
+    # refresh ignores both stores
+    assert result_cache.cached("exp", cfg, lambda: {"where": "fresh"}, refresh=True) == {"where": "fresh"}
+
+
+def test_stored_folder_needs_every_file(dirs):
+    local, committed = dirs
+    (committed / "traces").mkdir(parents=True)
+    (committed / "traces" / "a.trace").write_text("x")
+    assert result_cache.stored_folder("traces", ["a.trace", "b.trace"]) is None
+    (committed / "traces" / "b.trace").write_text("x")
+    assert result_cache.stored_folder("traces", ["a.trace", "b.trace"]) == committed / "traces"
+    (local / "traces").mkdir(parents=True)
+    for f in ("a.trace", "b.trace"):
+        (local / "traces" / f).write_text("y")
+    assert result_cache.stored_folder("traces", ["a.trace", "b.trace"]) == local / "traces"
+
+
+def _entries(version: int, calls: list):
+    def run(refresh, v=version):
+        calls.append(v)
+        result_cache.cached("toy", {"size": v}, lambda: {"value": 10 * v}, refresh=refresh)
+    return [committed_results.Entry("toy", result_cache.file_name("toy", {"size": version}), run)]
+
+
+def test_commit_then_stale_when_the_configuration_changes(dirs, monkeypatch):
+    local, committed = dirs
+    calls: list = []
+    old = _entries(1, calls)
+    monkeypatch.setattr(committed_results, "main_job", lambda: old)
+    committed_results.commit(old, log=lambda m: None)
+    assert calls == [1] and committed_results.check(old) == ([], [])
+    stored = json.loads((committed / old[0].file).read_text())
+    assert stored["result"] == {"value": 10} and stored["provenance"]["command"]
+    committed_results.commit(old, log=lambda m: None)       # committed already: nothing recomputed
+    assert calls == [1]
+    new = _entries(2, calls)                                  # the main job's configuration changed
+    missing, stale = committed_results.check(new)
+    assert missing == [f"toy: {new[0].file}"] and stale == [old[0].file]
+    monkeypatch.setattr(committed_results, "main_job", lambda: new)
+    removed = committed_results.commit(new, log=lambda m: None)
+    assert removed == [old[0].file] and committed_results.check(new) == ([], [])
+    assert calls == [1, 2]
+
+
+def test_main_job_entries_are_distinct_and_named_by_their_keys():
+    entries = committed_results.main_job()
+    names = [n for e in entries for n in e.names]
+    assert len(names) == len(set(names))
+    assert {e.label.split()[0] for e in entries} == {"stableq", "tesseraq", "pcl", "trex", "clipformer"}
+
+
+def test_repository_results_are_fresh_and_complete(monkeypatch):
+    """Every main-job experiment has its committed result under its current configuration key, and
+    no committed result is stale. On failure: `archsim-workloads results --commit`."""
+    monkeypatch.delenv("ARCHSIM_COMMITTED_RESULTS_DIR", raising=False)
+    missing, stale = committed_results.check()
+    assert not stale, f"stale committed results (configuration changed): {stale}; run `archsim-workloads results --commit`"
+    assert not missing, f"main-job results not committed: {missing}; run `archsim-workloads results --commit`"
