@@ -116,5 +116,6 @@ rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.stri
 json.dump([{"stage": n, "wall_s": round(float(s), 1)} for n, s in rows], open(sys.argv[2], "w"), indent=1)
 PY
 # strict (the default): exits 1 on any check that misses and is not listed as a known miss
-.venv/bin/archsim reproduce -o reports/out
+# (the recipes are independent: they run in $JOBS processes at once)
+.venv/bin/archsim reproduce -o reports/out -j "$JOBS"
 echo "setup.sh: done. Open the report: reports/out/index.html (or reports/out/index.md); run the tests with: .venv/bin/python -m pytest"

@@ -115,12 +115,14 @@ def commit(entries: list[Entry] | None = None, refresh: bool = False, command: s
         t0 = time.perf_counter()
         # the local cache first (a result computed here), else compute; never read the committed copy
         local = result_cache.results_dir()
-        if refresh or not all((local / n).exists() for n in e.names):
+        computed = refresh or not all((local / n).exists() for n in e.names)
+        if computed:
             e.run(True)
         seconds = time.perf_counter() - t0
         data = json.loads((local / e.file).read_text())
         data["provenance"] = {"command": command or "archsim-workloads results --commit",
-                              "torch": torch.__version__, "wall_time_s": round(seconds, 1)}
+                              "torch": torch.__version__,
+                              **({"wall_time_s": round(seconds, 1)} if computed else {"taken_from": "local cache"})}
         atomic_write_text(d / e.file, json.dumps(data, indent=1, default=str) + "\n")
         for folder in e.folders:
             if (d / folder).exists():
@@ -152,8 +154,8 @@ def main(argv=None) -> int:
     entries = main_job()
     if args.only and not args.commit:
         p.error("--only needs --commit")
+    chosen = entries
     if args.commit:
-        chosen = entries
         if args.only:
             chosen = [e for e in entries if any(e.label == o or e.label.startswith(o + " ") for o in args.only)]
             unknown = [o for o in args.only if not any(e.label == o or e.label.startswith(o + " ") for e in entries)]
@@ -162,6 +164,7 @@ def main(argv=None) -> int:
         commit(chosen, refresh=args.refresh,
                command="archsim-workloads results --commit" + (" --refresh" if args.refresh else ""))
     missing, stale = check(entries, d)
+    failed = bool(stale) or (args.commit and any(not (d / n).exists() for e in chosen for n in e.names))
     total = 0
     for e in entries:
         n = sum(size(d / name) for name in e.names)
@@ -172,7 +175,7 @@ def main(argv=None) -> int:
         print(f"{name:<28} stale    {size(d / name) / 1e3:8.0f} kB  (no main-job configuration has this key)")
     print(f"{d}: {total / 1e6:.2f} MB committed for the main job"
           + (f"; {len(missing)} missing, {len(stale)} stale" if missing or stale else ""))
-    return 1 if (missing or stale) and args.commit else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
