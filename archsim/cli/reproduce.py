@@ -46,8 +46,10 @@ def run(args) -> int:
         from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
-        futures = [pool.submit(run_recipe, recipe, out, progress=False) for recipe in recipes]
-        results = (f.result() for f in futures)
+        # the largest recipe files (most runs) start first, so that one long recipe does not start last
+        futures = {recipe: pool.submit(run_recipe, recipe, out, progress=False)
+                   for recipe in sorted(recipes, key=lambda r: -r.stat().st_size)}
+        results = (futures[recipe].result() for recipe in recipes)
     else:
         bars = progress_wanted()        # per-op bars help at a terminal and clutter a log file
         pool, results = None, (run_recipe(recipe, out, progress=bars) for recipe in recipes)
