@@ -106,6 +106,9 @@ stage_bg your-model .venv-tv/bin/archsim-workloads trace examples/your_model/res
   --input "randn(1,3,224,224)" -o reports/traces/your-resnet18.trace
 stage_bg your-model-snn .venv/bin/archsim-workloads trace examples/your_model/snntorch_cnn.py:build \
   --input "zeros(1,1,32,32)" --dataset fashion-mnist --timesteps 4 -o reports/traces/your-snntorch.trace
+# 5. The Spikformer block (LoAS's transformer point, reports/spikformer_loas.yaml): trained and
+#    pruned once (cached in data/checkpoints/), one test image exported to reports/traces/.
+stage_bg "export spikformer-fmnist" .venv/bin/archsim-workloads export spikformer-fmnist -q -o reports/traces/spikformer-fmnist.trace
 wait_stages
 # the LoAS Table II of the exported traces (the exports above ran concurrently with the other stages)
 .venv/bin/archsim trace stats reports/traces/loas-*.trace --loas --table reports/out/workloads/loas_table2.json > reports/out/workloads/loas-table2.txt

@@ -11,13 +11,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from archsim.arch.base import OpContext
 from archsim.config.hardware import Hardware, load_hardware
 from archsim.energy.price import apply_prices, count_key, op_energy_pj, sum_actions
 from archsim.errors import UnsupportedOpError
-from archsim.result import Counts, Result, order_op_columns
+from archsim.result import Counts, Result, op_column_order
+from archsim.rows import Rows
 from archsim.trace.io import Trace, load_trace
 
 
@@ -109,8 +108,10 @@ def simulate(trace: Trace | str | Path, hw: Hardware | str | Path, *, progress: 
                     action_rows.append({"op_id": op.id, "component": component, "action": action,
                                         "count": per_action[action]})
 
-    sources = pd.DataFrame(hw.table.sources() if details else [],
-                           columns=["component", "quantity", "value", "unit", "source"])
-    return Result(summary=summary, ops=order_op_columns(pd.DataFrame(rows)),
-                  actions=pd.DataFrame(action_rows, columns=["op_id", "component", "action", "count"]),
+    # pandas is imported only when a table is read as a DataFrame (archsim.rows)
+    ops_rows = Rows(rows)
+    ops_rows.columns = op_column_order(ops_rows.columns)
+    sources = Rows(hw.table.sources() if details else [], columns=["component", "quantity", "value", "unit", "source"])
+    return Result(summary=summary, ops=ops_rows,
+                  actions=Rows(action_rows, columns=["op_id", "component", "action", "count"]),
                   sources=sources, counts=counts)

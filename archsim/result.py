@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
 
 from archsim.errors import ArchsimError, PriceError
 from archsim.fileio import atomic_dir
+from archsim.rows import Rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUMMARY_FILE = "summary.json"
 OPS_FILE = "ops.csv"
@@ -33,10 +35,15 @@ OP_LEAD = ["op_id", "kind", "timesteps", "cycles", "latency_s", "macs", "macs_ef
            "energy_pj"]
 
 
-def order_op_columns(ops: pd.DataFrame) -> pd.DataFrame:
+def op_column_order(columns: Sequence[str]) -> list[str]:
     """The per-op table's columns in one order whatever order the models filled them in."""
-    lead = [c for c in OP_LEAD if c in ops.columns]
-    return ops[lead + sorted(c for c in ops.columns if c not in lead)]
+    lead = [c for c in OP_LEAD if c in columns]
+    return lead + sorted(c for c in columns if c not in lead)
+
+
+def order_op_columns(ops: "pd.DataFrame") -> "pd.DataFrame":
+    """``ops`` with its columns in :func:`op_column_order`."""
+    return ops[op_column_order(list(ops.columns))]
 
 
 COUNTS_VERSION = 1   # of counts.json
@@ -91,39 +98,63 @@ def derive(summary: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-@dataclass
+Table = Union["pd.DataFrame", Rows]
+
+
 class Result:
     """One simulation: ``summary`` (figures, see the module docstring), ``ops`` (one row per
     op), ``actions`` (op, component, action, count), ``sources`` (every price used, with its
-    source) and ``counts`` (what :func:`archsim.price` needs to re-price it)."""
+    source) and ``counts`` (what :func:`archsim.price` needs to re-price it).
 
-    summary: dict[str, Any]
-    ops: pd.DataFrame
-    actions: pd.DataFrame
-    sources: pd.DataFrame
-    counts: Counts | None = None
+    The three tables are pandas DataFrames when read; the engine hands them over as
+    :class:`archsim.rows.Rows`, turned into DataFrames on first access, so that simulating and
+    saving a result does not import pandas (start-up of the ``archsim`` command)."""
+
+    def __init__(self, summary: dict[str, Any], ops: Table, actions: Table, sources: Table,
+                 counts: Counts | None = None):
+        self.summary = summary
+        self._tables: dict[str, Table] = {"ops": ops, "actions": actions, "sources": sources}
+        self.counts = counts
+
+    def _frame(self, name: str) -> "pd.DataFrame":
+        table = self._tables[name]
+        if isinstance(table, Rows):
+            table = self._tables[name] = table.to_frame()
+        return table
+
+    ops = property(lambda self: self._frame("ops"), lambda self, v: self._tables.__setitem__("ops", v))
+    actions = property(lambda self: self._frame("actions"), lambda self, v: self._tables.__setitem__("actions", v))
+    sources = property(lambda self: self._frame("sources"), lambda self, v: self._tables.__setitem__("sources", v))
+
+    def __repr__(self) -> str:
+        return f"Result(summary={self.summary!r}, counts={self.counts!r})"
 
     def __getitem__(self, key: str) -> Any:
         return self.summary[key]
 
-    def save(self, out_dir: str | Path, parquet: bool | None = None) -> Path:
+    def save(self, out_dir: str | Path, parquet: bool = False) -> Path:
         """Write ``summary.json``, ``counts.json``, ``ops.csv``, ``actions.csv``, ``sources.csv``
-        (and ``ops.parquet`` when pyarrow is installed) into ``out_dir`` atomically: the files
-        appear together or not at all. JSON keys are sorted, so equal results give equal bytes."""
+        (and ``ops.parquet`` with ``parquet=True``; it needs pyarrow) into ``out_dir`` atomically:
+        the files appear together or not at all. JSON keys are sorted, so equal results give
+        equal bytes."""
         out_dir = Path(out_dir)
+        if parquet and not _have_pyarrow():
+            raise ArchsimError(f"{out_dir}: ops.parquet asked for, but pyarrow is not installed "
+                               "(pip install pyarrow, or leave parquet off: ops.csv holds the same table)")
         with atomic_dir(out_dir) as tmp:
             (tmp / SUMMARY_FILE).write_text(json.dumps(self.summary, indent=2, sort_keys=True, default=float))
             if self.counts is not None:
                 (tmp / COUNTS_FILE).write_text(json.dumps(self.counts.to_json(), indent=1, sort_keys=True))
-            self.ops.to_csv(tmp / OPS_FILE, index=False)
-            self.actions.to_csv(tmp / ACTIONS_FILE, index=False)
-            self.sources.to_csv(tmp / SOURCES_FILE, index=False)
-            if parquet is not False and _have_pyarrow():
+            for name, file in (("ops", OPS_FILE), ("actions", ACTIONS_FILE), ("sources", SOURCES_FILE)):
+                self._tables[name].to_csv(tmp / file, **({} if isinstance(self._tables[name], Rows) else {"index": False}))
+            if parquet:
                 _parquet_safe(self.ops).to_parquet(tmp / "ops.parquet", index=False)
         return out_dir
 
     @classmethod
     def load(cls, out_dir: str | Path) -> "Result":
+        import pandas as pd
+
         out_dir = Path(out_dir)
         try:
             summary = json.loads((out_dir / SUMMARY_FILE).read_text())
@@ -148,7 +179,7 @@ def _have_pyarrow() -> bool:
     return True
 
 
-def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+def _parquet_safe(df: "pd.DataFrame") -> "pd.DataFrame":
     """Parquet columns hold one type: a tag column whose values mix types across ops (a tag
     ``stage`` of 1, 2 and "head") is written as text."""
     mixed = [c for c in df.columns if df[c].dtype == object

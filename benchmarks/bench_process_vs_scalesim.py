@@ -15,9 +15,20 @@ all dataflows, conv and GEMM topologies). Per case, side by side in one run, ``-
 
 Wall time of each process (fork to exit), median per case; the ratio SCALE-Sim / archsim is
 printed per case and as the median over cases. The summed cycles of the two must agree (checked).
-Speed is measured here, never asserted in a test.
 
-    python benchmarks/bench_process_vs_scalesim.py [--cases 10] [--repeat 3] \
+Then the same cases as a batch, each tool in one process (``--repeat`` times, median):
+
+* archsim: one ``archsim simulate --batch jobs.csv`` process (one row per case, every output
+  folder written as above; start-up and Numba's kernel load paid once);
+* SCALE-Sim: one process of its Python running the cases one after another through its API
+  (SCALE-Sim has no batch command; this is the most favourable way to run it).
+
+Printed: the batch ratio against SCALE-Sim run one process per case (as its command line runs
+it: the sum of the per-case medians above) and against SCALE-Sim's own batch. ``--batch-only``
+skips archsim's one-process-per-case runs (for many cases). Speed is measured here, never
+asserted in a test.
+
+    python benchmarks/bench_process_vs_scalesim.py [--cases 10] [--repeat 3] [--batch-only] \
         [--scalesim-python /work/scalesim-venv/bin/python]
 """
 from __future__ import annotations
@@ -39,6 +50,12 @@ LAYOUT = "Layer name, (no custom layout rows),\n"
 SCALESIM_CHILD = ("import sys; from scalesim.scale_sim import scalesim; "
                   "s = scalesim(save_disk_space=True, verbose=False, config=sys.argv[1], topology=sys.argv[2], "
                   "layout=sys.argv[3], input_type_gemm=sys.argv[4] == '1'); s.run_scale(top_path=sys.argv[5])")
+SCALESIM_BATCH = ("import sys; from scalesim.scale_sim import scalesim\n"
+                  "for line in open(sys.argv[1]):\n"
+                  "    cfg, topo, layout, gemm, out = line.rstrip('\\n').split('\\t')\n"
+                  "    s = scalesim(save_disk_space=True, verbose=False, config=cfg, topology=topo, layout=layout, "
+                  "input_type_gemm=gemm == '1')\n"
+                  "    s.run_scale(top_path=out)\n")
 
 
 def timed(cmd, env=None) -> float:
@@ -52,6 +69,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--scalesim-python", default="/work/scalesim-venv/bin/python")
+    ap.add_argument("--batch-only", action="store_true",
+                    help="time archsim only as the batch (SCALE-Sim still one process per case and as its batch)")
     a = ap.parse_args(argv)
     cases = json.loads(GOLDEN.read_text())["cases"][: a.cases]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -69,28 +88,60 @@ def main(argv=None) -> int:
                        "--trace", str(d / "net.csv"), "-o", str(d / "out"), "--quiet"]
         scalesim_cmd = [a.scalesim_python, "-c", SCALESIM_CHILD, str(d / "arch.cfg"), str(d / "net.csv"),
                         str(d / "layout.csv"), "1" if c["gemm"] else "0", str(d / "ss")]
-        timed(archsim_cmd, env)                 # warm the Numba cache on disk (not timed)
+        if not a.batch_only:
+            timed(archsim_cmd, env)             # warm the file cache (not timed)
         runs.append((c, d, archsim_cmd, scalesim_cmd, [], []))
     for _ in range(a.repeat):
         for c, d, acmd, scmd, t_arch, t_ss in runs:
             t_ss.append(timed(scmd))
-            t_arch.append(timed(acmd, env))
-    ratios = []
-    print(f"{'case':>8} {'mode':>5} {'df':>3} {'array':>8} {'SCALE-Sim s':>12} {'archsim s':>10} {'ratio':>8}")
-    for c, d, _, _, t_arch, t_ss in runs:
-        ours = json.loads((d / "out/summary.json").read_text())["cycles"]
+            if not a.batch_only:
+                t_arch.append(timed(acmd, env))
+
+    def scalesim_cycles(d: Path) -> int:
         with open(next((d / "ss").rglob("COMPUTE_REPORT.csv"))) as f:
             rows = list(csv.reader(f))[1:]
-        theirs = sum(int(r[2]) for r in rows if r and r[0].strip())
-        assert ours == theirs, (c["seed"], ours, theirs)
-        ss, ar = statistics.median(t_ss), statistics.median(t_arch)
-        ratios.append(ss / ar)
-        cfg = c["cfg"]
-        print(f"{c['seed']:>8} {cfg['mode']:>5} {cfg['dataflow']:>3} {cfg['rows']:>4}x{cfg['cols']:<4}"
-              f"{ss:>12.3f} {ar:>10.3f} {ss / ar:>8.1f}")
-    print(f"median ratio SCALE-Sim / archsim over {len(ratios)} cases (whole process, wall): "
-          f"{statistics.median(ratios):.1f}x; archsim median {statistics.median(statistics.median(r[4]) for r in runs):.3f} s, "
-          f"SCALE-Sim median {statistics.median(statistics.median(r[5]) for r in runs):.3f} s")
+        return sum(int(r[2]) for r in rows if r and r[0].strip())
+
+    if not a.batch_only:
+        ratios = []
+        print(f"{'case':>8} {'mode':>5} {'df':>3} {'array':>8} {'SCALE-Sim s':>12} {'archsim s':>10} {'ratio':>8}")
+        for c, d, _, _, t_arch, t_ss in runs:
+            ours = json.loads((d / "out/summary.json").read_text())["cycles"]
+            assert ours == scalesim_cycles(d), (c["seed"], ours, scalesim_cycles(d))
+            ss, ar = statistics.median(t_ss), statistics.median(t_arch)
+            ratios.append(ss / ar)
+            cfg = c["cfg"]
+            print(f"{c['seed']:>8} {cfg['mode']:>5} {cfg['dataflow']:>3} {cfg['rows']:>4}x{cfg['cols']:<4}"
+                  f"{ss:>12.3f} {ar:>10.3f} {ss / ar:>8.1f}")
+        print(f"median ratio SCALE-Sim / archsim over {len(ratios)} cases (whole process, wall): "
+              f"{statistics.median(ratios):.1f}x; archsim median "
+              f"{statistics.median(statistics.median(r[4]) for r in runs):.3f} s, "
+              f"SCALE-Sim median {statistics.median(statistics.median(r[5]) for r in runs):.3f} s")
+    # -- the same cases as one batch per tool
+    jobs = work / "jobs.csv"
+    jobs.write_text("hw,trace,out\n" + "".join(f"{d.name}/imported/arch.yaml,{d.name}/net.csv,{d.name}/batch_out\n"
+                                                for _, d, *_ in runs))
+    ss_jobs = work / "scalesim_jobs.tsv"
+    ss_jobs.write_text("".join(f"{scmd[3]}\t{scmd[4]}\t{scmd[5]}\t{scmd[6]}\t{d / 'ss_batch'}\n"
+                               for _, d, _, scmd, *_ in runs))
+    batch_cmd = [sys.executable, "-m", "archsim.cli", "simulate", "--batch", str(jobs), "--quiet"]
+    t_batch, t_ss_batch = [], []
+    timed(batch_cmd, env)                       # warm: compiles the Numba kernel on a fresh checkout (not timed)
+    for _ in range(a.repeat):
+        t_ss_batch.append(timed([a.scalesim_python, "-c", SCALESIM_BATCH, str(ss_jobs)]))
+        t_batch.append(timed(batch_cmd, env))
+    for c, d, *_ in runs:
+        batch = json.loads((d / "batch_out/summary.json").read_text())
+        assert batch["cycles"] == scalesim_cycles(d), c["seed"]
+        if not a.batch_only:
+            assert batch == json.loads((d / "out/summary.json").read_text()), c["seed"]
+    ours, ss_one, ss_batch = (statistics.median(t_batch), sum(statistics.median(r[5]) for r in runs),
+                              statistics.median(t_ss_batch))
+    print(f"batch of {len(runs)} cases, one process each tool: archsim {ours:.3f} s "
+          f"({1e3 * ours / len(runs):.1f} ms per case), SCALE-Sim batch {ss_batch:.3f} s, "
+          f"SCALE-Sim one process per case {ss_one:.3f} s in all")
+    print(f"batch ratio: {ss_one / ours:.1f}x against SCALE-Sim one process per case; "
+          f"{ss_batch / ours:.1f}x against SCALE-Sim's own batch (cycles equal to SCALE-Sim's: checked)")
     return 0
 
 

@@ -107,3 +107,70 @@ def test_real_loas_traces(repo, net, suffix):
     hw = load_hardware(repo / "hw_configs/loas_paper.yaml", overrides={"params.strong_silent": bool(suffix)})
     res = check_function(load_trace(path), hw)
     assert res.passed, res.line()
+
+
+def _function_recipe(tmp_path, trace, runs_yaml: str, checks_yaml: str):
+    path = tmp_path / "fn.yaml"
+    path.write_text(f"name: fn\nruns:\n{runs_yaml}\nchecks:\n{checks_yaml}")
+    return path
+
+
+def test_recipe_runs_the_function_check(repo, tmp_path):
+    """``check_function: true`` on a recipe run puts the check's figures in the run's summary;
+    an invariant check on ``function_check.passed`` reads them (and a non-loas design is refused)."""
+    from archsim.report.recipe import run_recipe
+    trace = stored_trace(tmp_path)
+    runs = (f"  - {{name: loasft, trace: {trace}, hw: {repo}/hw_configs/loas_paper.yaml, "
+            "set: {params.strong_silent: true}, check_function: true}\n")
+    check = ("  - {kind: invariant, name: join, metric: function_check.passed, run: loasft, published: 1.0,"
+             " tolerance: 1.0e-9, source: identity}\n")
+    out = run_recipe(_function_recipe(tmp_path, trace, runs, check), tmp_path / "out")
+    fc = out["summaries"]["loasft"]["function_check"]
+    assert fc["passed"] == 1.0 and fc["ops_checked"] == 2 and fc["outputs"] == 4 * (36 * 8 + 5) and fc["mismatch"] is None
+    assert out["checks"][0]["pass"]
+    import json
+    assert json.loads((tmp_path / "out" / "fn" / "loasft" / "summary.json").read_text())["function_check"] == fc
+    bad = runs.replace("loas_paper.yaml", "gamma_s_paper.yaml").replace(", set: {params.strong_silent: true}", "")
+    with pytest.raises(TraceError, match="only the 'loas' model has a functional mode"):
+        run_recipe(_function_recipe(tmp_path, trace, bad, check), tmp_path / "out2")
+
+
+def test_loas_real_recipe_checks_the_function_of_every_loas_run(repo):
+    """reports/loas_real.yaml runs the functional check on each LoAS run of the real traces, with
+    one invariant check each."""
+    from archsim.report.recipe import load_recipe
+    recipe, _ = load_recipe(repo / "reports" / "loas_real.yaml")
+    checked = {r.name for r in recipe.runs if r.check_function}
+    assert checked == {f"{n}-{d}" for n in ("alexnet", "vgg16", "resnet19") for d in ("loas", "loasft")}
+    assert {c.run for c in recipe.checks if c.metric == "function_check.passed" and c.kind == "invariant"} == checked
+
+
+@pytest.mark.slow
+def test_function_check_on_a_quick_real_export(repo, tmp_path):
+    """A small real trace from the frontend (loas-alexnet, quick schedule: trained and pruned here,
+    or taken from the checkpoint cache) through the LoAS runs of reports/loas_real.yaml with their
+    functional check: the FTP join equals the dense product on every stored spike layer."""
+    pytest.importorskip("torch")
+    import os
+    import subprocess
+    import sys
+
+    from archsim.report.recipe import load_recipe, run_recipe
+    trace = tmp_path / "loas-alexnet-quick.trace"
+    cache = os.environ.get("ARCHSIM_CHECKPOINT_DIR", str(tmp_path / "ckpt"))
+    subprocess.run([sys.executable, "-m", "workloads.cli", "export", "loas-alexnet", "--schedule", "quick", "-q",
+                    "--device", "cpu", "--cache-dir", cache, "-o", str(trace)], check=True, cwd=repo)
+    recipe, _ = load_recipe(repo / "reports" / "loas_real.yaml")
+    runs = "".join(
+        f"  - {{name: {r.name}, trace: {trace}, hw: {repo}/hw_configs/loas_paper.yaml, "
+        f"set: {{params.strong_silent: {str(bool(r.set.get('params.strong_silent'))).lower()}}}, "
+        f"skip_ops: [{', '.join(r.skip_ops)}], check_function: true}}\n"
+        for r in recipe.runs if r.check_function and r.name.startswith("alexnet"))
+    checks = "".join(
+        f"  - {{kind: invariant, name: '{c.name}', metric: {c.metric}, run: {c.run}, published: 1.0, "
+        f"tolerance: 1.0e-9, source: identity}}\n"
+        for c in recipe.checks if c.metric == "function_check.passed" and c.run.startswith("alexnet"))
+    out = run_recipe(_function_recipe(tmp_path, trace, runs, checks), tmp_path / "out")
+    assert len(out["checks"]) == 2 and all(c["pass"] for c in out["checks"]), out["checks"]
+    for s in out["summaries"].values():
+        assert s["function_check"]["ops_checked"] == 4      # conv2..conv5 (the recipe skips conv1, fc, LIF, pools)

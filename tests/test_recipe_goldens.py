@@ -13,7 +13,7 @@ import pytest
 
 GOLDENS = Path(__file__).parent / "goldens"
 RTOL = 1e-9
-SLOW = {"loas", "statten", "ttsnn"}     # cycle-level runs over whole networks (minutes on 2 cores)
+SLOW = {"loas", "loas_layers", "statten", "ttsnn"}     # whole networks (minutes on 2 cores)
 
 
 def _maker():

@@ -157,3 +157,16 @@ register(ModelEntry(
                             test_size=1000, dense_epochs=2, prune_rounds=0, batch_size=64, lr=2e-3)},
     # the ANN and fusion layers run on an int8 systolic array: their activations are described as 8-bit
     export_options=dict(activation_bits=8)))
+
+
+# --- Spikformer (the LoAS paper's transformer scaling point; docs/workloads/spikformer.md) --------
+_SPIKFORMER_DATA = dict(dataset="fashion-mnist", image_size=32, channels=1, batch_size=64, lr=2e-3, rewind="lr")
+register(ModelEntry(
+    "spikformer-fmnist", _module("spikformer", "spikformer"), "snn",
+    "Spikformer (Zhou et al., ICLR 2023, arXiv 2209.15425), the transformer layer of LoAS (MICRO 2024)",
+    "Spikformer-style spiking transformer: SPS stem, 1 block x D 128 (spiking self-attention on Q/K/V "
+    "spikes, 8 heads; MLP 128 -> 512 -> 128), 64 tokens, T=4, 32x32x1 input; pruned to 90 %",
+    schedules={"main": dict(_SPIKFORMER_DATA, train_size=1500, test_size=1000, dense_epochs=2, prune_rounds=2,
+                            retrain_epochs=1, target_sparsity=0.9, eval_dense=False),
+               "quick": dict(_SPIKFORMER_DATA, train_size=256, test_size=128, dense_epochs=1, prune_rounds=1,
+                             retrain_epochs=1, target_sparsity=0.8)}))

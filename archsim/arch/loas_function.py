@@ -57,6 +57,14 @@ class FunctionCheck:
     def passed(self) -> bool:
         return self.mismatch is None and bool(self.ops_checked)
 
+    def summary(self) -> dict:
+        """The figures a result keeps (``summary["function_check"]``; recipe checks read them, e.g.
+        ``function_check.passed``, 1 or 0)."""
+        return {"passed": 1.0 if self.passed else 0.0, "ops_checked": len(self.ops_checked),
+                "ops_skipped": len(self.ops_skipped), "outputs": self.outputs, "matches": self.matches,
+                "mispredictions": self.mispredictions, "pseudo_max_abs": self.pseudo_max_abs,
+                "mismatch": None if self.mismatch is None else str(self.mismatch)}
+
     def line(self, pseudo_bits: int = 12) -> str:
         if self.mismatch is not None:
             return f"function check FAILED: {self.mismatch}"

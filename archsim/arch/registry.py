@@ -10,9 +10,7 @@ setup.cfg::
 """
 from __future__ import annotations
 
-import difflib
 import importlib
-from importlib.metadata import entry_points
 
 BUILTIN = {
     "mac_array": "archsim.arch.mac_array:MacArrayModel",
@@ -30,6 +28,8 @@ BUILTIN = {
 
 def available() -> dict[str, str]:
     """name -> "module:Class" of every known model (built-in and entry points)."""
+    from importlib.metadata import entry_points     # here: scanning installed packages is slow
+
     found = dict(BUILTIN)
     for ep in entry_points(group="archsim.models"):
         found.setdefault(ep.name, ep.value)
@@ -41,6 +41,7 @@ def get_model_class(name: str) -> type:
     # call: too slow for a sweep that loads a hardware file per design point)
     models = BUILTIN if name in BUILTIN else available()
     if name not in models:
+        import difflib
         hint = difflib.get_close_matches(name, list(models), n=1)
         extra = f" (did you mean '{hint[0]}'?)" if hint else ""
         raise KeyError(f"unknown architecture '{name}'{extra}; registered: {', '.join(sorted(models))}")

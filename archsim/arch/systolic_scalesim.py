@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -467,9 +468,14 @@ def _prefetch_sets(order, words: int, bw: int):
     return ptr, sets.astype(np.int64), n_sets, -(-len(order) // bw)
 
 
-# Below this many request slots the plain reference is quicker than importing Numba (whole-process
-# start-up of `archsim simulate` on a small trace); both give identical numbers (tested).
-AUTO_REFERENCE_SLOTS = 300_000
+# Up to this many request slots in a process the plain reference is quicker than importing Numba
+# and loading the cached kernel (whole-process start-up of `archsim simulate` on a small trace):
+# the reference takes well under a microsecond per slot, Numba's start-up about a second (both
+# measured by benchmarks/bench_process_vs_scalesim.py). A layer that would take the process past
+# it (a big layer, or the many layers of a batch or a sweep) loads the kernel, which then runs
+# every layer. Both give identical numbers (tested on every harness case).
+AUTO_REFERENCE_SLOTS = 1_500_000
+_reference_slots_spent = 0              # by the reference in this process (backend "auto")
 
 
 def request_slots(df: str, R: int, C: int, g: Geometry) -> int:
@@ -486,7 +492,13 @@ def replay(df: str, R: int, C: int, g: Geometry, mem: Memory, backend: str = "au
     layers, see AUTO_REFERENCE_SLOTS, else the kernel)."""
     geom, m = _encode(g, mem, C)
     if backend == "auto":
-        backend = "reference" if request_slots(df, R, C, g) < AUTO_REFERENCE_SLOTS else "numba"
+        global _reference_slots_spent
+        kernels = sys.modules.get("archsim.kernels.scalesim_replay")     # compiled in this process already
+        loaded = kernels is not None and bool(getattr(kernels._replay_kernel, "signatures", None))
+        slots = request_slots(df, R, C, g)
+        backend = "numba" if loaded or _reference_slots_spent + slots > AUTO_REFERENCE_SLOTS else "reference"
+        if backend == "reference":
+            _reference_slots_spent += slots
     from archsim.kernels._jit import check_backend
     if check_backend(backend) == "reference":
         raw = replay_raw_reference(DF_CODE[df], R, C, geom, m)

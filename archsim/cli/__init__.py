@@ -3,10 +3,16 @@ heavy imports happen inside the handlers so that ``archsim --help`` stays fast."
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from archsim import __version__
 from archsim.errors import ArchsimError
+
+# The command's own process: pydantic's plugin scan (every installed package's entry points) is
+# skipped, as start-up counts for a small simulation (docs/performance.md). A user who runs a
+# pydantic plugin sets PYDANTIC_DISABLE_PLUGINS themselves (empty: all plugins on).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 COMMANDS = ("simulate", "price", "trace", "validate", "list_cmd", "reproduce", "sweep", "report", "pareto", "import_cmd")
 

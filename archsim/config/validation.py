@@ -23,7 +23,7 @@ class Strict(pydantic.BaseModel):
     (a clock, an energy, an area or a bandwidth of inf or NaN is an error, not a division by
     zero later)."""
 
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 # Ceilings on integer parameters (documented in docs/hardware-config.md): a value over them is

@@ -170,13 +170,45 @@ def load_yaml_unresolved(path: str | Path) -> Document:
                 return Document(data=_copy_data(doc.data), path=Path(path), where=dict(doc.where))
         except OSError:
             pass
-    doc = load_yaml(path, resolve=False)
-    files = {real, *(Path(w.rsplit(":", 1)[0]).resolve() for w in doc.where.values())}
+    doc = _self_contained_copy(path)
+    if doc is None:
+        doc = load_yaml(path, resolve=False)
+        _remember_self_contained(doc)
+    files = {real, *(Path(f).resolve() for f in {w.rsplit(":", 1)[0] for w in doc.where.values()})}
     if len(_UNRESOLVED) >= 64:
         _UNRESOLVED.pop(next(iter(_UNRESOLVED)))
     _UNRESOLVED[key] = (tuple((f, _stamp(f)) for f in sorted(files) if os.path.exists(f)),
                          Document(data=_copy_data(doc.data), path=doc.path, where=dict(doc.where)))
     return doc
+
+
+# blake2b of a file's bytes -> (data, key path -> line) of a file that includes and extends nothing:
+# a batch of imported designs holds one copy of the same energy table per design folder
+_BY_CONTENT: dict[bytes, tuple[Any, dict[KeyPath, str]]] = {}
+
+
+def _self_contained_copy(path: str | Path) -> Document | None:
+    """The document of ``path`` built from a file of the same bytes seen before, if that file
+    included and extended nothing (its data and lines hold whatever its folder)."""
+    try:
+        hit = _BY_CONTENT.get(_stamp(Path(path)))
+    except OSError:
+        return None
+    if hit is None:
+        return None
+    data, lines = hit
+    path = Path(path)
+    return Document(data=_copy_data(data), path=path, where={k: f"{path}:{line}" for k, line in lines.items()})
+
+
+def _remember_self_contained(doc: Document) -> None:
+    prefix = f"{doc.path}:"
+    lines = {k: w[len(prefix):] for k, w in doc.where.items() if w.startswith(prefix)}
+    if len(lines) != len(doc.where) or not all(line.isdigit() for line in lines.values()):
+        return                                # it names other files (includes, extends)
+    if len(_BY_CONTENT) >= 64:
+        _BY_CONTENT.pop(next(iter(_BY_CONTENT)))
+    _BY_CONTENT[_stamp(doc.path)] = (_copy_data(doc.data), lines)
 
 
 def _copy_data(value: Any) -> Any:
@@ -199,8 +231,21 @@ def _stamp(path: Path) -> bytes:
 def _compose(text: str) -> yaml.Node | None:
     """Parse YAML text into nodes, memoized by the text itself (never stale): a sweep loads the
     same hardware file and tables for every design point, and parsing dominates that load.
-    The nodes are only read afterwards."""
+    The nodes are only read afterwards.
+
+    libyaml's parser (``CSafeLoader``, where PyYAML has it) builds the same nodes, with the same
+    line marks and tags (the tags are resolved by PyYAML's Python resolver in both), several times
+    faster; text it refuses is parsed again by the Python parser, whose error messages are the
+    ones documented."""
+    if _CSafeLoader is not None:
+        try:
+            return yaml.compose(text, Loader=_CSafeLoader)
+        except yaml.YAMLError:
+            pass
     return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+_CSafeLoader = getattr(yaml, "CSafeLoader", None)
 
 
 class _Builder:

@@ -195,6 +195,8 @@ def recipe_blocks(outcome: dict[str, Any], figures: FigureWriter | None, base: P
     out = outcome.get("out")
     for ref in recipe.tables:
         blocks += table_ref_blocks(ref, Path(out).parent if out is not None else None, level)
+    from archsim.report.layers import layer_figure_blocks
+    blocks += layer_figure_blocks(recipe, out, figures, level)
     if figures is not None and len(summaries) > 1:
         blocks.append(Heading("Energy and latency of the runs", level))
         # runs in physical and in relative units are never on one energy axis

@@ -42,6 +42,19 @@ effect (``EFFECT_FLOOR``), so a wide band cannot pass a ratio that shows no effe
 (ratio = treatment / baseline) or ``effect: reduction`` (ratio = baseline / treatment) says what the
 ratio measures; both are factors above 1. Without ``effect:`` the rule applies all the same.
 
+A check may read one op of a run instead of its summary: ``op: Layer_3`` takes ``metric`` from
+that op's row of the run's per-op table (an ``ops.csv`` column, e.g. ``traffic_bytes.dram``), so a
+whole-network run can be checked layer by layer.
+
+``layer_figures:`` draws per-layer bars from the runs' per-op tables (one group of bars per op,
+one bar per run, stacked by the kinds in ``stack``), with the published per-layer values beside
+them where a source gives them (:class:`LayerFigure`, :mod:`archsim.report.layers`).
+
+``check_function: true`` on a run (a ``loas`` design) also computes every stored spike layer through
+the FTP join and compares it with the dense product (``archsim simulate --check-function``); its
+figures land in the run's summary as ``function_check.*`` (``passed`` is 1 or 0), for checks of kind
+``invariant``.
+
 ``known_miss: {reason: ...}`` marks a check that misses for a stated reason; ``archsim reproduce``
 exits non-zero on any other miss (``--lenient`` to only report them).
 """
@@ -66,6 +79,7 @@ class Run(Strict):
     set: dict[str, Any] = Field(default_factory=dict)   # hardware overrides, dotted key paths
     seed: int | None = None
     skip_ops: list[str] = Field(default_factory=list)   # ops left out: ID, kind:KIND, tag:TAG
+    check_function: bool = False   # loas: also run the functional check (summary "function_check")
 
 
 CheckKind = Literal["published", "peer_tool", "derived", "invariant", "calibration"]
@@ -87,7 +101,8 @@ class KnownMiss(Strict):
 class Check(Strict):
     name: str
     kind: CheckKind
-    metric: str                         # a summary key, e.g. latency_s, energy_j, cycles
+    metric: str                         # a summary key, e.g. latency_s, energy_j, cycles (with op: an ops.csv column)
+    op: str | None = None               # read the metric from this op's row of the per-op table
     run: str | None = None
     ratio: tuple[str, str] | None = None
     published: float
@@ -125,6 +140,35 @@ def effect_verdict(published: float, ours: float) -> bool:
     return want * got > 0 and abs(got) >= EFFECT_FLOOR * abs(want) * (1 - 1e-12)   # rounding at exactly half
 
 
+class PublishedLayers(Strict):
+    """Published per-layer values of a :class:`LayerFigure`: ``values[run]`` lists one value per op
+    of the figure, in its order (``null`` where the source gives none); ``scale`` turns them into the
+    metric's unit (e.g. 1024: KiB to bytes)."""
+    source: str = Field(min_length=1)
+    scale: float = Field(default=1.0, gt=0)
+    values: dict[str, list[float | None]]
+
+
+class LayerFigure(Strict):
+    """Bars per layer from the runs' per-op tables (``ops.csv``): one group per op (``ops``, default
+    every op of the first run), one bar per run (``runs``: legend label -> run name), each bar
+    stacked by ``stack`` (label -> ops.csv column glob, summed, e.g. ``dram_values_bytes.*``) or the
+    ``metric`` column alone. ``normalize``: divide each op's bars by that run's ``metric`` on the same
+    op (the paper's normalised figures). ``published``: the source's value per op and run, drawn as
+    markers and tabulated beside archsim's."""
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    title: str
+    metric: str
+    unit: str = ""                       # of the metric (B, J, s, ...: scaled for display)
+    runs: dict[str, str] = Field(min_length=1)
+    stack: dict[str, str] = Field(default_factory=dict)
+    ops: list[str] | None = None
+    normalize: str | None = None
+    label: str | None = None             # an ops.csv column added to each op's tick label (e.g. tag.conv)
+    published: PublishedLayers | None = None
+    note: str = ""
+
+
 class TableRef(Strict):
     """Tables a main-job step writes (e.g. accuracy studies that need PyTorch), shown with the
     recipe: a JSON file ``{"tables": [{"title", "columns", "rows", "notes"}]}`` at ``path``,
@@ -144,6 +188,7 @@ class Recipe(Strict):
     runs: list[Run] = Field(min_length=1)
     checks: list[Check] = Field(default_factory=list)
     tables: list[TableRef] = Field(default_factory=list)
+    layer_figures: list[LayerFigure] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _names(self):
@@ -165,6 +210,20 @@ class Recipe(Strict):
                     raise ValueError(f"check '{c.name}': held_out names unknown check '{held}'")
                 if kinds[held] == "calibration" or held == c.name:
                     raise ValueError(f"check '{c.name}': held-out check '{held}' is itself a calibration")
+        figures = [f.name for f in self.layer_figures]
+        if len(set(figures)) != len(figures):
+            raise ValueError(f"duplicate layer figure names {sorted({n for n in figures if figures.count(n) > 1})}")
+        for f in self.layer_figures:
+            refs = list(f.runs.values()) + ([f.normalize] if f.normalize else []) + list(
+                f.published.values if f.published else [])
+            for ref in refs:
+                if ref not in names:
+                    raise ValueError(f"layer figure '{f.name}' refers to unknown run '{ref}'")
+            if f.published and f.ops is not None:
+                for run, vals in f.published.values.items():
+                    if len(vals) != len(f.ops):
+                        raise ValueError(f"layer figure '{f.name}': published values of '{run}' give {len(vals)} "
+                                         f"values for {len(f.ops)} ops")
         return self
 
     def held_out_from(self, check: str) -> list[str]:
@@ -189,15 +248,32 @@ def metric_of(summary: dict[str, Any], metric: str) -> float:
         raise ConfigError(f"metric '{metric}' is not in the result summary") from None
 
 
-def evaluate_checks(recipe: Recipe, summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def op_metric_of(ops, run: str, op: str, metric: str) -> float:
+    """``metric`` (an ops.csv column) of op ``op`` in run ``run``'s per-op table."""
+    if ops is None or run not in ops or ops[run] is None or not len(ops[run]):
+        raise ConfigError(f"run '{run}': no per-op table to read op '{op}' from")
+    table = ops[run]
+    if metric not in table.columns:
+        raise ConfigError(f"run '{run}': metric '{metric}' is not a column of the per-op table")
+    row = table[table["op_id"] == op]
+    if len(row) != 1:
+        raise ConfigError(f"run '{run}': op '{op}' is not in the per-op table (or is there {len(row)} times)")
+    return float(row[metric].iloc[0])
+
+
+def evaluate_checks(recipe: Recipe, summaries: dict[str, dict[str, Any]],
+                    ops: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One row per check. ``pass``: within the relative band and (for an effect) the effect rule;
-    ``status``: ``pass``, ``known miss``, ``miss`` or ``known miss passes`` (the reason is stale)."""
+    ``status``: ``pass``, ``known miss``, ``miss`` or ``known miss passes`` (the reason is stale).
+    ``ops``: run name -> its per-op table (DataFrame), for the checks that read one op (``op:``)."""
     rows = []
     for c in recipe.checks:
+        def value(run):
+            return op_metric_of(ops, run, c.op, c.metric) if c.op else metric_of(summaries[run], c.metric)
         if c.run:
-            ours = metric_of(summaries[c.run], c.metric)
+            ours = value(c.run)
         else:
-            ours = metric_of(summaries[c.ratio[0]], c.metric) / metric_of(summaries[c.ratio[1]], c.metric)
+            ours = value(c.ratio[0]) / value(c.ratio[1])
         rel = ours / c.published - 1.0 if c.published else float("inf")
         in_band = abs(rel) <= c.tolerance
         effect_ok = effect_verdict(c.published, ours) if c.measures_effect else None
@@ -206,7 +282,7 @@ def evaluate_checks(recipe: Recipe, summaries: dict[str, dict[str, Any]]) -> lis
             status = "pass" if ok else "miss"
         else:
             status = "known miss passes" if ok else "known miss"
-        rows.append({"check": c.name, "kind": c.kind, "metric": c.metric,
+        rows.append({"check": c.name, "kind": c.kind, "metric": c.metric + (f" (op {c.op})" if c.op else ""),
                      "runs": c.run or f"{c.ratio[0]} / {c.ratio[1]}",
                      "published": c.published, "archsim": ours, "ratio_to_published": ours / c.published
                      if c.published else float("nan"), "tolerance": c.tolerance,
@@ -255,9 +331,9 @@ def headline(checks: list[dict[str, Any]]) -> str:
 TRACE_METRICS = ("macs", "timesteps")   # summary keys a trace alone determines (besides trace_metrics.*)
 
 
-def trace_only(metric: str) -> bool:
+def trace_only(metric: str, op: str | None = None) -> bool:
     """True when ``metric`` comes from the trace alone (no simulation needed)."""
-    return metric in TRACE_METRICS or metric.startswith("trace_metrics.")
+    return op is None and (metric in TRACE_METRICS or metric.startswith("trace_metrics."))
 
 
 def trace_summary(trace) -> dict[str, Any]:
@@ -275,7 +351,7 @@ def trace_checks(path: str | Path) -> list[dict[str, Any]]:
     from archsim.trace.select import without_ops
 
     recipe, base = load_recipe(path)
-    checks = [c for c in recipe.checks if trace_only(c.metric)]
+    checks = [c for c in recipe.checks if trace_only(c.metric, c.op)]
     needed = {r for c in checks for r in ([c.run] if c.run else c.ratio)}
     summaries = {}
     for run in recipe.runs:
@@ -295,7 +371,27 @@ def select_checks(recipe: Recipe, pattern: str, where: str = "recipe") -> Recipe
     if not checks:
         raise ConfigError(f"{where}: no check name matches {pattern!r}")
     needed = {r for c in checks for r in ([c.run] if c.run else c.ratio)}
-    return recipe.model_copy(update={"checks": checks, "runs": [r for r in recipe.runs if r.name in needed]})
+    figures = [f for f in recipe.layer_figures if set(f.runs.values()) | {f.normalize or next(iter(f.runs.values()))}
+               <= needed]    # a figure stays when every run it draws is run
+    return recipe.model_copy(update={"checks": checks, "runs": [r for r in recipe.runs if r.name in needed],
+                                     "layer_figures": figures})
+
+
+def simulate_run(run: Run, base: Path, where: str, *, progress: bool = False, details: bool = True):
+    """One run of a recipe: its hardware (with ``set``), its trace (less ``skip_ops``), simulated;
+    with ``check_function``, the functional check's figures in ``summary["function_check"]``."""
+    from archsim.cli.common import load_any_trace
+    from archsim.config.hardware import load_hardware
+    from archsim.engine import simulate
+    from archsim.trace.select import without_ops
+
+    hw = load_hardware(base / run.hw, overrides=run.set)
+    trace = without_ops(load_any_trace(base / run.trace), run.skip_ops, f"{where}: run '{run.name}': skip_ops")
+    result = simulate(trace, hw, progress=progress, seed=run.seed, details=details)
+    if run.check_function:
+        from archsim.arch.loas_function import check_function
+        result.summary["function_check"] = check_function(trace, hw, seed=run.seed).summary()
+    return result
 
 
 def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False,
@@ -303,24 +399,17 @@ def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False,
     """Run every run of a recipe, write results under ``out_dir/<recipe>/<run>/`` and
     ``out_dir/<recipe>/checks.json``; return summaries and checks. ``select``: a regular
     expression; only the checks whose name matches it, and the runs they need, are run."""
-    from archsim.cli.common import load_any_trace
-    from archsim.config.hardware import load_hardware
-    from archsim.engine import simulate
-    from archsim.trace.select import without_ops
-
     recipe, base = load_recipe(path)
     if select is not None:
         recipe = select_checks(recipe, select, str(path))
     out = Path(out_dir) / recipe.name
-    summaries = {}
+    summaries, ops = {}, {}
     for run in recipe.runs:
-        hw = load_hardware(base / run.hw, overrides=run.set)
-        trace = without_ops(load_any_trace(base / run.trace), run.skip_ops,
-                            f"{path}: run '{run.name}': skip_ops")
-        result = simulate(trace, hw, progress=progress, seed=run.seed)
+        result = simulate_run(run, base, str(path), progress=progress)
         result.save(out / run.name)
         summaries[run.name] = result.summary
-    checks = evaluate_checks(recipe, summaries)
+        ops[run.name] = result.ops
+    checks = evaluate_checks(recipe, summaries, ops)
     (out / "checks.json").write_text(json.dumps(checks, indent=2))
     # the recipe itself, so that `archsim report` can rebuild the page from the files alone
     (out / "recipe.json").write_text(recipe.model_dump_json(indent=2))

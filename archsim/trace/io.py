@@ -19,9 +19,8 @@ import os
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import networkx as nx
 import numpy as np
 import pydantic
 
@@ -29,6 +28,9 @@ from archsim.errors import TraceError
 from archsim.fileio import atomic_path, check_output_file
 from archsim.trace.packing import pack_mask, pack_spikes, unpack_mask, unpack_spikes, word_dtype
 from archsim.trace.schema import (FORMAT_NAME, SCHEMA_VERSION, Header, Manifest, Operand, TensorInfo)
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 64 << 20      # a manifest larger than this (uncompressed) is refused
@@ -107,8 +109,10 @@ class Trace:
             return unpack_mask(raw, tuple(info.shape))
         return raw
 
-    def graph(self) -> nx.DiGraph:
+    def graph(self) -> "nx.DiGraph":
         """The layer graph: one node per op (attribute ``op``), edges producer -> consumer."""
+        import networkx as nx         # here, not at the top: simulating a trace needs no graph
+
         g = nx.DiGraph()
         for op in self.ops:
             g.add_node(op.id, op=op)

@@ -20,7 +20,7 @@ FORMAT_NAME = "archsim-trace"
 
 
 class _Model(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 PositiveInt = Annotated[int, Field(ge=1)]

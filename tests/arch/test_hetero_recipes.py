@@ -52,7 +52,7 @@ def test_mixed_type_tag_columns_save_to_parquet(tmp_path):
     pytest.importorskip("pyarrow")
     ops = pd.DataFrame({"op_id": ["a", "b"], "tag.stage": [1, "head"]})
     r = Result(summary={"x": 1}, ops=ops, actions=pd.DataFrame(), sources=pd.DataFrame())
-    r.save(tmp_path / "res")
+    r.save(tmp_path / "res", parquet=True)
     back = pd.read_parquet(tmp_path / "res" / "ops.parquet")
     assert list(back["tag.stage"]) == ["1", "head"]
 

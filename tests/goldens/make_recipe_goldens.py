@@ -45,19 +45,15 @@ def summary_figures(summary: dict) -> dict:
 def recipe_figures(path: Path) -> dict:
     """Every run's summary figures and every check's archsim value (run in memory, nothing
     written)."""
-    from archsim.cli.common import load_any_trace
-    from archsim.config.hardware import load_hardware
-    from archsim.engine import simulate
-    from archsim.report.recipe import evaluate_checks, load_recipe
-    from archsim.trace.select import without_ops
+    from archsim.report.recipe import evaluate_checks, load_recipe, simulate_run
 
     recipe, base = load_recipe(path)
-    summaries = {}
+    summaries, ops = {}, {}
+    per_op = {r for c in recipe.checks if c.op for r in ([c.run] if c.run else c.ratio)}   # op-level checks
     for run in recipe.runs:
-        hw = load_hardware(base / run.hw, overrides=run.set)
-        trace = without_ops(load_any_trace(base / run.trace), run.skip_ops, f"{path}: run '{run.name}': skip_ops")
-        summaries[run.name] = simulate(trace, hw, seed=run.seed, details=False).summary
-    checks = {c["check"]: c["archsim"] for c in evaluate_checks(recipe, summaries)}
+        result = simulate_run(run, base, str(path), details=run.name in per_op)
+        summaries[run.name], ops[run.name] = result.summary, result.ops
+    checks = {c["check"]: c["archsim"] for c in evaluate_checks(recipe, summaries, ops)}
     return {"recipe": recipe.name, "file": str(path.relative_to(REPO)),
             "runs": {name: summary_figures(s) for name, s in summaries.items()}, "checks": checks}
 

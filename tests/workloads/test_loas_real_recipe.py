@@ -37,3 +37,15 @@ def test_every_network_is_checked():
     for net in ("alexnet", "vgg16", "resnet19"):
         checked = {c.metric for c in recipe.checks if (c.run or c.ratio[0]).startswith(net + "-")}
         assert {"macs", "trace_metrics.weight_sparsity_pruned_layers", "cycles"} <= checked, net
+
+
+def test_layer_figures_of_every_network():
+    """One layer-wise DRAM chart per network over the five designs, normalised to LoAS-FT, with no
+    published marks (archsim's own figures for these networks)."""
+    recipe, _ = load_recipe(ROOT / "reports" / "loas_real.yaml")
+    figs = {f.name: f for f in recipe.layer_figures}
+    assert set(figs) == {f"{n}-dram" for n in ("alexnet", "vgg16", "resnet19")}
+    for name, f in figs.items():
+        net = name.split("-")[0]
+        assert set(f.runs.values()) == {f"{net}-{d}" for d in ("sparten", "gospa", "gamma", "loas", "loasft")}
+        assert f.normalize == f"{net}-loasft" and f.published is None
