@@ -170,9 +170,9 @@ def main(argv=None) -> int:
         n = sum(size(d / name) for name in e.names)
         total += n
         state = "missing" if any(not (d / name).exists() for name in e.names) else "fresh"
-        print(f"{e.label:<28} {state:<8} {n / 1e3:8.0f} kB  {e.file}")
+        print(f"{e.label:<32} {state:<8} {n / 1e3:8.0f} kB  {e.file}")
     for name in stale:
-        print(f"{name:<28} stale    {size(d / name) / 1e3:8.0f} kB  (no main-job configuration has this key)")
+        print(f"{name:<32} stale    {size(d / name) / 1e3:8.0f} kB  (no main-job configuration has this key)")
     print(f"{d}: {total / 1e6:.2f} MB committed for the main job"
           + (f"; {len(missing)} missing, {len(stale)} stale" if missing or stale else ""))
     return 1 if failed else 0
