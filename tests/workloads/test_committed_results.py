@@ -83,7 +83,7 @@ def test_main_job_entries_are_distinct_and_named_by_their_keys():
     entries = committed_results.main_job()
     names = [n for e in entries for n in e.names]
     assert len(names) == len(set(names))
-    assert {e.label.split()[0] for e in entries} == {"stableq", "tesseraq", "pcl", "clipformer"}
+    assert {e.label.split()[0] for e in entries} == {"stableq", "tesseraq", "pcl", "trex", "clipformer"}
 
 
 def test_repository_results_are_not_stale(monkeypatch):
