@@ -12,6 +12,9 @@ def register(sub) -> None:
     p.add_argument("--by", default="trace", metavar="COLUMN",
                    help="one front per value of this column (default: trace); 'none' for one front over all rows")
     p.add_argument("-o", "--out", metavar="FILE", help="write the front as CSV")
+    p.add_argument("--table", metavar="FILE", dest="table_json",
+                   help="write the front as a recipe table file (JSON, for a recipe's 'tables:'), with a plot of "
+                        "accuracy against the other metric beside it (FILE.png) when accuracy_mean is a metric")
     p.set_defaults(func=run)
 
 
@@ -47,4 +50,15 @@ def run(args) -> int:
         out = check_output_file(args.out, "Pareto front CSV", same_front)
         atomic_write_text(out, text)
         print(f"wrote {out}")
+    if args.table_json:
+        import json
+        from pathlib import Path
+
+        from archsim.fileio import atomic_write_text
+        from archsim.report.accuracy import front_tables
+        out = Path(args.table_json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out, json.dumps(front_tables(args.table, args.metrics, by, plot=out.with_suffix(".png")),
+                                          indent=1))
+        print(f"wrote {out} and {out.with_suffix('.png').name}")
     return 0

@@ -21,10 +21,14 @@ Sums are exact: ``G`` is integer and every partial sum stays below 2^53, so the 
 is counter-based (SplitMix64 hashes of the key and the element's index feeding a ziggurat), so
 the draws do not depend on the order of evaluation, the backend or the number of threads.
 
-The kernel's speed: column chunks run in parallel; within a chunk the column loops are
-branch-free so LLVM vectorises them; 0/1 input planes take the rows four at a time through a
-16-entry table of partial sums; the ziggurat's fast path runs over a whole chunk and only the
-rare slow draws are redone.
+The kernel's speed: one call takes a batch of independent products (the per-head K^T and V of
+attention) and has one or two parallel loops over (product, column chunk) items, or over
+products, so a small product costs no thread rendezvous per plane; within an item the column
+loops are branch-free so LLVM vectorises them (integer sums are converted to float as int32
+where they fit: AVX2 has no vector int64 -> float conversion); 0/1 input planes take the rows
+four at a time through a 16-entry table of partial sums, built once per row group and chunk
+and shared by every plane; each output row is loaded and stored once per row group; the
+ziggurat's fast path runs over a whole row and only the rare slow draws are redone.
 """
 from __future__ import annotations
 
@@ -45,7 +49,6 @@ _INV_2_32 = 2.0 ** -32
 ADC_IDEAL, ADC_FIXED, ADC_DYNAMIC = 0, 1, 2
 _LOW_BIT = np.array([0, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0], dtype=np.int64)   # lowest set bit of 0..15
 _POPCOUNT = np.array([bin(i).count("1") for i in range(16)], dtype=np.int64)
-CHUNK = 128   # columns per work item: a chunk of G and G2 stays in cache while all vectors pass
 
 
 # --- counter-based normal draws (ziggurat) ------------------------------------------------------
@@ -233,173 +236,322 @@ def crossbar_mvm_reference(digits, G, G2, starts, plane_weights, gmin_int, inv_u
     return out
 
 
+def crossbar_mvm_batch_reference(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma,
+                                 keys, adc_mode, adc_bits, full_scale):
+    """A batch of independent products: ``digits`` (B, P, M, K), ``G``/``G2`` (B, K, NC), one noise
+    key per product; (B, M, NC). The same math as :func:`crossbar_mvm_reference`, product by product."""
+    return np.stack([crossbar_mvm_reference(digits[b], G[b], G2[b], starts, plane_weights, gmin_int, inv_unit,
+                                            inv_unit2, read_sigma, keys[b], adc_mode, adc_bits, full_scale)
+                     for b in range(digits.shape[0])])
+
+
 @kernel(reference=crossbar_mvm_reference)
-def _mvm_chunk(digits, G, G2, p, r0, r1, j0, width, gmin_int, inv_unit, inv_unit2, read_sigma, key, counter0,
-               w, lo, inv_step, step, max_code, fused, binary, patterns, set0, out, scratch):
-    """Columns ``j0 .. j0 + width`` of one (row group, plane) for every input vector: the part
-    of ``_crossbar_mvm`` one thread runs. Serial and branch-free in the column loops, so LLVM
-    vectorises them; the ziggurat's fast path is evaluated for the whole chunk first and the
-    rare slow draws are redone by ``_normal``."""
-    M = digits.shape[1]
-    NC = G.shape[1]
-    noisy = read_sigma > 0.0
-    s = np.empty(width, dtype=G.dtype)
-    s2 = np.zeros(width, dtype=G2.dtype)
-    z = np.zeros(width)
-    fast = np.zeros(width, dtype=np.bool_)
-    v = np.empty(width)
-    key0 = _mix(key)
-    if binary:
-        # 0/1 inputs: the rows are taken four at a time through a table of the 16 partial sums of
-        # each quartet (built once per chunk), halving the additions of the sparse row loop.
-        nsets = (r1 - r0 + 3) // 4
-        lut = np.empty((nsets, 16, width), dtype=G.dtype)
-        lut2 = np.empty((nsets if noisy else 0, 16, width), dtype=G2.dtype)
-        for q in range(nsets):
-            lut[q, 0, :] = 0
-            if noisy:
-                lut2[q, 0, :] = 0
-            for pat in range(1, 16):
-                prev = pat & (pat - 1)
-                row = r0 + 4 * q + _LOW_BIT[pat]
-                if row < r1:
-                    gi = G[row, j0:j0 + width]
-                    for jj in range(width):
-                        lut[q, pat, jj] = lut[q, prev, jj] + gi[jj]
-                    if noisy:
-                        g2i = G2[row, j0:j0 + width]
-                        for jj in range(width):
-                            lut2[q, pat, jj] = lut2[q, prev, jj] + g2i[jj]
-                else:
-                    lut[q, pat, :] = lut[q, prev, :]
-                    if noisy:
-                        lut2[q, pat, :] = lut2[q, prev, :]
-    for m in range(M):
-        s[:] = 0
+def _build_lut(G, G2, b, r0, r1, j0, width, noisy, lut, lut2):
+    """The 16 partial sums of every quartet of rows ``r0..r1`` over columns ``j0 .. j0 + width``
+    (pattern bit t set: row 4 q + t included); ``lut2`` the same of ``G2`` when ``noisy``."""
+    nsets = (r1 - r0 + 3) // 4
+    for q in range(nsets):
+        for jj in range(width):
+            lut[q, 0, jj] = 0
         if noisy:
-            s2[:] = 0
-        n_on = 0
-        if binary:
-            for q in range(nsets):
-                pat = patterns[p, m, set0 + q]
-                if pat == 0:
-                    continue
-                n_on += _POPCOUNT[pat]
-                li = lut[q, pat]
+            for jj in range(width):
+                lut2[q, 0, jj] = 0
+        for pat in range(1, 16):
+            prev = pat & (pat - 1)
+            row = r0 + 4 * q + _LOW_BIT[pat]
+            if row < r1:
+                gi = G[b, row, j0:j0 + width]
                 for jj in range(width):
-                    s[jj] += li[jj]
+                    lut[q, pat, jj] = lut[q, prev, jj] + gi[jj]
                 if noisy:
-                    l2 = lut2[q, pat]
+                    g2i = G2[b, row, j0:j0 + width]
                     for jj in range(width):
-                        s2[jj] += l2[jj]
-        else:
-            for i in range(r0, r1):
-                d = digits[p, m, i]
-                if d == 0:
-                    continue
-                n_on += d
-                gi = G[i, j0:j0 + width]       # a slice: its loop indices are known non-negative,
-                if d == 1:                     # which lets LLVM vectorise the adds
+                        lut2[q, pat, jj] = lut2[q, prev, jj] + g2i[jj]
+            else:
+                for jj in range(width):
+                    lut[q, pat, jj] = lut[q, prev, jj]
+                if noisy:
                     for jj in range(width):
-                        s[jj] += gi[jj]
+                        lut2[q, pat, jj] = lut2[q, prev, jj]
+
+
+@kernel(reference=crossbar_mvm_reference, inline="always")
+def _row_values(digits, G, G2, b, p, m, r0, r1, j0, width, binary, lut, lut2, gmin_int, inv_unit, inv_unit2,
+                read_sigma, key, key0, counter, s, s2, z, fast, v):
+    """``v[:width]``: the values of columns ``j0 .. j0 + width`` read by input vector ``m`` of plane
+    ``p`` through row group ``r0..r1`` of product ``b`` (``counter``: the noise counter of the
+    first column). Branch-free in the column loops, so LLVM vectorises them; the ziggurat's fast
+    path runs over the whole row and only the rare slow draws are redone by ``_normal``."""
+    noisy = read_sigma > 0.0
+    for jj in range(width):
+        s[jj] = 0
+    if noisy:
+        for jj in range(width):
+            s2[jj] = 0
+    n_on = 0
+    if binary:   # 0/1 inputs: four rows per addition through the table of their partial sums
+        nsets = (r1 - r0 + 3) // 4
+        nfull = (r1 - r0) // 4
+        for q in range(nsets):
+            i = r0 + 4 * q
+            if q < nfull:
+                pat = np.int64(digits[b, p, m, i]) | (np.int64(digits[b, p, m, i + 1]) << 1) \
+                    | (np.int64(digits[b, p, m, i + 2]) << 2) | (np.int64(digits[b, p, m, i + 3]) << 3)
+            else:
+                pat = 0
+                for t in range(r1 - i):
+                    pat |= np.int64(digits[b, p, m, i + t]) << t
+            if pat == 0:
+                continue
+            n_on += _POPCOUNT[pat]
+            for jj in range(width):
+                s[jj] += lut[q, pat, jj]
+            if noisy:
+                for jj in range(width):
+                    s2[jj] += lut2[q, pat, jj]
+    else:
+        for i in range(r0, r1):
+            d = np.int64(digits[b, p, m, i])
+            if d == 0:
+                continue
+            n_on += d
+            gi = G[b, i, j0:j0 + width]        # a slice: its loop indices are known non-negative,
+            if d == 1:                         # which lets LLVM vectorise the adds
+                for jj in range(width):
+                    s[jj] += gi[jj]
+            else:
+                for jj in range(width):
+                    s[jj] += d * gi[jj]
+            if noisy:
+                g2i = G2[b, i, j0:j0 + width]
+                if d == 1:
+                    for jj in range(width):
+                        s2[jj] += g2i[jj]
                 else:
                     for jj in range(width):
-                        s[jj] += d * gi[jj]
-                if noisy:
-                    g2i = G2[i, j0:j0 + width]
-                    if d == 1:
-                        for jj in range(width):
-                            s2[jj] += g2i[jj]
-                    else:
-                        for jj in range(width):
-                            s2[jj] += d * d * g2i[jj]
-        off = gmin_int * n_on
-        if noisy:
-            base = counter0 + np.uint64(m * NC + j0)
-            for jj in range(width):          # ziggurat fast path (see _normal)
-                h = _mix(key0 + (base + np.uint64(jj)) * _GOLDEN)
-                li = np.int64(h & _L255)
-                x = np.float64(h >> _S11) * _INV_2_53 * ZIG_X[li]
-                fast[jj] = x < ZIG_X[li + 1]
-                z[jj] = -x if (h >> _S8) & _L1 else x
-            for jj in range(width):
-                if not fast[jj]:
-                    z[jj] = _normal(key, base + np.uint64(jj))
-            for jj in range(width):
-                v[jj] = np.float64(np.int64(s[jj]) - off) * inv_unit \
-                    + read_sigma * math.sqrt(np.float64(s2[jj])) * inv_unit2 * z[jj]
-        else:
-            for jj in range(width):
-                v[jj] = np.float64(np.int64(s[jj]) - off) * inv_unit
-        if not fused:
-            for jj in range(width):
-                scratch[m, j0 + jj] = v[jj]
-        elif step > 0.0:
-            for jj in range(width):   # clamp, then truncate: = clip(floor(.), 0, max_code), vectorisable
-                code = np.float64(np.int64(min(max((v[jj] - lo) * inv_step + 0.5, 0.0), max_code)))
-                out[m, j0 + jj] += w * (lo + code * step)
-        else:
-            for jj in range(width):
-                out[m, j0 + jj] += w * v[jj]
+                        s2[jj] += d * d * g2i[jj]
+    off = np.float64(gmin_int * n_on)       # exact: every sum here is an integer below 2^53, so
+    if noisy:                                # float(s) - float(off) = float(s - off), and the
+        for jj in range(width):              # int32 -> float conversion vectorises (int64's does not)
+            h = _mix(key0 + (counter + np.uint64(jj)) * _GOLDEN)
+            li8 = np.int64(h & _L255)
+            x = np.float64(h >> _S11) * _INV_2_53 * ZIG_X[li8]
+            fast[jj] = x < ZIG_X[li8 + 1]
+            z[jj] = -x if (h >> _S8) & _L1 else x
+        for jj in range(width):
+            if not fast[jj]:
+                z[jj] = _normal(key, counter + np.uint64(jj))
+        for jj in range(width):
+            v[jj] = (np.float64(s[jj]) - off) * inv_unit + read_sigma * math.sqrt(np.float64(s2[jj])) * inv_unit2 * z[jj]
+    else:
+        for jj in range(width):
+            v[jj] = (np.float64(s[jj]) - off) * inv_unit
 
 
-@kernel(reference=crossbar_mvm_reference, parallel=True)
-def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, key,
-                  adc_mode, adc_bits, full_scale):
-    P, M, _ = digits.shape
-    NC = G.shape[1]
-    out = np.zeros((M, NC))
-    n_chunks = (NC + CHUNK - 1) // CHUNK
-    fused = adc_mode != ADC_DYNAMIC
-    binary = digits.max() <= 1
-    # 0/1 inputs: each row group's rows in quartets, each quartet's bits packed once per call
-    n_groups = starts.shape[0] - 1
-    set_starts = np.zeros(n_groups + 1, dtype=np.int64)
-    for g in range(n_groups):
-        set_starts[g + 1] = set_starts[g] + ((starts[g + 1] - starts[g] + 3) // 4 if binary else 0)
-    patterns = np.zeros((P, M, set_starts[n_groups]), dtype=np.uint8)
-    if binary:
-        for p in prange(P):
-            for m in range(M):
-                for g in range(n_groups):
-                    for i in range(starts[g], starts[g + 1]):
-                        q = set_starts[g] + (i - starts[g]) // 4
-                        patterns[p, m, q] |= digits[p, m, i] << ((i - starts[g]) % 4)
-    scratch = np.empty((M, NC)) if not fused else np.empty((1, 1))
-    max_code = float(2 ** adc_bits - 1)
+@kernel(reference=crossbar_mvm_reference)
+def _chunk_pass(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, keys, binary,
+                b, c, j0, wd, n_lut, apply, los, inv_steps, steps, max_code, lows, highs, out):
+    """One work item: columns ``j0 .. j0 + wd`` (chunk ``c``) of product ``b``, every row group,
+    plane and input vector, the planes innermost so that each output row is loaded and stored
+    once per row group. ``apply``: quantise with the (group, plane) ranges ``los``/``steps`` (step
+    0: no quantisation) and add into ``out`` in the reference's order (plane by plane); else only
+    record each (group, plane)'s min and max in ``lows``/``highs[b, g, p, c]``."""
+    P, M = digits.shape[1], digits.shape[2]
+    NC = G.shape[2]
+    noisy = read_sigma > 0.0
+    s, s2 = np.empty(wd, dtype=G.dtype), np.zeros(wd, dtype=G2.dtype)
+    z, fast, v, acc = np.zeros(wd), np.zeros(wd, dtype=np.bool_), np.empty(wd), np.empty(wd)
+    lut = np.empty((n_lut, 16, wd), dtype=G.dtype)
+    lut2 = np.empty((n_lut if noisy else 0, 16, wd), dtype=G2.dtype)
+    key = keys[b]
+    key0 = _mix(key)
     for g in range(starts.shape[0] - 1):
-        for p in range(P):
-            lo, inv_step, step = 0.0, 0.0, 0.0
-            if adc_mode == ADC_FIXED:
-                step = full_scale[g] / max_code
-                inv_step = 1.0 / step
-            counter0 = np.uint64((g * P + p) * M * NC)
-            for c in prange(n_chunks):
-                j0 = c * CHUNK
-                _mvm_chunk(digits, G, G2, p, starts[g], starts[g + 1], j0, min(CHUNK, NC - j0), gmin_int,
-                           inv_unit, inv_unit2, read_sigma, key, counter0, plane_weights[p], lo, inv_step, step, max_code,
-                           fused, binary, patterns, set_starts[g], out, scratch)
-            if not fused:
-                v_min, v_max = scratch.min(), scratch.max()
-                lo, step = v_min, (v_max - v_min) / max_code
+        r0, r1 = starts[g], starts[g + 1]
+        if binary:
+            _build_lut(G, G2, b, r0, r1, j0, wd, noisy, lut, lut2)
+        if not apply:
+            for p in range(P):
+                lows[b, g, p, c], highs[b, g, p, c] = np.inf, -np.inf
+        for m in range(M):
+            if apply:
+                for jj in range(wd):
+                    acc[jj] = out[b, m, j0 + jj]
+            for p in range(P):
+                counter = np.uint64(((g * P + p) * M + m) * NC + j0)
+                _row_values(digits, G, G2, b, p, m, r0, r1, j0, wd, binary, lut, lut2, gmin_int, inv_unit,
+                            inv_unit2, read_sigma, key, key0, counter, s, s2, z, fast, v)
+                if not apply:
+                    lo_v, hi_v = lows[b, g, p, c], highs[b, g, p, c]
+                    for jj in range(wd):
+                        lo_v = min(lo_v, v[jj])
+                        hi_v = max(hi_v, v[jj])
+                    lows[b, g, p, c], highs[b, g, p, c] = lo_v, hi_v
+                    continue
+                w, lo, inv_step, step = plane_weights[p], los[b, g, p], inv_steps[b, g, p], steps[b, g, p]
+                if step > 0.0:
+                    for jj in range(wd):   # clamp, then floor: = clip(floor(.), 0, max_code), vectorisable
+                        code = np.floor(min(max((v[jj] - lo) * inv_step + 0.5, 0.0), max_code))
+                        acc[jj] += w * (lo + code * step)
+                else:
+                    for jj in range(wd):
+                        acc[jj] += w * v[jj]
+            if apply:
+                for jj in range(wd):
+                    out[b, m, j0 + jj] = acc[jj]
+
+
+@kernel(reference=crossbar_mvm_reference)
+def _stored_pass(digits, G, G2, starts, gmin_int, inv_unit, inv_unit2, read_sigma, keys, binary,
+                 b, g, p, j0, wd, build, lut, lut2, vals):
+    """Columns ``j0 .. j0 + wd`` of one (product, group, plane) into ``vals[m, j0 + jj]``; returns
+    their (min, max). ``build``: fill the partial-sum tables ``lut``/``lut2`` first (else they
+    hold this group's and chunk's already)."""
+    P, M = digits.shape[1], digits.shape[2]
+    NC = G.shape[2]
+    s, s2 = np.empty(wd, dtype=G.dtype), np.zeros(wd, dtype=G2.dtype)
+    z, fast, v = np.zeros(wd), np.zeros(wd, dtype=np.bool_), np.empty(wd)
+    r0, r1 = starts[g], starts[g + 1]
+    if binary and build:
+        _build_lut(G, G2, b, r0, r1, j0, wd, read_sigma > 0.0, lut, lut2)
+    key = keys[b]
+    key0 = _mix(key)
+    lo_v, hi_v = np.inf, -np.inf
+    for m in range(M):
+        counter = np.uint64(((g * P + p) * M + m) * NC + j0)
+        _row_values(digits, G, G2, b, p, m, r0, r1, j0, wd, binary, lut, lut2, gmin_int, inv_unit, inv_unit2,
+                    read_sigma, key, key0, counter, s, s2, z, fast, v)
+        for jj in range(wd):
+            vals[m, j0 + jj] = v[jj]
+            lo_v = min(lo_v, v[jj])
+            hi_v = max(hi_v, v[jj])
+    return lo_v, hi_v
+
+
+@kernel(reference=crossbar_mvm_reference)
+def _quantize_add(vals, out, b, m0, m1, w, lo, inv_step, step, max_code):
+    """Rows ``m0..m1`` of a stored (M, NC) partial-sum tensor through the ADC, ``w`` times into ``out[b]``."""
+    NC = vals.shape[1]
+    for m in range(m0, m1):
+        if step > 0.0:
+            for j in range(NC):
+                code = np.floor(min(max((vals[m, j] - lo) * inv_step + 0.5, 0.0), max_code))
+                out[b, m, j] += w * (lo + code * step)
+        else:
+            for j in range(NC):
+                out[b, m, j] += w * vals[m, j]
+
+
+@kernel(reference=crossbar_mvm_batch_reference, parallel=True)
+def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, keys,
+                  adc_mode, adc_bits, full_scale, binary, width, local):
+    """The schedules of :func:`crossbar_mvm_batch`. Fixed or ideal ADCs: one parallel loop over
+    (product, column chunk) items. Per-tensor (dynamic) ADCs: with ``local`` (many products, or
+    one chunk each), one parallel loop over products, each storing its own values per (group,
+    plane) and quantising them; else without read noise, one loop over (product, chunk) records
+    each (product, group, plane)'s range, a second recomputes the values and quantises them
+    (summing again costs less than storing every value of a large product); with read noise
+    (drawing every sample twice would not), per (product, group, plane) a parallel loop over
+    column chunks stores the values and one over rows quantises them."""
+    B, P, M, _ = digits.shape
+    NC = G.shape[2]
+    n_groups = starts.shape[0] - 1
+    n_chunks = (NC + width - 1) // width
+    max_sets = 0
+    for g in range(n_groups):
+        max_sets = max(max_sets, (starts[g + 1] - starts[g] + 3) // 4)
+    n_lut = max_sets if binary else 0
+    out = np.zeros((B, M, NC))
+    max_code = float(2 ** adc_bits - 1)
+    los = np.zeros((B, n_groups, P))
+    inv_steps = np.zeros((B, n_groups, P))
+    steps = np.zeros((B, n_groups, P))
+    if adc_mode == ADC_FIXED:
+        for g in range(n_groups):
+            steps[:, g, :] = full_scale[g] / max_code
+            inv_steps[:, g, :] = 1.0 / (full_scale[g] / max_code)
+    if adc_mode != ADC_DYNAMIC or (read_sigma == 0.0 and not local):
+        lows = np.empty((B, n_groups, P, n_chunks))
+        highs = np.empty((B, n_groups, P, n_chunks))
+        if adc_mode == ADC_DYNAMIC:
+            for it in prange(B * n_chunks):
+                b, c = it // n_chunks, it % n_chunks
+                _chunk_pass(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, keys,
+                            binary, b, c, c * width, min(width, NC - c * width), n_lut, False, los, inv_steps, steps,
+                            max_code, lows, highs, out)
+            for b in range(B):
+                for g in range(n_groups):
+                    for p in range(P):
+                        lo, hi = lows[b, g, p].min(), highs[b, g, p].max()
+                        los[b, g, p] = lo
+                        steps[b, g, p] = (hi - lo) / max_code
+                        inv_steps[b, g, p] = 1.0 / steps[b, g, p] if steps[b, g, p] > 0.0 else 0.0
+        for it in prange(B * n_chunks):
+            b, c = it // n_chunks, it % n_chunks
+            _chunk_pass(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, keys,
+                        binary, b, c, c * width, min(width, NC - c * width), n_lut, True, los, inv_steps, steps,
+                        max_code, lows, highs, out)
+        return out
+    n_lut2 = n_lut if read_sigma > 0.0 else 0
+    if local:
+        for b in prange(B):
+            vals = np.empty((M, NC))
+            lut = np.empty((n_lut, 16, width), dtype=G.dtype)
+            lut2 = np.empty((n_lut2, 16, width), dtype=G2.dtype)
+            for g in range(n_groups):
+                for p in range(P):
+                    lo, hi = np.inf, -np.inf
+                    for c in range(n_chunks):    # one chunk: its tables serve every plane
+                        lo_c, hi_c = _stored_pass(digits, G, G2, starts, gmin_int, inv_unit, inv_unit2, read_sigma,
+                                                  keys, binary, b, g, p, c * width, min(width, NC - c * width),
+                                                  n_chunks > 1 or p == 0, lut, lut2, vals)
+                        lo, hi = min(lo, lo_c), max(hi, hi_c)
+                    step = (hi - lo) / max_code
+                    _quantize_add(vals, out, b, 0, M, plane_weights[p], lo, 1.0 / step if step > 0.0 else 0.0, step,
+                                  max_code)
+        return out
+    vals = np.empty((M, NC))
+    lows1, highs1 = np.empty(n_chunks), np.empty(n_chunks)
+    n_rows = (M + 63) // 64
+    for b in range(B):
+        for g in range(n_groups):
+            for p in range(P):
+                for c in prange(n_chunks):
+                    wd = min(width, NC - c * width)
+                    lut = np.empty((n_lut, 16, wd), dtype=G.dtype)
+                    lut2 = np.empty((n_lut2, 16, wd), dtype=G2.dtype)
+                    lows1[c], highs1[c] = _stored_pass(digits, G, G2, starts, gmin_int, inv_unit, inv_unit2,
+                                                       read_sigma, keys, binary, b, g, p, c * width, wd, True, lut,
+                                                       lut2, vals)
+                lo, hi = lows1.min(), highs1.max()
+                step = (hi - lo) / max_code
                 inv_step = 1.0 / step if step > 0.0 else 0.0
-                w = plane_weights[p]
-                for m in prange(M):
-                    if step > 0.0:
-                        for j in range(NC):
-                            code = np.float64(np.int64(min(max((scratch[m, j] - lo) * inv_step + 0.5, 0.0), max_code)))
-                            out[m, j] += w * (lo + code * step)
-                    else:
-                        for j in range(NC):
-                            out[m, j] += w * scratch[m, j]
+                for r in prange(n_rows):
+                    _quantize_add(vals, out, b, r * 64, min(M, r * 64 + 64), plane_weights[p], lo, inv_step, step,
+                                  max_code)
     return out
 
 
-def crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, key,
-                 adc_mode, adc_bits, full_scale, backend: str = "numba"):
-    """Validate and dispatch (see the module docstring). ``G`` and ``G2`` may be int32 or int64
-    (the caller picks int32 when every partial sum fits); ``inv_unit2`` converts sqrt of a sum of
-    ``G2`` to levels."""
+LUT_BYTES = 1 << 17   # the partial-sum tables of one column chunk: sized to stay in a core's L2 cache
+
+
+def _chunk_width(starts, NC, itemsize, noisy, binary) -> int:
+    """Columns per work item: as many as keep the chunk's partial-sum tables within LUT_BYTES
+    (a multiple of 16, 16 to 1024), or all of them when they fit."""
+    if not binary:
+        return int(min(NC, 256))
+    sets = int(((np.diff(starts) + 3) // 4).max())
+    per_col = sets * 16 * itemsize * (2 if noisy else 1)
+    width = max(16, min(1024, (LUT_BYTES // per_col) // 16 * 16))
+    return int(min(NC, width))
+
+
+def crossbar_mvm_batch(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, keys,
+                       adc_mode, adc_bits, full_scale, backend: str = "numba"):
+    """A batch of independent crossbar products (one written operand each, as for the per-head
+    K^T and V of attention): ``digits`` (B, P, M, K) uint8, ``G`` and ``G2`` (B, K, NC) int32 or
+    int64 (one dtype each), ``keys`` (B,) the read-noise key of each product; returns (B, M, NC).
+    Product ``b`` equals ``crossbar_mvm(digits[b], G[b], ..., keys[b], ...)`` exactly: the batch
+    only spreads the work over threads (products, or column chunks of a product) in one call."""
     check_backend(backend)
     digits = np.ascontiguousarray(digits, dtype=np.uint8)
     G, G2 = np.ascontiguousarray(G), np.ascontiguousarray(G2)
@@ -408,9 +560,14 @@ def crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_u
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     plane_weights = np.ascontiguousarray(plane_weights, dtype=np.float64)
     full_scale = np.ascontiguousarray(full_scale, dtype=np.float64)
-    P, M, K = digits.shape
-    if G.shape[0] != K or G2.shape != G.shape:
-        raise ValueError(f"G {G.shape} / G2 {G2.shape} do not match {K} input rows")
+    keys = np.ascontiguousarray(np.asarray(keys, dtype=np.uint64).reshape(-1))
+    if digits.ndim != 4 or G.ndim != 3:
+        raise ValueError(f"batched digits must be (B, P, M, K) and G (B, K, NC), got {digits.shape} and {G.shape}")
+    B, P, M, K = digits.shape
+    if G.shape[:2] != (B, K) or G2.shape != G.shape:
+        raise ValueError(f"G {G.shape} / G2 {G2.shape} do not match {B} products of {K} input rows")
+    if keys.shape != (B,):
+        raise ValueError(f"one noise key per product: {keys.shape[0]} keys for {B} products")
     if starts[0] != 0 or starts[-1] != K or np.any(np.diff(starts) <= 0):
         raise ValueError("row-group starts must rise strictly from 0 to K")
     if len(plane_weights) != P or len(full_scale) != len(starts) - 1:
@@ -418,8 +575,28 @@ def crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_u
     if adc_mode not in (ADC_IDEAL, ADC_FIXED, ADC_DYNAMIC):
         raise ValueError(f"unknown ADC mode {adc_mode}")
     args = (digits, G, G2, starts, plane_weights, np.int64(gmin_int), float(inv_unit), float(inv_unit2),
-            float(read_sigma), np.uint64(key), int(adc_mode), int(adc_bits), full_scale)
+            float(read_sigma), keys, int(adc_mode), int(adc_bits), full_scale)
     if backend == "reference":
         with np.errstate(over="ignore"):
-            return crossbar_mvm_reference(*args)
-    return _crossbar_mvm(*args)
+            return crossbar_mvm_batch_reference(*args)
+    NC = G.shape[2]
+    if B == 0 or M == 0 or NC == 0:
+        return np.zeros((B, M, NC))
+    binary = bool(digits.max() <= 1)
+    width = _chunk_width(starts, NC, G.dtype.itemsize, read_sigma > 0.0, binary)
+    import numba
+    local = width == NC or B >= 2 * numba.get_num_threads()
+    return _crossbar_mvm(*args, binary, width, local)
+
+
+def crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, key,
+                 adc_mode, adc_bits, full_scale, backend: str = "numba"):
+    """Validate and dispatch (see the module docstring). ``G`` and ``G2`` may be int32 or int64
+    (the caller picks int32 when every partial sum fits); ``inv_unit2`` converts sqrt of a sum of
+    ``G2`` to levels."""
+    digits = np.asarray(digits)
+    G, G2 = np.asarray(G), np.asarray(G2)
+    if digits.ndim != 3 or G.ndim != 2 or G2.ndim != 2:
+        raise ValueError(f"digits must be (P, M, K) and G, G2 (K, NC), got {digits.shape}, {G.shape}, {G2.shape}")
+    return crossbar_mvm_batch(digits[None], G[None], G2[None], starts, plane_weights, gmin_int, inv_unit, inv_unit2,
+                              read_sigma, [key], adc_mode, adc_bits, full_scale, backend=backend)[0]

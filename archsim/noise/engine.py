@@ -154,15 +154,64 @@ def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool =
     Static operands drift to ``spec.drift.time_s`` after programming (:mod:`archsim.noise.drift`);
     written (dynamic) operands are read right after their write and do not. A dynamic operand
     without a ``transform`` gets the spec's ``write_transform`` (ClipFormer from the hardware file)."""
-    if dynamic and transform is None and spec.write_transform.kind == "clipformer":
-        from archsim.noise.conductance import ClipFormerTransform
-        transform = ClipFormerTransform(spec.write_transform.alpha, spec.write_transform.beta)
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
         raise ValueError(f"W must be 2-D (K x N), got shape {W.shape}")
-    k, n = W.shape
-    axis = 1 if spec.weight_scale == "channel" else None
-    wq, w_scale, _ = quantize(W, spec.weight_bits, signed=True, axis=axis, scale=weight_scale)
+    if weight_scale is not None and spec.weight_scale == "channel":
+        weight_scale = np.asarray(weight_scale, dtype=np.float64).reshape(1, -1)
+    cells = _program_cells(W[None], spec, seed=seed, dynamic=dynamic, transform=transform, row_groups=row_groups,
+                           d2d_seed=d2d_seed, weight_scale=weight_scale)
+    G_us, target = cells.G_us[0], cells.target[0]
+    drift_scale = 1.0
+    if not dynamic and spec.drift.model != "none" and spec.drift.time_s > 0:
+        G_t = drift_conductances(G_us, target, spec.drift, spec.g_max_us, seed, backend=backend)
+        if spec.drift.compensation == "global":
+            drift_scale = compensation_scale(G_us, G_t, spec.g_min_us)
+        G_us = G_t
+    G, inv_unit, G2, inv_unit2, gmin_int = _fixed_point(G_us, spec, cells.max_rows)
+    w_scale = cells.w_scale[0]
+    return ProgrammedArray(spec=spec, k=cells.k, n=cells.n, c=cells.c, col_weights=cells.col_weights,
+                           w_scale=w_scale.reshape(-1) if spec.weight_scale == "channel" else w_scale.reshape(()),
+                           offset=cells.offset, perm=cells.perm, starts=cells.starts, crossbar_rows=cells.crossbar_rows,
+                           G_us=G_us, G=G, G2=G2, inv_unit=inv_unit, inv_unit2=inv_unit2, gmin_int=gmin_int,
+                           dynamic=dynamic, drift_scale=drift_scale)
+
+
+@dataclass
+class _Cells:
+    """Programmed conductances of a batch of operands (B, K, N c), before the fixed-point step."""
+
+    k: int
+    n: int
+    c: int
+    col_weights: np.ndarray
+    w_scale: np.ndarray           # (B, 1, 1) per tensor or (B, 1, N) per channel
+    offset: int
+    perm: np.ndarray
+    starts: np.ndarray
+    crossbar_rows: list
+    max_rows: int
+    target: np.ndarray            # (B, K, N c) uS
+    G_us: np.ndarray              # (B, K, N c) uS
+
+
+def _program_cells(W: np.ndarray, spec: CrossbarSpec, *, seed: int, dynamic: bool, transform, row_groups,
+                   d2d_seed: int | None, weight_scale) -> _Cells:
+    """Steps 1 of the module docstring for a batch ``W`` (B, K, N): each operand quantised on its
+    own scale; the noise of the whole batch drawn from one generator (``seed``), the device
+    variation from another (``d2d_seed``), so operand ``b`` of two calls with the same seeds and
+    shapes gets the same draws."""
+    if dynamic and transform is None and spec.write_transform.kind == "clipformer":
+        from archsim.noise.conductance import ClipFormerTransform
+        transform = ClipFormerTransform(spec.write_transform.alpha, spec.write_transform.beta)
+    B, k, n = W.shape
+    if weight_scale is None:
+        top = 2 ** (spec.weight_bits - 1) - 1
+        peak = np.abs(W).max(axis=1 if spec.weight_scale == "channel" else (1, 2), keepdims=True) if W.size \
+            else np.zeros((B, 1, 1))
+        weight_scale = np.where(peak > 0, peak / top, 1.0)
+    wq, w_scale, _ = quantize(W, spec.weight_bits, signed=True, scale=weight_scale)
+    w_scale = np.broadcast_to(w_scale, (B, 1, n if spec.weight_scale == "channel" else 1))
     if transform is not None and getattr(transform, "granularity", "cell") == "value":
         # a transform of whole values (ClipFormer): on each value's conductance, before slicing
         wq = transform_values(wq, spec.weight_bits, spec.signed_weights, transform, spec.g_min_us, spec.g_max_us)
@@ -175,7 +224,7 @@ def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool =
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     crossbar_rows = [np.concatenate([[0], np.cumsum([x.size for x in g])]) for g in groups]
 
-    target = level_conductance(digits[perm].reshape(k, n * c), spec.g_min_us, spec.g_max_us, spec.bits_per_cell)
+    target = level_conductance(digits[:, perm].reshape(B, k, n * c), spec.g_min_us, spec.g_max_us, spec.bits_per_cell)
     if transform is not None:
         target = np.asarray(transform(target, spec.g_min_us, spec.g_max_us), dtype=np.float64)
     d2d_rng = np.random.default_rng(np.random.SeedSequence([seed if d2d_seed is None else d2d_seed, 2]))
@@ -184,35 +233,24 @@ def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool =
     G_us = apply_noise(G_us, model, spec.g_min_us, spec.g_max_us,
                        np.random.default_rng(np.random.SeedSequence([seed, 1])))
     G_us = np.clip(G_us, 0.0, G_CEILING * spec.g_max_us)
-    drift_scale = 1.0
-    if not dynamic and spec.drift.model != "none" and spec.drift.time_s > 0:
-        G_t = drift_conductances(G_us, target, spec.drift, spec.g_max_us, seed, backend=backend)
-        if spec.drift.compensation == "global":
-            drift_scale = compensation_scale(G_us, G_t, spec.g_min_us)
-        G_us = G_t
-    G, inv_unit, G2, inv_unit2, gmin_int = _fixed_point(G_us, spec, max(sizes))
-    return ProgrammedArray(spec=spec, k=k, n=n, c=c, col_weights=col_weights,
-                           w_scale=np.asarray(w_scale, dtype=np.float64).reshape(-1) if axis is not None
-                           else np.asarray(w_scale, dtype=np.float64),
-                           offset=offset, perm=perm, starts=starts, crossbar_rows=crossbar_rows, G_us=G_us,
-                           G=G, G2=G2, inv_unit=inv_unit, inv_unit2=inv_unit2, gmin_int=gmin_int, dynamic=dynamic,
-                           drift_scale=drift_scale)
+    return _Cells(k=k, n=n, c=c, col_weights=col_weights, w_scale=w_scale, offset=offset, perm=perm, starts=starts,
+                  crossbar_rows=crossbar_rows, max_rows=max(sizes), target=target, G_us=G_us)
 
 
 def input_digits(xq: np.ndarray, bits: int, signed: bool, dac_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Digits (P, M, K) uint8 of integer inputs and the weight of each plane. Unsigned values:
+    """Digits (P, *xq.shape) uint8 of integer inputs and the weight of each plane. Unsigned values:
     ``ceil(b / dac)`` digits of ``dac_bits``; signed (two's complement): the ``b - 1`` magnitude
     bits in digits plus a sign plane weighing ``-2^(b-1)``."""
     mask = 2 ** dac_bits - 1
     if not signed:
         P = math.ceil(bits / dac_bits)
         shifts = dac_bits * np.arange(P)
-        return ((xq[None] >> shifts[:, None, None]) & mask).astype(np.uint8), 2.0 ** shifts
+        return ((xq[None] >> shifts.reshape(-1, *[1] * xq.ndim)) & mask).astype(np.uint8), 2.0 ** shifts
     u = xq & (2 ** bits - 1)
     mag = u & (2 ** (bits - 1) - 1)
     P = math.ceil((bits - 1) / dac_bits)
     shifts = dac_bits * np.arange(P)
-    planes = ((mag[None] >> shifts[:, None, None]) & mask).astype(np.uint8)
+    planes = ((mag[None] >> shifts.reshape(-1, *[1] * xq.ndim)) & mask).astype(np.uint8)
     sign = ((u >> (bits - 1)) & 1).astype(np.uint8)[None]
     return np.concatenate([planes, sign]), np.concatenate([2.0 ** shifts, [-(2.0 ** (bits - 1))]])
 
@@ -221,11 +259,18 @@ def _full_scale(arr: ProgrammedArray, digit_max: int) -> np.ndarray:
     """Fixed ADC range of each row group, in levels, unless the spec sets one: the largest
     possible column sum rounded up to ``2^B - 1``; an ADC of ``b >= B`` bits spans ``2^b - 1``
     levels instead, so its step is one level (it resolves every level sum exactly)."""
-    s = arr.spec
+    return _group_full_scale(arr.spec, arr.starts, digit_max)
+
+
+def _group_full_scale(s: CrossbarSpec, starts: np.ndarray, digit_max: int) -> np.ndarray:
     if s.adc_full_scale_levels is not None:
-        return np.full(arr.groups, float(s.adc_full_scale_levels))
-    top = np.diff(arr.starts) * s.levels * digit_max
+        return np.full(len(starts) - 1, float(s.adc_full_scale_levels))
+    top = np.diff(starts) * s.levels * digit_max
     return np.maximum(2.0 ** np.ceil(np.log2(top + 1.0)), 2.0 ** s.adc_bits) - 1.0
+
+
+def _adc_mode(s: CrossbarSpec) -> int:
+    return xk.ADC_IDEAL if s.ideal_adc else (xk.ADC_FIXED if s.adc_range == "fixed" else xk.ADC_DYNAMIC)
 
 
 def matmul(x: np.ndarray, arr: ProgrammedArray, *, seed: int = 0, input_bits: int | None = None,
@@ -242,7 +287,7 @@ def matmul(x: np.ndarray, arr: ProgrammedArray, *, seed: int = 0, input_bits: in
     xq, x_scale, signed = quantize(x2, bits, signed=input_signed, scale=input_scale)
     digits, plane_w = input_digits(xq[:, arr.perm], bits, signed, s.dac_bits)
     digit_max = 2 ** s.dac_bits - 1 if (bits > 1 or not signed) else 1
-    mode = xk.ADC_IDEAL if s.ideal_adc else (xk.ADC_FIXED if s.adc_range == "fixed" else xk.ADC_DYNAMIC)
+    mode = _adc_mode(s)
     full_scale = _full_scale(arr, digit_max)
     key = np.uint64(seed % 2 ** 64)
     if s.ir_drop.enabled:
@@ -270,24 +315,60 @@ def dynamic_matmul(a: np.ndarray, b: np.ndarray, spec: CrossbarSpec, *, seed: in
                    transform: Transform | None = None, d2d_seed: int | None = None,
                    backend: str = "numba") -> np.ndarray:
     """``a @ b`` with ``b`` written into crossbars at run time (K^T of Q.K^T, V of A.V): the write
-    noise model and the optional K/V ``transform`` apply. Leading dimensions are batched
-    (one written array per product); ``d2d_seed`` fixes the physical arrays across calls."""
+    noise model and the optional K/V ``transform`` apply. Leading dimensions are batched (one
+    written array per product, each operand and input on its own quantisation scale), and the
+    batch runs as one: the write noise of all its arrays from one generator seeded by ``seed``,
+    the device variation from ``d2d_seed`` (which fixes the physical arrays across calls of the
+    same shape), one read-noise key per product, one kernel call for every product."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"cannot multiply {a.shape} by {b.shape}")
     lead = a.shape[:-2]
     a3 = a.reshape(-1, *a.shape[-2:])
     b3 = b.reshape(-1, *b.shape[-2:])
-    out = np.empty((a3.shape[0], a3.shape[1], b3.shape[2]))
-    for i in range(a3.shape[0]):
-        arr = program(b3[i], spec, seed=_sub_seed(seed, i, 0), dynamic=True, transform=transform,
-                      d2d_seed=None if d2d_seed is None else _sub_seed(d2d_seed, i, 0))
-        out[i] = matmul(a3[i], arr, seed=_sub_seed(seed, i, 1), backend=backend)
-    return out.reshape(*lead, a.shape[-2], b.shape[-1])
+    B, M, n = a3.shape[0], a3.shape[1], b3.shape[2]
+    out = np.zeros((B, M, n))
+    if B == 0 or M == 0 or n == 0:
+        return out.reshape(*lead, M, n)
+    cells = _program_cells(b3, spec, seed=seed, dynamic=True, transform=transform, row_groups=None,
+                           d2d_seed=d2d_seed, weight_scale=None)
+    G, inv_unit, G2, inv_unit2, gmin_int = _fixed_point(cells.G_us, spec, cells.max_rows)
+    keys = np.random.SeedSequence([seed, 4]).generate_state(B, np.uint64)
+    bits = spec.input_bits
+    negative = (a3 < 0).any(axis=(1, 2))
+    peak = np.abs(a3).max(axis=(1, 2))
+    for signed in (False, True):          # signed inputs carry a sign plane: one kernel call per kind
+        idx = np.flatnonzero(negative == signed)
+        if not idx.size:
+            continue
+        top = 2 ** (bits - 1) - 1 if signed else 2 ** bits - 1
+        x_scale = np.where(peak[idx] > 0, peak[idx] / top, 1.0)[:, None, None]
+        xq, _, _ = quantize(a3[idx], bits, signed=signed, scale=x_scale)
+        digits, plane_w = input_digits(xq[:, :, cells.perm], bits, signed, spec.dac_bits)
+        digit_max = 2 ** spec.dac_bits - 1 if (bits > 1 or not signed) else 1
+        if spec.ir_drop.enabled:          # one relaxation solve per product: the slow path
+            levels = np.stack([_ir_drop_levels(digits[:, i], plane_w, _batch_member(cells, idx[i], G, G2, inv_unit,
+                                                                                     inv_unit2, gmin_int, spec),
+                                               keys[idx[i]], _adc_mode(spec),
+                                               _group_full_scale(spec, cells.starts, digit_max), backend)
+                               for i in range(idx.size)])
+        else:
+            levels = xk.crossbar_mvm_batch(digits.transpose(1, 0, 2, 3), G[idx], G2[idx], cells.starts, plane_w,
+                                           gmin_int, inv_unit, inv_unit2, spec.read_sigma, keys[idx],
+                                           _adc_mode(spec), spec.adc_bits,
+                                           _group_full_scale(spec, cells.starts, digit_max), backend=backend)
+        y = levels.reshape(idx.size, M, n, cells.c) @ cells.col_weights
+        if cells.offset:
+            y -= cells.offset * xq.sum(axis=2)[..., None]
+        out[idx] = y * x_scale * cells.w_scale[idx]
+    return out.reshape(*lead, M, n)
 
 
-def _sub_seed(seed: int, *path: int) -> int:
-    return int(np.random.SeedSequence([seed, *path]).generate_state(1, np.uint64)[0])
+def _batch_member(cells: _Cells, i: int, G, G2, inv_unit, inv_unit2, gmin_int, spec) -> ProgrammedArray:
+    return ProgrammedArray(spec=spec, k=cells.k, n=cells.n, c=cells.c, col_weights=cells.col_weights,
+                           w_scale=cells.w_scale[i].reshape(-1), offset=cells.offset, perm=cells.perm,
+                           starts=cells.starts, crossbar_rows=cells.crossbar_rows, G_us=cells.G_us[i], G=G[i],
+                           G2=G2[i], inv_unit=inv_unit, inv_unit2=inv_unit2, gmin_int=gmin_int, dynamic=True)
 
 
 def _ir_drop_levels(digits, plane_w, arr: ProgrammedArray, key, mode, full_scale, backend) -> np.ndarray:

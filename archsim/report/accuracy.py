@@ -102,3 +102,54 @@ def accuracy_blocks(ok: pd.DataFrame, keys: list[str], figures) -> list:
             blocks.append(figures.add("accuracy-vs-time", lambda p: accuracy_vs_time_plot(rows, p),
                                       "Accuracy vs time after programming (bars: std over seeds)"))
     return blocks
+
+
+ENERGY_FRONT = ["accuracy_mean:max", "energy_j"]
+
+
+def front_tables(sweep_dir: str | Path, metrics: list[str] | None = None, by: str | None = "trace",
+                 plot: Path | None = None) -> dict:
+    """The Pareto front of a finished sweep as a recipe table file (``{"tables": [...]}``,
+    :class:`archsim.report.recipe.TableRef`; ``archsim pareto DIR METRICS --table FILE``): the
+    points no other point beats in every metric (default: accuracy, the mean over seeds,
+    maximised, and energy), per ``by``, sorted by the last metric, with the swept settings, the
+    seed spread, energy, EDAP and area. ``plot``: when accuracy is one of the metrics, also draw
+    accuracy against the first other one there (every point, bars: seed std; the front joined)."""
+    import json
+
+    from archsim.errors import ArchsimError
+    from archsim.sweep.pareto import pareto_front
+    from archsim.sweep.store import MANIFEST_FILE, load_table
+
+    metrics = list(metrics or ENERGY_FRONT)
+    names = [m.partition(":")[0] for m in metrics]
+    table = load_table(sweep_dir)
+    ok = table[table["status"] == "ok"] if "status" in table.columns else table
+    if not len(ok):
+        raise ArchsimError(f"{sweep_dir}: no design point finished ('status' ok)")
+    manifest = Path(sweep_dir) / MANIFEST_FILE
+    keys = json.loads(manifest.read_text()).get("keys", []) if manifest.exists() else []
+    keys = [k for k in keys if k in ok.columns and ok[k].nunique() > 1]
+    front = pareto_front(ok, metrics, by=by)
+    front = front.sort_values([c for c in (by, names[-1]) if c in front.columns])
+    cols = ["trace", *keys, *names, "accuracy_mean", "accuracy_std", "energy_j", "edap_j_s_mm2", "area_mm2"]
+    cols = [c for c in dict.fromkeys(cols) if c in front.columns]
+    rows = [[_plain(r[c]) for c in cols] for r in front[cols].to_dict("records")]
+    notes = (f"{len(front)} of {len(ok)} design points are on the front of {', '.join(metrics)}"
+             f"{f' (one front per {by})' if by else ''}. Swept: {', '.join(keys) or 'nothing'}.")
+    if "accuracy_seeds" in ok.columns:
+        notes += (f" Accuracy: mean over {int(ok['accuracy_seeds'].max())} noise seeds; accuracy_std: their "
+                  "standard deviation.")
+    others = [n for n in names if n != "accuracy_mean"]
+    if plot is not None and "accuracy_mean" in names and others:
+        accuracy_edap_plot(ok, front, plot, x=others[0], by=by or "trace")
+        notes += f" Plot: {plot.name} beside this file."
+    return {"tables": [{"title": f"Pareto front of {', '.join(metrics)} ({Path(sweep_dir).name})", "columns": cols,
+                        "rows": rows, "notes": notes}]}
+
+
+def _plain(value):
+    """JSON-safe cell: numpy scalars to Python, NaN to None."""
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if isinstance(value, float) and value != value else value

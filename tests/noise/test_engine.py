@@ -225,3 +225,22 @@ def test_tags_override_spec():
     s = spec.for_tags({"noise.write_gamma": 5, "noise.read_sigma": 0.1, "imc.input_bits": 4, "encoder": 2})
     assert (s.write.gamma, s.write.sigma, s.read_sigma, s.input_bits) == (5, 0.05, 0.1, 4)
     assert spec.for_tags({"encoder": 1}) is spec
+
+
+@pytest.mark.parametrize("signed_weights", ["offset", "differential"])
+@pytest.mark.parametrize("weight_scale", ["tensor", "channel"])
+def test_dynamic_matmul_batch_of_signed_and_unsigned_inputs_is_exact(rng, signed_weights, weight_scale):
+    """A batch whose inputs are signed for some products and non-negative for others (attention
+    probabilities beside queries), each product on its own scales: on ideal crossbars every
+    product equals its own integer product (our derivation), and products of any magnitude
+    keep their own quantisation."""
+    spec = IDEAL.replace(signed_weights=signed_weights, weight_scale=weight_scale)
+    a = rng.normal(size=(2, 3, 5, 20)) * np.array([1.0, 100.0, 0.01])[None, :, None, None]
+    a[0, 1] = np.abs(a[0, 1])
+    a[1, 2] = np.abs(a[1, 2])
+    b = rng.normal(size=(2, 3, 20, 7)) * np.array([3.0, 0.02, 1.0])[None, :, None, None]
+    y = dynamic_matmul(a, b, spec, seed=5)
+    for i in range(2):
+        for j in range(3):
+            exact, scale = integer_product(a[i, j], b[i, j], spec)
+            np.testing.assert_allclose(y[i, j] / scale, exact, atol=1e-9 * np.abs(exact).max())

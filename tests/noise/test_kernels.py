@@ -98,3 +98,37 @@ def test_ir_drop_zero_resistance_is_ideal(rng):
     cur, it = ir_drop_currents(G, V, 0.0, 0.0)
     np.testing.assert_allclose(cur, V @ G, rtol=1e-14)
     assert it == 1
+
+
+@pytest.mark.parametrize("mode", [ADC_IDEAL, ADC_FIXED, ADC_DYNAMIC])
+@pytest.mark.parametrize("sigma", [0.0, 0.07])
+@pytest.mark.parametrize("NC", [40, 700])
+def test_crossbar_mvm_batch_matches_reference_on_every_schedule(rng, mode, sigma, NC):
+    """A batch of products (one key each) equals the reference product by product, whichever
+    schedule runs it: per product (``local``) or per column chunk, one chunk or several."""
+    from archsim.kernels.crossbar import _chunk_width, _crossbar_mvm, crossbar_mvm_batch
+    B, P, M, K = 3, 3, 5, 70
+    starts = np.array([0, 64, 70])
+    d = rng.integers(0, 2, (B, P, M, K)).astype(np.uint8)
+    G = rng.integers(100, 300_000, (B, K, NC)).astype(np.int32)
+    G2 = (rng.integers(1, 3000, (B, K, NC)) ** 2).astype(np.int32)
+    keys = np.array([11, 12, 2 ** 63 + 5], dtype=np.uint64)
+    pw, fs = np.array([1.0, 2.0, -4.0]), np.array([60.0, 90.0])
+    args = (d, G, G2, starts, pw, np.int64(1500), 2.0 ** -16, 2.0 ** -6, sigma, keys, mode, 5, fs)
+    ref = crossbar_mvm_batch(*args, backend="reference")
+    for b in range(B):
+        np.testing.assert_array_equal(ref[b], crossbar_mvm(d[b], G[b], G2[b], starts, pw, 1500, 2.0 ** -16, 2.0 ** -6,
+                                                           sigma, keys[b], mode, 5, fs, backend="reference"))
+    np.testing.assert_array_equal(crossbar_mvm_batch(*args), ref)
+    width = _chunk_width(starts, NC, 4, sigma > 0, True)
+    assert (width < NC) == (NC == 700)
+    for local in (False, True):
+        np.testing.assert_array_equal(_crossbar_mvm(*args, True, width, local), ref)
+    assert np.abs(ref).max() > 0
+
+
+def test_crossbar_mvm_batch_rejects_mismatched_keys(rng):
+    from archsim.kernels.crossbar import crossbar_mvm_batch
+    d, G, G2, starts, pw, fs = mvm_case(rng)
+    with pytest.raises(ValueError, match="one noise key per product"):
+        crossbar_mvm_batch(d[None], G[None], G2[None], starts, pw, 0, 1.0, 1.0, 0.0, [1, 2], 1, 5, fs)

@@ -103,3 +103,45 @@ def test_accuracy_front_in_pareto_cli_and_report(tmp_path, design, monkeypatch, 
     page = md.read_text() if md.suffix == ".md" else (md / "index.md").read_text()
     assert "Pareto front: accuracy vs EDAP and area" in page
     assert (tmp_path / "report" / "img" / "pareto-accuracy-edap.png").exists()
+
+
+def test_accuracy_energy_front_as_recipe_table(tmp_path, design, monkeypatch, capsys):
+    """``archsim pareto DIR accuracy_mean:max energy_j --table F``: the recipe table file of the
+    accuracy-vs-energy front (rows sorted by energy, accuracy rising with it: our derivation from
+    the fake evaluator and the ADC price), a plot beside it, and the recipe page shows it."""
+    import json
+
+    from archsim.cli import main
+    from archsim.report.pages import table_ref_blocks
+    from archsim.report.recipe import TableRef
+
+    register(monkeypatch, tmp_path / "calls.jsonl")
+    spec = spec_with(tmp_path, design, "  grid: {variables.ADC: [2, 4, 6], params.tile.buffer_bits: [100, 400]}")
+    run_sweep(spec, tmp_path / "out", jobs=1)
+    out = tmp_path / "rep" / "accuracy" / "front.json"
+    assert main(["pareto", str(tmp_path / "out"), "accuracy_mean:max", "energy_j", "--table", str(out)]) == 0
+    t = json.loads(out.read_text())["tables"][0]
+    cols = t["columns"]
+    assert {"variables.ADC", "accuracy_mean", "accuracy_std", "energy_j"} <= set(cols)
+    assert "params.tile.buffer_bits" in cols                     # swept, so shown
+    rows = [dict(zip(cols, r)) for r in t["rows"]]
+    energies = [r["energy_j"] for r in rows]
+    assert energies == sorted(energies)
+    # the buffer size changes area only: both sizes tie in (accuracy, energy) and stay on the front
+    assert [r["variables.ADC"] for r in rows] == [2, 2, 4, 4, 6, 6]
+    accs = [r["accuracy_mean"] for r in rows]
+    assert accs == sorted(accs) and accs[0] < accs[-1]
+    assert "6 of 6 design points" in t["notes"] and "2 noise seeds" in t["notes"]
+    assert out.with_suffix(".png").exists()
+    blocks = table_ref_blocks(TableRef(title="front", path="accuracy/front.json", command="c"), tmp_path / "rep")
+    assert any(getattr(b, "rows", None) == t["rows"] for b in blocks)
+    missing = table_ref_blocks(TableRef(title="front", path="accuracy/none.json", command="make it"), tmp_path / "rep")
+    assert "Not produced yet" in missing[-1].text and "make it" in missing[-1].text
+
+
+def test_accuracy_front_table_needs_finished_points(tmp_path):
+    from archsim.errors import ArchsimError
+    from archsim.report.accuracy import front_tables
+
+    with pytest.raises(ArchsimError, match="no sweep result table"):
+        front_tables(tmp_path)
