@@ -21,8 +21,20 @@ stage() {
   local name=$1; shift
   echo "setup.sh: [$name] $*" >&2
   local t0=$SECONDS
-  "$@"
+  "$@" || return      # explicit: a stage run in the background (stage_bg) is in a `||` list, where set -e is off
   printf '%s\t%s\n' "$name" "$((SECONDS - t0))" >> "$STAGES"
+}
+# Independent stages run concurrently, at most ARCHSIM_SETUP_JOBS at once (default: the CPU
+# count); wait_stages waits for them all and stops setup.sh if any failed.
+JOBS=${ARCHSIM_SETUP_JOBS:-$(nproc 2>/dev/null || echo 2)}
+FAILED=reports/out/.failed-stages
+stage_bg() {
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+  { stage "$@" || echo "$1" >> "$FAILED"; } &
+}
+wait_stages() {
+  wait
+  [ ! -s "$FAILED" ] || { echo "setup.sh: stage(s) failed: $(paste -sd, "$FAILED") (messages above)" >&2; exit 1; }
 }
 
 PYTHON=${PYTHON:-python3}
@@ -59,15 +71,17 @@ fi
 # `archsim reproduce` adds the report (which writes only into folders archsim marked as its own)
 mkdir -p reports/out
 .venv/bin/python -c 'from archsim.fileio import mark_output_dir; mark_output_dir("reports/out", "main job")'
-: > "$STAGES"
+: > "$STAGES"; : > "$FAILED"
 
 # Traces that need PyTorch (real weights, real images): quantised ResNet-18 (StableQ) and
 # SmolLM2-135M (TesseraQ), written to reports/traces/ with their measured accuracy/perplexity;
-# the PCL continual-learning run. Results are cached under data/ (a rerun takes seconds).
+# the PCL continual-learning run. Their results come from the committed results (results/, rebuilt
+# by `archsim-workloads results --commit`) or the local cache under data/; computed only when neither has them.
 if [ "$RETRAIN" = 1 ]; then
   stage retrain .venv/bin/archsim-workloads train --all --retrain --commit -q
+  HF_HUB_OFFLINE=1 stage retrain-results .venv/bin/archsim-workloads results --commit --refresh
 fi
-HF_HUB_OFFLINE=1 stage quant-frontends .venv/bin/archsim-workloads quant -o reports/traces
+HF_HUB_OFFLINE=1 stage_bg quant-frontends .venv/bin/archsim-workloads quant -o reports/traces
 
 # The main job.
 # 1. LoAS workloads: train + prune AlexNet, VGG16 and ResNet19 on Fashion-MNIST (once; the
@@ -76,26 +90,28 @@ HF_HUB_OFFLINE=1 stage quant-frontends .venv/bin/archsim-workloads quant -o repo
 #    with their Table II. reports/loas_real.yaml simulates them, so this runs before `reproduce`.
 mkdir -p reports/traces reports/out/workloads
 for m in loas-alexnet loas-vgg16 loas-resnet19; do
-  stage "export $m" .venv/bin/archsim-workloads export "$m" -o "reports/traces/$m.trace"
-  stage "export $m strong" .venv/bin/archsim-workloads export "$m" --strong -o "reports/traces/$m-strong.trace"
+  stage_bg "export $m" .venv/bin/archsim-workloads export "$m" -q -o "reports/traces/$m.trace"
+  stage_bg "export $m strong" .venv/bin/archsim-workloads export "$m" --strong -q -o "reports/traces/$m-strong.trace"
 done
-.venv/bin/archsim trace stats reports/traces/loas-*.trace --loas --table reports/out/workloads/loas_table2.json > reports/out/workloads/loas-table2.txt
 # 2. The vision-transformer studies that need PyTorch: a small ViT trained on
 # Fashion-MNIST (once; cached in data/), TReX's reuse-pattern search and ClipFormer's accuracy
 # under K/V write noise -> reports/out/vit/*.json, shown by the trex and clipformer recipes.
-stage vit-studies .venv/bin/archsim-workloads vit-studies -o reports/out
+stage_bg vit-studies .venv/bin/archsim-workloads vit-studies -o reports/out
 # 3. STAtten, TT-SNN and ReSpike small configurations trained on Fashion-MNIST (once; cached in
 #    data/checkpoints/), exported on a real test input to reports/traces/ for reports/hetero_trained.yaml.
-stage hetero-frontends .venv/bin/archsim-workloads hetero -o reports/traces -q
+stage_bg hetero-frontends .venv/bin/archsim-workloads hetero -o reports/traces -q
 # 4. "Your own model" (reports/your_model.yaml): a torchvision ResNet-18 (random weights: architecture
 #    only) and a small snnTorch SNN on a real Fashion-MNIST test image, traced by the generic capture.
-stage your-model .venv-tv/bin/archsim-workloads trace examples/your_model/resnet18.py:build \
+stage_bg your-model .venv-tv/bin/archsim-workloads trace examples/your_model/resnet18.py:build \
   --input "randn(1,3,224,224)" -o reports/traces/your-resnet18.trace
-stage your-model-snn .venv/bin/archsim-workloads trace examples/your_model/snntorch_cnn.py:build \
+stage_bg your-model-snn .venv/bin/archsim-workloads trace examples/your_model/snntorch_cnn.py:build \
   --input "zeros(1,1,32,32)" --dataset fashion-mnist --timesteps 4 -o reports/traces/your-snntorch.trace
 # 5. The Spikformer block (LoAS's transformer point, reports/spikformer_loas.yaml): trained and
 #    pruned once (cached in data/checkpoints/), one test image exported to reports/traces/.
-stage "export spikformer-fmnist" .venv/bin/archsim-workloads export spikformer-fmnist -o reports/traces/spikformer-fmnist.trace
+stage_bg "export spikformer-fmnist" .venv/bin/archsim-workloads export spikformer-fmnist -q -o reports/traces/spikformer-fmnist.trace
+wait_stages
+# the LoAS Table II of the exported traces (the exports above ran concurrently with the other stages)
+.venv/bin/archsim trace stats reports/traces/loas-*.trace --loas --table reports/out/workloads/loas_table2.json > reports/out/workloads/loas-table2.txt
 # Last, the report recipes (every reports/*.yaml).
 .venv/bin/python - "$STAGES" reports/out/stages.json <<'PY'
 import json, sys
@@ -103,5 +119,6 @@ rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.stri
 json.dump([{"stage": n, "wall_s": round(float(s), 1)} for n, s in rows], open(sys.argv[2], "w"), indent=1)
 PY
 # strict (the default): exits 1 on any check that misses and is not listed as a known miss
-.venv/bin/archsim reproduce -o reports/out
+# (the recipes are independent: they run in $JOBS processes at once)
+.venv/bin/archsim reproduce -o reports/out -j "$JOBS"
 echo "setup.sh: done. Open the report: reports/out/index.html (or reports/out/index.md); run the tests with: .venv/bin/python -m pytest"

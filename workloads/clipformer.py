@@ -219,8 +219,14 @@ def experiment(cfg: ClipFormerConfig = ClipFormerConfig(), progress: bool = True
 def measure(cfg: ClipFormerConfig = ClipFormerConfig(), refresh: bool = False, progress: bool = True) -> dict:
     """The cached result of :func:`experiment` (``data/results/``)."""
     from workloads.result_cache import cached
+    name, key, version = cache_entry(cfg)
+    return cached(name, key, lambda: experiment(cfg, progress), version=version, refresh=refresh)
+
+
+def cache_entry(cfg: ClipFormerConfig = ClipFormerConfig()) -> tuple[str, dict, int]:
+    """``(experiment, configuration, version)`` under which :func:`measure` stores the result."""
     key = {k: v for k, v in asdict(cfg).items() if k != "workers"}      # parallelism does not change results
-    return cached("clipformer-small-vit", key, lambda: experiment(cfg, progress), refresh=refresh)
+    return "clipformer-small-vit", key, 1
 
 
 def summarise(result: dict) -> list[dict]:

@@ -293,12 +293,17 @@ def load_stream(cfg: PclConfig) -> dict:
 MODES = (("one_stage", 0.0), ("two_stage", 0.0), ("one_stage", 0.1))
 
 
+def cache_entry(cfg: PclConfig = PclConfig(), modes=MODES) -> tuple[str, dict, int]:
+    """``(experiment, configuration, version)`` under which :func:`measure` stores the result."""
+    key = {k: v for k, v in asdict(cfg).items() if k != "threads"}     # threads do not change the result
+    return "pcl-fmnist", {"config": key, "modes": [list(m) for m in modes]}, 1
+
+
 def measure(cfg: PclConfig = PclConfig(), modes=MODES, refresh: bool = False, progress: bool = True) -> dict:
     """The cached result of :func:`experiment`."""
     from workloads.result_cache import cached
-    key = {k: v for k, v in asdict(cfg).items() if k != "threads"}     # threads do not change the result
-    return cached("pcl-fmnist", {"config": key, "modes": [list(m) for m in modes]},
-                  lambda: experiment(cfg, modes, progress), refresh=refresh)
+    name, key, version = cache_entry(cfg, modes)
+    return cached(name, key, lambda: experiment(cfg, modes, progress), version=version, refresh=refresh)
 
 
 def experiment(cfg: PclConfig, modes=MODES, progress: bool = True) -> dict:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from workloads.determinism import pinned
 from workloads.quant.progressive import ProgressiveConfig
-from workloads.result_cache import cached, config_key, results_dir
+from workloads.result_cache import cached, config_key, results_dir, stored_folder
 
 CACHE_VERSION = 1
 
@@ -194,6 +194,15 @@ def trace_labels(cfg: StableQConfig) -> list[str]:
     return [f"w{w}a{a}-real-rtn"] + [f"w{w}a{a}-real-progressive" for w, a in cfg.formats]
 
 
+def traces_folder(cfg: StableQConfig) -> str:
+    """The name of the folder (in the results cache) holding ``cfg``'s exported traces."""
+    return f"stableq-traces-{config_key(cfg, CACHE_VERSION)}"
+
+
+def trace_names(cfg: StableQConfig) -> list[str]:
+    return [f"resnet18-fmnist-{label}.trace" for label in trace_labels(cfg)]
+
+
 def export_traces(cfg: StableQConfig, out_dir: str | Path, refresh: bool = False, progress: bool = True) -> dict:
     """Run the experiment (or read its cached numbers) and write ``resnet18-fmnist-<label>.trace``
     for :func:`trace_labels` into ``out_dir``. The traces are cached beside the numbers (the
@@ -203,17 +212,18 @@ def export_traces(cfg: StableQConfig, out_dir: str | Path, refresh: bool = False
     from workloads.quant.export import export_quantized_cnn
 
     out_dir = Path(out_dir)
-    names = [f"resnet18-fmnist-{label}.trace" for label in trace_labels(cfg)]
-    stored = results_dir() / f"stableq-traces-{config_key(cfg, CACHE_VERSION)}"
+    names = trace_names(cfg)
+    stored = results_dir() / traces_folder(cfg)
 
-    def publish() -> None:
+    def publish(source: Path) -> None:
         for name in names:
             with atomic_path(out_dir / name) as tmp:
-                shutil.copyfile(stored / name, tmp)
+                shutil.copyfile(source / name, tmp)
 
     if not refresh:
-        if all((stored / name).exists() for name in names):
-            publish()
+        found = stored_folder(traces_folder(cfg), names)     # local cache, then the committed results
+        if found is not None:
+            publish(found)
             return measure(cfg, progress=progress)
         if all((out_dir / name).exists() for name in names):   # exported before the traces were cached
             return measure(cfg, progress=progress)
@@ -241,8 +251,13 @@ def export_traces(cfg: StableQConfig, out_dir: str | Path, refresh: bool = False
             config={"weight_bits": r["weight_bits"], "act_bits": r["act_bits"], "calibration": r["calibration"],
                     "method": r["method"], "test_images": result["test_images"]})
         export_quantized_cnn(holder["models"][label], holder["trace_input"], header).save(path)
-    publish()
+    publish(stored)
     return result
+
+
+def cache_entry(cfg: StableQConfig = StableQConfig()) -> tuple[str, StableQConfig, int]:
+    """``(experiment, configuration, version)`` under which :func:`measure` stores the result."""
+    return "stableq-resnet18", cfg, CACHE_VERSION
 
 
 def measure(cfg: StableQConfig = StableQConfig(), refresh: bool = False, progress: bool = True) -> dict:

@@ -114,11 +114,17 @@ def quantize_and_measure(cfg: LlmQuantConfig, model=None, tokenizer=None, progre
     return result
 
 
+def cache_entry(cfg: LlmQuantConfig) -> tuple[str, dict, int]:
+    """``(experiment, configuration, version)`` under which :func:`measure` stores ``cfg``'s result."""
+    key = {k: v for k, v in asdict(cfg).items() if k != "threads"}     # threads do not change the result
+    return f"smollm2-{cfg.label}", key, CACHE_VERSION
+
+
 def measure(cfg: LlmQuantConfig, refresh: bool = False, progress: bool = True) -> dict:
     """The cached result of :func:`quantize_and_measure`."""
-    key = {k: v for k, v in asdict(cfg).items() if k != "threads"}     # threads do not change the result
-    return cached(f"smollm2-{cfg.label}", key, lambda: quantize_and_measure(cfg, progress=progress),
-                  version=CACHE_VERSION, refresh=refresh)
+    experiment, key, version = cache_entry(cfg)
+    return cached(experiment, key, lambda: quantize_and_measure(cfg, progress=progress),
+                  version=version, refresh=refresh)
 
 
 def main_configs(bits=(2, 3, 4), methods=("rtn", "progressive"), group_size: int | None = 128) -> list[LlmQuantConfig]:

@@ -385,7 +385,7 @@ def checkpoint_path(cfg: TrainConfig, cache_dir: Path | None = None, strong: Str
 
 def save(trained: Trained, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")     # unique: setup.sh's concurrent stages may save the same model
     torch.save({"config": dataclasses.asdict(trained.config), "state_dict": trained.model.state_dict(),
                 "masks": trained.masks, "metrics": trained.metrics, "device": trained.device,
                 "strong": dataclasses.asdict(trained.strong) if trained.strong else None}, tmp)

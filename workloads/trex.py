@@ -123,9 +123,15 @@ def search(cfg: TrexSearchConfig = TrexSearchConfig(), progress: bool = True) ->
             "finetune_images": len(subset), "search_s": time.perf_counter() - t0}
 
 
+def cache_entry(cfg: TrexSearchConfig = TrexSearchConfig()) -> tuple[str, dict, int]:
+    """``(experiment, configuration, version)`` under which :func:`measure` stores the result."""
+    return "trex-search-small-vit", asdict(cfg), 1
+
+
 def measure(cfg: TrexSearchConfig = TrexSearchConfig(), refresh: bool = False, progress: bool = True) -> dict:
     from workloads.result_cache import cached
-    return cached("trex-search-small-vit", asdict(cfg), lambda: search(cfg, progress), refresh=refresh)
+    name, key, version = cache_entry(cfg)
+    return cached(name, key, lambda: search(cfg, progress), version=version, refresh=refresh)
 
 
 def tables(result: dict) -> list[dict]:

@@ -1,6 +1,7 @@
 """``archsim reproduce``: run report recipes (the papers' reproductions) and write a report."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,8 @@ def register(sub) -> None:
                    help="exit 0 even when a check misses and is not listed as a known miss "
                         "(default: exit 1 on any such miss, after writing the report)")
     p.add_argument("--embed", action="store_true", help="embed the images in index.html (one self-contained file)")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                   help="recipes run at once, each in its own process (0: one per CPU; default 1)")
     p.set_defaults(func=run)
 
 
@@ -35,22 +38,40 @@ def run(args) -> int:
     out = check_output_dir(args.out, create=True)
     mark_output_dir(out, "reproduce")
     outcomes = []
-    bars = progress_wanted()        # per-op bars help at a terminal and clutter a log file
-    for recipe in recipes:
-        outcome = run_recipe(recipe, out, progress=bars)
-        outcomes.append(outcome)
-        print(f"{recipe}: {len(outcome['summaries'])} runs; {headline(outcome['checks'])}")
-        relative = run_units(outcome)
-        for c in outcome["checks"]:
-            unit = "" if " / " in c["runs"] else UNITS.get(c["metric"].rsplit("_", 1)[-1], "")
-            if unit in ("J", "W") and relative.get(c["runs"]):
-                unit = ""       # energies in relative units: a plain number
-            note = {"pass": "", "miss": ", MISS", "known miss": f", known miss: {c['known_miss']}",
-                    "known miss passes": ", passes but is listed as a known miss (remove known_miss)"}[c["status"]]
-            if c["effect_ok"] is False:
-                note += f" (effect {c['effect_archsim']:+.3g} vs published {c['effect_published']:+.3g})"
-            print(f"  [{c['kind']}] {c['check']}: archsim {si(c['archsim'], unit, ascii=True)}, paper "
-                  f"{si(c['published'], unit, ascii=True)} (x{c['ratio_to_published']:.3f}{note})")
+    if args.jobs < 0:
+        raise ArchsimError(f"--jobs {args.jobs}: expected 0 (one per CPU) or more")
+    jobs = min(len(recipes), args.jobs or os.cpu_count() or 1)
+    if jobs > 1:    # recipes are independent: each writes only OUT/<recipe>/; results come back in recipe order
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        # the largest recipe files (most runs) start first, so that one long recipe does not start last
+        futures = {recipe: pool.submit(run_recipe, recipe, out, progress=False)
+                   for recipe in sorted(recipes, key=lambda r: -r.stat().st_size)}
+        results = (futures[recipe].result() for recipe in recipes)
+    else:
+        bars = progress_wanted()        # per-op bars help at a terminal and clutter a log file
+        pool, results = None, (run_recipe(recipe, out, progress=bars) for recipe in recipes)
+    try:
+        for recipe in recipes:
+            outcome = next(results)
+            outcomes.append(outcome)
+            print(f"{recipe}: {len(outcome['summaries'])} runs; {headline(outcome['checks'])}")
+            relative = run_units(outcome)
+            for c in outcome["checks"]:
+                unit = "" if " / " in c["runs"] else UNITS.get(c["metric"].rsplit("_", 1)[-1], "")
+                if unit in ("J", "W") and relative.get(c["runs"]):
+                    unit = ""       # energies in relative units: a plain number
+                note = {"pass": "", "miss": ", MISS", "known miss": f", known miss: {c['known_miss']}",
+                        "known miss passes": ", passes but is listed as a known miss (remove known_miss)"}[c["status"]]
+                if c["effect_ok"] is False:
+                    note += f" (effect {c['effect_archsim']:+.3g} vs published {c['effect_published']:+.3g})"
+                print(f"  [{c['kind']}] {c['check']}: archsim {si(c['archsim'], unit, ascii=True)}, paper "
+                      f"{si(c['published'], unit, ascii=True)} (x{c['ratio_to_published']:.3f}{note})")
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     md, html = write_recipes_report(outcomes, out, embed=args.embed)
     pages = ", ".join(f"{o['recipe'].name}/index.html" for o in outcomes)
     print(f"wrote {html} and {md}, and a page per recipe in {out}/ ({pages}; .md beside each)")
