@@ -27,10 +27,12 @@ BY_COMPONENT = ("energy_j_by_component", "area_mm2_by_component", "traffic_bytes
 def runnable_recipes() -> list[Path]:
     from archsim.report.recipe import load_recipe
 
+    made = (REPO / "reports" / "traces").resolve()     # the main job's traces: not in the repository
     out = []
     for path in sorted((REPO / "reports").glob("*.yaml")):
         recipe, base = load_recipe(path)
-        if all((base / r.trace).exists() for r in recipe.runs):
+        traces = [(base / r.trace).resolve() for r in recipe.runs]
+        if all(t.exists() and made not in t.parents for t in traces):
             out.append(path)
     return out
 
