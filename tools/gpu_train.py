@@ -182,6 +182,22 @@ def small_vit(run: Run) -> None:
     cfg = sv.SmallViTConfig()
     if run.smoke:
         cfg = dataclasses.replace(cfg, train_images=256, test_images=128, epochs=1, depth=2)
+    # step time of the real model on 20 batches, as for the other models: skip what cannot finish
+    import torch
+
+    from workloads.models.vit import ViT
+    data = sv.fashion_mnist(dataclasses.replace(cfg, train_images=cfg.batch_size * 20))
+    probe = ViT(cfg.vit_config()).to(run.device)
+    t0 = time.perf_counter()
+    sv.fit(probe, data["x_train"], data["y_train"], epochs=1, batch_size=cfg.batch_size, lr=cfg.lr,
+           weight_decay=cfg.weight_decay, seed=cfg.seed, progress=False, augment=cfg.augment)
+    if run.device.type == "cuda":
+        torch.cuda.synchronize()
+    t_step = (time.perf_counter() - t0) / 20
+    est = cfg.epochs * math.ceil(cfg.train_images / cfg.batch_size) * t_step
+    if est * SAFETY > run.left():
+        run.note("small-vit", step_s=round(t_step, 4), estimated_s=round(est, 1), skipped="does not fit the time left")
+        return
     t = time.perf_counter()
     os.environ["ARCHSIM_COMMITTED_DIR"] = str(run.ckpt)
     path = sv.commit(cfg)
