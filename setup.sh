@@ -110,6 +110,9 @@ stage_bg your-model-snn .venv/bin/archsim-workloads trace examples/your_model/sn
 #    pruned once (cached in data/checkpoints/), one test image exported to reports/traces/.
 stage_bg "export spikformer-fmnist" .venv/bin/archsim-workloads export spikformer-fmnist -q -o reports/traces/spikformer-fmnist.trace
 wait_stages
+# 6. Accuracy claims over seeds (TT-SNN schedules, StableQ progressive vs RTN): mean, spread and the
+#    verdict per comparison -> reports/out/seeds/*.json; after the stages above (seed 0 is their run).
+HF_HUB_OFFLINE=1 stage seeds .venv/bin/archsim-workloads seeds -o reports/out -q
 # the LoAS Table II of the exported traces (the exports above ran concurrently with the other stages)
 .venv/bin/archsim trace stats reports/traces/loas-*.trace --loas --table reports/out/workloads/loas_table2.json > reports/out/workloads/loas-table2.txt
 # Last, the report recipes (every reports/*.yaml).

@@ -17,6 +17,7 @@ arguments to its module's ``main`` (``archsim-workloads COMMAND --help`` shows t
     archsim-workloads stableq run | export -o reports/traces
     archsim-workloads tesseraq run --bits 2 3 4 | export -o traces/
     archsim-workloads pcl                                                      # continual learning alone
+    archsim-workloads seeds -o reports/out [--only ttsnn stableq]            # accuracy over seeds
     archsim-workloads results [--commit [--refresh]]                           # committed results (results/)
 
 Training runs once per configuration: a model comes from the local cache (``data/checkpoints/``,
@@ -38,6 +39,7 @@ DELEGATED = {
     "stableq": ("workloads.stableq", "StableQ: data-scarce quantisation of a ResNet-18 (run, export)"),
     "tesseraq": ("workloads.tesseraq", "TesseraQ: SmolLM2-135M quantised, perplexity and traces (run, export)"),
     "pcl": ("workloads.pcl", "prompt-based continual learning, one- vs two-stage, on Fashion-MNIST"),
+    "seeds": ("workloads.seed_spread", "main job step: accuracy claims over seeds (TT-SNN, StableQ), mean and spread"),
     "results": ("workloads.committed_results", "the main job's committed experiment results (results/): list, --commit"),
 }
 

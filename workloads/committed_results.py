@@ -52,7 +52,7 @@ def _file(entry: tuple) -> str:
 
 def main_job() -> list[Entry]:
     """The experiments of the main job, with the main job's configurations."""
-    from workloads import clipformer, pcl, stableq, tesseraq, trex
+    from workloads import clipformer, pcl, seed_spread, stableq, tesseraq, trex
     from workloads.small_vit import SmallViTConfig
 
     out = []
@@ -73,6 +73,9 @@ def main_job() -> list[Entry]:
     ccfg = clipformer.ClipFormerConfig(vit=vit)
     out.append(Entry("clipformer", _file(clipformer.cache_entry(ccfg)),
                      lambda refresh: clipformer.measure(ccfg, refresh=refresh, progress=False)))
+    for study in seed_spread.STUDIES:       # after stableq: its seed 0 is the entry above
+        out.append(Entry(f"seeds {study}", _file(seed_spread.cache_entry(study)),
+                         lambda refresh, study=study: seed_spread.measure(study, refresh=refresh, progress=False)))
     return out
 
 

@@ -108,9 +108,15 @@ class TrainConfig:
         cfg = cls(model=model, **{**entry.schedules[schedule], **overrides})
         if entry.starts_from is not None:
             # a model built from another's checkpoint is stale when that one retrains: key on it
-            parent = cls.for_model(entry.starts_from, "main", timesteps=cfg.timesteps)
-            cfg = dataclasses.replace(cfg, starts_from=parent.key())
+            cfg = dataclasses.replace(cfg, starts_from=parent_config(cfg).key())
         return cfg
+
+
+def parent_config(cfg: TrainConfig) -> TrainConfig:
+    """The configuration of the trained model ``cfg``'s model starts from (its registry entry's
+    ``starts_from``, "main" schedule) at ``cfg``'s timesteps and seed: a seed repeats the chain."""
+    entry = registry.get(cfg.model)
+    return TrainConfig.for_model(entry.starts_from, "main", timesteps=cfg.timesteps, seed=cfg.seed)
 
 
 def _check_type(key: str, annotation: str, value) -> None:
@@ -171,8 +177,7 @@ def build(cfg: TrainConfig) -> torch.nn.Module:
     entry = registry.get(cfg.model)
     kw = {}
     if entry.starts_from is not None:     # built from the trained model it starts from (its "main" schedule)
-        parent = TrainConfig.for_model(entry.starts_from, "main", timesteps=cfg.timesteps)
-        kw["parent"] = load_or_train(parent, progress=False).model
+        kw["parent"] = load_or_train(parent_config(cfg), progress=False).model
     return entry.build(num_classes=10, timesteps=cfg.timesteps, encoding=cfg.encoding,
                        in_channels=cfg.channels, image_size=cfg.image_size, **kw)
 
@@ -465,21 +470,30 @@ def provenance(trained: Trained, command: str, wall_time_s: float, metrics: dict
             "torch": torch.__version__, "python": platform.python_version(), "metrics": metrics}
 
 
+def stored_accuracy(trained: Trained, lossy: bool = True, device: str | torch.device | None = None) -> float:
+    """Test accuracy of ``trained`` as a committed checkpoint stores it (packed with ``lossy``
+    precision, workloads.checkpoints), measured on ``device``: the same figure for a model
+    trained here and one read from ``checkpoints/``."""
+    from workloads import checkpoints
+    from workloads.device import resolve
+
+    stored = checkpoints.round_trip(trained.model.state_dict(), trained.masks, lossy)
+    model = _assemble(trained.config, stored, trained.masks, {}, trained.strong, None).model.to(resolve(device))
+    xt, yt = load_data(trained.config, "test")
+    return evaluate(model, xt, yt)
+
+
 def commit_checkpoint(trained: Trained, command: str, directory: Path | None = None, lossy: bool = True,
                       schedule: str = "main", device: str | torch.device | None = None) -> Path:
     """Store ``trained`` among the project's committed checkpoints, with its test accuracy
     measured again (on ``device``) on the stored (decompressed) weights."""
     from workloads import checkpoints
-    from workloads.device import resolve
 
     cfg = trained.config
     state = trained.model.state_dict()
-    stored = checkpoints.round_trip(state, trained.masks, lossy)
-    model = _assemble(cfg, stored, trained.masks, {}, trained.strong, None).model.to(resolve(device))
-    xt, yt = load_data(cfg, "test")
     metrics = dict(trained.metrics)
     metrics["accuracy_top1_before_packing"] = metrics.get("accuracy_top1")
-    metrics["accuracy_top1"] = evaluate(model, xt, yt)
+    metrics["accuracy_top1"] = stored_accuracy(trained, lossy, device)
     wall = metrics.get("time_strong_finetune_s" if trained.strong else "time_total_s", float("nan"))
     prov = provenance(trained, command, wall, metrics, schedule)
     return checkpoints.commit(cfg.model, entry_key(cfg, trained.strong), state, prov, trained.masks, lossy,
