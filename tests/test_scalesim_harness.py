@@ -157,3 +157,25 @@ def test_kernel_equals_reference_on_edge_cases():
     ]
     for df, R, C, g, mem in cases:
         assert replay(df, R, C, g, mem) == replay(df, R, C, g, mem, backend="reference"), (df, R, C, g, mem)
+
+
+def test_generators_write_the_recorded_cfg_files(monkeypatch):
+    """Our own record: the golden generators (make_golden.py for the fixed cases, random_configs.py
+    for the random ones, both through tools/scalesim_golden/scalesim_cfg.py) still write the exact
+    .cfg and layout texts recorded with every golden SCALE-Sim ran on."""
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(GOLDEN.parent))
+    for name in ("scalesim_cfg", "random_configs", "make_golden"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    rc, mg = importlib.import_module("random_configs"), importlib.import_module("make_golden")
+    for case in CASES:
+        assert rc.cfg_text(case) == case["cfg_text"], case["seed"]
+    fixed = sorted((REPO / "tests" / "golden" / "scalesim").glob("*.json"))
+    assert fixed
+    for path in fixed:
+        h = json.loads(path.read_text())["header"]
+        cfg = mg.case_cfg(h["case"], h["dataflow"], h["array_rows"], h["array_cols"])
+        assert mg.scalesim_cfg.cfg_text(cfg) == h["cfg_text"], path.name
+        assert mg.LAYOUT_HEADER == h["layout_csv_text"], path.name

@@ -13,6 +13,7 @@ from archsim.engine import simulate
 from archsim.errors import ConfigError, TraceError
 from archsim.importers.scalesim import (config_to_hardware_yaml, read_config, read_topology,
                                         scalesim_padding, topology_to_trace)
+from tests.helpers import write_file
 
 # Written in the layout of SCALE-Sim's topologies/conv_nets/*.csv: padded columns, a trailing
 # comma, a header line; a depthwise row (name with "DP"), and a row whose stride does not divide
@@ -63,17 +64,11 @@ FilterSRAMBankPort: 2
 """
 
 
-def write(tmp_path, name, text):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
-
-
 def test_conv_topology(tmp_path):
     """Conv1: SCALE-Sim's output is ceil((224 - 7 + 2) / 2) = 110 (the usual formula gives 109):
     d = 109 * 2 + 7 - 224 = 1 -> one row of padding, and (224 + 2 - 7) // 2 + 1 = 110.
     dw_DP: 64 groups of one channel and one filter. Conv3: no padding."""
-    topo = read_topology(write(tmp_path, "net.csv", CONV_CSV))
+    topo = read_topology(write_file(tmp_path, "net.csv", CONV_CSV))
     assert not topo.gemm and [l.name for l in topo.layers] == ["Conv1", "dw_DP", "Conv3"]
     trace = topology_to_trace(topo)
     conv1, dw, conv3 = trace.ops
@@ -86,7 +81,7 @@ def test_conv_topology(tmp_path):
 
 
 def test_gemm_topology_with_sparsity_field(tmp_path):
-    topo = read_topology(write(tmp_path, "vit.csv", GEMM_CSV))
+    topo = read_topology(write_file(tmp_path, "vit.csv", GEMM_CSV))
     assert topo.gemm
     l0, l1 = topology_to_trace(topo).ops
     assert (l0.kind, l0.gemm.M, l0.gemm.K, l0.gemm.N) == ("linear", 196, 384, 192)
@@ -99,9 +94,9 @@ def test_lenient_layout_details(tmp_path):
     header."""
     text = ("\ufeffLayer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
             "Num Filter, Strides\n,,,,,,,,\n\nres, 19, 19, 3, 3, 17, 256, 1\nres, 19, 19, 3, 3, 256, 256, 1,\n")
-    topo = read_topology(write(tmp_path, "a.csv", text))
+    topo = read_topology(write_file(tmp_path, "a.csv", text))
     assert [(l.name, l.line) for l in topo.layers] == [("res", 4), ("res_2", 5)]
-    forced = read_topology(write(tmp_path, "b.csv", "Layer, rows, cols, depth,\nx, 2, 3, 4,\n"), gemm=True)
+    forced = read_topology(write_file(tmp_path, "b.csv", "Layer, rows, cols, depth,\nx, 2, 3, 4,\n"), gemm=True)
     assert forced.gemm and forced.layers[0].shape == (2, 3, 4)
 
 
@@ -118,7 +113,7 @@ def test_lenient_layout_details(tmp_path):
 ])
 def test_bad_topology(tmp_path, text, needle):
     with pytest.raises(TraceError) as info:
-        read_topology(write(tmp_path, "bad.csv", text))
+        read_topology(write_file(tmp_path, "bad.csv", text))
     assert needle in str(info.value) and "\n" not in str(info.value)
 
 
@@ -139,7 +134,7 @@ def test_padding_reproduces_scalesim_output_size():
 
 
 def test_config(tmp_path):
-    cfg = read_config(write(tmp_path, "a.cfg", CFG))
+    cfg = read_config(write_file(tmp_path, "a.cfg", CFG))
     assert (cfg.run_name, cfg.rows, cfg.cols, cfg.dataflow, cfg.interface_bandwidth) == ("test_run", 8, 16, "os", "CALC")
     assert (cfg.ifmap_sram_kb, cfg.filter_sram_kb, cfg.ofmap_sram_kb) == (64, 32, 16) and cfg.ignored == []
     out = tmp_path / "hw" / "a.yaml"
@@ -159,7 +154,7 @@ def test_user_bandwidth_and_ignored_settings(tmp_path):
     Bandwidth values are not read (a note), sparsity is not modelled (a warning)."""
     text = CFG.replace("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER").replace(
         "SparsitySupport : false", "SparsitySupport : true").replace("Bandwidth : 10", "Bandwidth : 10, 20")
-    cfg = read_config(write(tmp_path, "u.cfg", text))
+    cfg = read_config(write_file(tmp_path, "u.cfg", text))
     assert cfg.bandwidth_words_per_cycle == [10, 20] and any("SparsitySupport" in s for s in cfg.ignored)
     assert any("reads only the first" in n for n in cfg.notes)
     out = tmp_path / "u.yaml"
@@ -174,7 +169,7 @@ def test_user_bandwidth_and_ignored_settings(tmp_path):
 def test_unknown_keys_are_listed(tmp_path):
     """A key or section the importer does not know is never dropped silently."""
     text = CFG.replace("Dataflow : os", "Dataflow : os\nMagicKnob: 3") + "\n[extras]\nfoo = 1\n"
-    cfg = read_config(write(tmp_path, "k.cfg", text))
+    cfg = read_config(write_file(tmp_path, "k.cfg", text))
     assert any("magicknob" in s and "unknown key" in s for s in cfg.ignored)
     assert any("[extras]" in s and "unknown section" in s for s in cfg.ignored)
 
@@ -192,7 +187,7 @@ def test_unknown_keys_are_listed(tmp_path):
 def test_bad_config(tmp_path, edit, needle):
     text = CFG.replace(*edit).replace("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER")
     with pytest.raises(ConfigError) as info:
-        read_config(write(tmp_path, "a.cfg", text))
+        read_config(write_file(tmp_path, "a.cfg", text))
     assert needle in str(info.value) and "\n" not in str(info.value)
 
 
@@ -205,7 +200,7 @@ def run(capsys, *argv):
 
 
 def test_cli_import_then_simulate(capsys, tmp_path):
-    topo, cfg = write(tmp_path, "net.csv", CONV_CSV), write(tmp_path, "arch.cfg", CFG)
+    topo, cfg = write_file(tmp_path, "net.csv", CONV_CSV), write_file(tmp_path, "arch.cfg", CFG)
     out = tmp_path / "imported"
     code, stdout, _ = run(capsys, "import", "scalesim", "--topology", str(topo), "--config", str(cfg), "-o", str(out))
     assert code == 0 and "net.trace (3 ops, conv form)" in stdout and "8x16 OS" in stdout
@@ -225,7 +220,7 @@ def test_cli_import_then_simulate(capsys, tmp_path):
 
 def test_imported_folder_survives_a_move(capsys, tmp_path):
     """The energy table is copied beside the hardware YAML, which names it relative to itself."""
-    topo, cfg = write(tmp_path, "net.csv", CONV_CSV), write(tmp_path, "arch.cfg", CFG + "[odd]\nx = 1\n")
+    topo, cfg = write_file(tmp_path, "net.csv", CONV_CSV), write_file(tmp_path, "arch.cfg", CFG + "[odd]\nx = 1\n")
     out = tmp_path / "imported"
     code, stdout, _ = run(capsys, "import", "scalesim", "--topology", str(topo), "--config", str(cfg), "-o", str(out))
     assert code == 0 and "warning: not modelled: [odd]" in stdout
@@ -239,8 +234,8 @@ def test_imported_folder_survives_a_move(capsys, tmp_path):
 
 
 def test_cli_bad_input_leaves_nothing(capsys, tmp_path):
-    topo = write(tmp_path, "net.csv", CONV_CSV)
-    bad_cfg = write(tmp_path, "bad.cfg", CFG.replace("Dataflow : os", "Dataflow : rs"))
+    topo = write_file(tmp_path, "net.csv", CONV_CSV)
+    bad_cfg = write_file(tmp_path, "bad.cfg", CFG.replace("Dataflow : os", "Dataflow : rs"))
     out = tmp_path / "imported"
     code, _, err = run(capsys, "import", "scalesim", "--topology", str(topo), "--config", str(bad_cfg), "-o", str(out))
     assert code == 2 and err.startswith("archsim: error:") and "bad.cfg:14" in err

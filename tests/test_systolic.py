@@ -8,8 +8,7 @@ from archsim.engine import simulate
 from archsim.errors import ConfigError, UnsupportedOpError
 from archsim.trace.layer_list import load_layer_list
 from archsim.trace.schema import Role
-from tests.config.test_config_errors import write
-from tests.helpers import builder
+from tests.helpers import builder, hardware_loader
 
 TABLE = """
 name: t
@@ -53,9 +52,7 @@ params:
 
 @pytest.fixture
 def hw(tmp_path):
-    write(tmp_path, "table.yaml", TABLE)
-    path = write(tmp_path, "hw.yaml", HW)
-    return lambda **over: load_hardware(path, overrides=over)
+    return hardware_loader(tmp_path, TABLE, HW)
 
 
 def linear(M=5, K=3, N=2, T=1, in_role=Role.activation, in_bits=8, w_bits=8):

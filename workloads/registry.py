@@ -110,15 +110,14 @@ def _module(module, name):
     return build
 
 
+_STATTEN_DATA = dict(dataset="fashion-mnist", image_size=32, channels=1, prune_rounds=0, batch_size=64, lr=2e-3)
 register(ModelEntry(
     "statten-fmnist", _module("statten", "statten"), "snn",
     "STAtten (Lee et al., CVPR 2025, arXiv 2409.19764) on the Spike-driven Transformer",
     "spiking transformer with spatial-temporal attention: 2 blocks x D 64, 4 heads, 64 tokens, T=4, chunk 2, "
     "32x32x1 input",
-    schedules={"main": dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=2000, test_size=1000,
-                            dense_epochs=2, prune_rounds=0, batch_size=64, lr=2e-3),
-               "quick": dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=256, test_size=128,
-                             dense_epochs=1, prune_rounds=0, batch_size=64, lr=2e-3)}))
+    schedules={"main": dict(_STATTEN_DATA, train_size=2000, test_size=1000, dense_epochs=2),
+               "quick": dict(_STATTEN_DATA, train_size=256, test_size=128, dense_epochs=1)}))
 
 
 def _tt(schedule):

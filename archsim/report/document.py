@@ -176,6 +176,33 @@ def fmt(x: Any) -> str:
         return str(x)
 
 
+@dataclass(frozen=True)
+class InlineStyle:
+    """How one output format writes the inline values of a page (table cells, navigation, list
+    items); :func:`inline` walks a value and calls these, so every format handles every kind."""
+
+    ext: str                               # extension of the pages a PageLink points to ("md", "html")
+    strong: Callable[[str], str]           # the text of a Strong
+    link: Callable[[str, str], str]        # (text, href) of a Link or PageLink
+    anchor: Callable[[str, str], str]      # (id, the rendered text) of an Anchor
+    plain: Callable[[str], str]            # a value formatted by :func:`fmt`
+
+
+def inline(x: Any, style: InlineStyle) -> str:
+    """An inline value in ``style``; a list or tuple is several values in one cell, comma-separated."""
+    if isinstance(x, Strong):
+        return style.strong(x.text)
+    if isinstance(x, Link):
+        return style.link(x.text, x.href)
+    if isinstance(x, PageLink):
+        return style.link(x.text, x.href(style.ext))
+    if isinstance(x, Anchor):
+        return style.anchor(x.id, inline(x.text, style))
+    if isinstance(x, (list, tuple)):     # several values in one cell (e.g. links to each miss)
+        return ", ".join(inline(c, style) for c in x)
+    return style.plain(fmt(x))
+
+
 class FigureWriter:
     """Collects the figures of a page: ``add(name, draw, caption)`` calls ``draw(path)`` to
     write ``img/<name>.png`` into the staging folder and returns the Figure block."""

@@ -7,8 +7,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from archsim.report.document import (Anchor, Details, Figure, Heading, Items, Link, Page, PageLink, Paragraph,
-                                     Strong, Table, assign_ids, fmt, toc_items)
+from archsim.report.document import (Details, Figure, Heading, InlineStyle, Items, Page, Paragraph, Table,
+                                     assign_ids, inline, toc_items)
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
@@ -29,18 +29,14 @@ nav.top { font-size: 0.9rem; }
 """
 
 
+INLINE = InlineStyle(
+    ext="html", strong=lambda text: f'<span class="fail">{escape(text)}</span>',
+    link=lambda text, href: f'<a href="{escape(href, quote=True)}">{escape(text)}</a>',
+    anchor=lambda id_, text: f'<span id="{escape(id_, quote=True)}">{text}</span>', plain=escape)
+
+
 def _cell(x: Any) -> str:
-    if isinstance(x, Strong):
-        return f'<span class="fail">{escape(x.text)}</span>'
-    if isinstance(x, Link):
-        return f'<a href="{escape(x.href, quote=True)}">{escape(x.text)}</a>'
-    if isinstance(x, PageLink):
-        return f'<a href="{escape(x.href("html"), quote=True)}">{escape(x.text)}</a>'
-    if isinstance(x, Anchor):
-        return f'<span id="{escape(x.id, quote=True)}">{_cell(x.text)}</span>'
-    if isinstance(x, (list, tuple)):     # several cells in one (e.g. links to each miss)
-        return ", ".join(_cell(c) for c in x)
-    return escape(fmt(x))
+    return inline(x, INLINE)
 
 
 def _td(x: Any) -> str:

@@ -3,22 +3,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from archsim.report.document import (Anchor, Details, Figure, Heading, Items, Link, Page, PageLink, Paragraph,
-                                     Strong, Table, assign_ids, fmt, toc_items)
+from archsim.report.document import (Details, Figure, Heading, InlineStyle, Items, Page, Paragraph, Table,
+                                     assign_ids, inline, toc_items)
+
+
+INLINE = InlineStyle(ext="md", strong=lambda text: f"**{text}**", link=lambda text, href: f"[{text}]({href})",
+                     anchor=lambda id_, text: f'<a id="{id_}"></a>{text}', plain=lambda text: text)
 
 
 def _text(x: Any) -> str:
-    if isinstance(x, Strong):
-        return f"**{x.text}**"
-    if isinstance(x, Link):
-        return f"[{x.text}]({x.href})"
-    if isinstance(x, PageLink):
-        return f"[{x.text}]({x.href('md')})"
-    if isinstance(x, Anchor):
-        return f'<a id="{x.id}"></a>{_text(x.text)}'
-    if isinstance(x, (list, tuple)):
-        return ", ".join(_text(c) for c in x)
-    return fmt(x)
+    return inline(x, INLINE)
 
 
 def _cell(x: Any) -> str:

@@ -186,6 +186,12 @@ class _GemmOp(_Op):
         return self.gemm.macs if self.gemm else 0
 
 
+def window_out(size: int, kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> int:
+    """Output positions along one axis of a sliding window (convolution, pooling): PyTorch's
+    ``(size + 2 pad - dilation (kernel - 1) - 1) // stride + 1``."""
+    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
 class Conv2d(_GemmOp):
     kind: Literal["conv2d"] = "conv2d"
     batch: PositiveInt = 1
@@ -205,11 +211,11 @@ class Conv2d(_GemmOp):
 
     @property
     def out_h(self) -> int:
-        return (self.in_h + 2 * self.pad_h - self.dilation_h * (self.kernel_h - 1) - 1) // self.stride_h + 1
+        return window_out(self.in_h, self.kernel_h, self.stride_h, self.pad_h, self.dilation_h)
 
     @property
     def out_w(self) -> int:
-        return (self.in_w + 2 * self.pad_w - self.dilation_w * (self.kernel_w - 1) - 1) // self.stride_w + 1
+        return window_out(self.in_w, self.kernel_w, self.stride_w, self.pad_w, self.dilation_w)
 
     @model_validator(mode="after")
     def _check(self):
@@ -394,11 +400,11 @@ class Pool(_Op):
 
     @property
     def out_h(self) -> int:
-        return (self.in_h + 2 * self.pad_h - self.kernel_h) // self.stride_h + 1
+        return window_out(self.in_h, self.kernel_h, self.stride_h, self.pad_h)
 
     @property
     def out_w(self) -> int:
-        return (self.in_w + 2 * self.pad_w - self.kernel_w) // self.stride_w + 1
+        return window_out(self.in_w, self.kernel_w, self.stride_w, self.pad_w)
 
     @property
     def elements(self) -> int:

@@ -9,7 +9,7 @@ from archsim.engine import simulate
 from archsim.errors import ConfigError, PriceError, UnsupportedOpError
 from archsim.trace.schema import Role
 from tests.config.test_config_errors import HW, TABLE
-from tests.helpers import builder
+from tests.helpers import builder, write_file, write_files
 
 LINK = """
 name: link
@@ -34,19 +34,13 @@ params:
 """
 
 
-def write(tmp_path, name, text):
-    p = tmp_path / name
-    p.write_text(textwrap.dedent(text))
-    return p
+# the hetero test system: two engines of the mac_array test design (tests/config/test_config_errors.py)
+FILES = {"table.yaml": TABLE, "hw.yaml": HW, "link.yaml": LINK, "het.yaml": HET}
 
 
 @pytest.fixture
 def files(tmp_path):
-    write(tmp_path, "table.yaml", TABLE)
-    write(tmp_path, "hw.yaml", HW)
-    write(tmp_path, "link.yaml", LINK)
-    write(tmp_path, "het.yaml", HET)
-    return tmp_path
+    return write_files(tmp_path, FILES)
 
 
 def fork_join(tags_b=None, T=1):
@@ -147,7 +141,7 @@ def test_rules_in_order(files):
         "    - {engine: b, id: 'enc.*'}\n"
         "    - {engine: b, tags: {part: 'tail*'}}\n"
         "  map: {fc_mapped: a}")
-    write(files, "het.yaml", het)
+    write_file(files, "het.yaml", het)
     b = builder(T=2)
 
     def lin(op_id, role, inputs, tags=None):
@@ -183,7 +177,7 @@ def test_inline_engine_and_nested_overrides(files):
 # --- bad input: one clear error naming the file and key ----------------------------------------
 
 def test_bad_engine_file_names_the_engine_and_its_file(files):
-    write(files, "bad.yaml", HW.replace("rows: 2", "rows: -2"))
+    write_file(files, "bad.yaml", HW.replace("rows: 2", "rows: -2"))
     with pytest.raises(ConfigError) as info:
         load_hardware(files / "het.yaml", {"params.engines.b": "bad.yaml"})
     text = str(info.value)
@@ -199,24 +193,28 @@ def test_missing_engine_file(files):
                                f"{files / 'nope.yaml'}")
 
 
-def test_rule_naming_an_unknown_engine(files):
-    write(files, "het.yaml", HET.replace("{engine: b, tags", "{engine: c, tags"))
-    with pytest.raises(ConfigError, match=r"het.yaml:\d+: params: .*rules\[0\].engine 'c' is not an engine"):
-        load_hardware(files / "het.yaml")
+RULE = "{engine: b, tags: {branch: b}}"
+# one mistake in one file of the system: loading het.yaml fails with (error kind, message pattern)
+LOAD_ERRORS = {
+    "rule_naming_an_unknown_engine": ("het.yaml", HET.replace(RULE, "{engine: c, tags: {branch: b}}"), ConfigError,
+                                      r"het.yaml:\d+: params: .*rules\[0\].engine 'c' is not an engine"),
+    "bad_rule_key": ("het.yaml", HET.replace(RULE, "{engine: b, knd: lif}"), ConfigError,
+                     r"params.rules\[0\].knd: unknown key \(did you mean 'kind'\?\)"),
+    "bad_rule_kind": ("het.yaml", HET.replace(RULE, "{engine: b, kind: conv3d}"), ConfigError,
+                      r"params.rules\[0\].kind: unknown op kind"),
+    "unpriced_link": ("link.yaml", LINK.replace("transfer_bit", "send_bit"), PriceError,
+                      r"link.yaml: components.link.actions.transfer_bit"),
+    "slash_in_own_table": ("link.yaml", LINK + "  x/y:\n    actions: {a: {energy_pj: 1, source: t}}\n", ConfigError,
+                           "components.x/y: a hetero system's own table"),
+}
 
 
-def test_bad_rule_key_and_kind(files):
-    write(files, "het.yaml", HET.replace("{engine: b, tags: {branch: b}}", "{engine: b, knd: lif}"))
-    with pytest.raises(ConfigError, match=r"params.rules\[0\].knd: unknown key \(did you mean 'kind'\?\)"):
-        load_hardware(files / "het.yaml")
-    write(files, "het.yaml", HET.replace("{engine: b, tags: {branch: b}}", "{engine: b, kind: conv3d}"))
-    with pytest.raises(ConfigError, match=r"params.rules\[0\].kind: unknown op kind"):
-        load_hardware(files / "het.yaml")
-
-
-def test_unpriced_link(files):
-    write(files, "link.yaml", LINK.replace("transfer_bit", "send_bit"))
-    with pytest.raises(PriceError, match=r"link.yaml: components.link.actions.transfer_bit"):
+@pytest.mark.parametrize("case", LOAD_ERRORS)
+def test_a_mistake_fails_at_load(files, case):
+    name, text, error, match = LOAD_ERRORS[case]
+    assert text != FILES[name]
+    write_file(files, name, text)
+    with pytest.raises(error, match=match):
         load_hardware(files / "het.yaml")
 
 
@@ -226,7 +224,7 @@ def test_nested_hetero_refused(files):
 
 
 def test_no_rule_and_no_default(files):
-    write(files, "het.yaml", HET.replace("  default: a\n", ""))
+    write_file(files, "het.yaml", HET.replace("  default: a\n", ""))
     with pytest.raises(UnsupportedOpError, match="no rule assigns op 'fc1'"):
         simulate(fork_join(), load_hardware(files / "het.yaml"))
 
@@ -239,18 +237,12 @@ def test_map_naming_a_missing_op(files):
 
 def test_engine_that_cannot_run_the_op(files, repo):
     """A systolic array without a vector unit cannot run an add."""
-    write(files, "het.yaml", HET.replace("b: {file: hw.yaml, set: {clock_mhz: 50}}",
+    write_file(files, "het.yaml", HET.replace("b: {file: hw.yaml, set: {clock_mhz: 50}}",
                                          f"b: {{file: {repo}/hw_configs/systolic_tpu_like_32x32.yaml, "
                                          "set: {params.vector_lanes: null}}")
           .replace("default: a", "default: b"))
     with pytest.raises(UnsupportedOpError, match=r"engine 'b' \(systolic\) does not model op kind 'add'"):
         simulate(fork_join(tags_b={}), load_hardware(files / "het.yaml"))
-
-
-def test_slash_in_own_table(files):
-    write(files, "link.yaml", LINK + "  x/y:\n    actions: {a: {energy_pj: 1, source: t}}\n")
-    with pytest.raises(ConfigError, match="components.x/y: a hetero system's own table"):
-        load_hardware(files / "het.yaml")
 
 
 def test_result_page_has_the_engine_table(files):
@@ -275,7 +267,7 @@ def test_crossbar_engine_maps_its_own_ops(repo, tmp_path):
     same crossbars and the same crossbar-engine energy as the GEMMs alone on that design."""
     from archsim.cli.common import load_any_trace
 
-    write(tmp_path, "het.yaml", f"""
+    write_file(tmp_path, "het.yaml", f"""
         architecture: hetero
         name: imc+mac
         clock_mhz: 500

@@ -1,17 +1,15 @@
 """The mac_array model and the engine against a hand computation."""
 import pytest
 
-from archsim.config.hardware import load_hardware
 from archsim.engine import simulate
 from archsim.trace.schema import Role
-from tests.config.test_config_errors import HW, TABLE, write
-from tests.helpers import builder
+from tests.config.test_config_errors import HW, TABLE
+from tests.helpers import builder, hardware_loader
 
 
 @pytest.fixture
 def hw(tmp_path):
-    write(tmp_path, "table.yaml", TABLE)
-    return lambda **over: load_hardware(write(tmp_path, "hw.yaml", HW), overrides=over)
+    return hardware_loader(tmp_path, TABLE, HW)
 
 
 def linear_trace():

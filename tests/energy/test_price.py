@@ -16,6 +16,7 @@ from archsim.energy.price import reprice
 from archsim.engine import simulate
 from archsim.errors import PriceError
 from archsim.result import Result
+from tests.helpers import write_files
 
 PRICED = ("energy_j", "dynamic_energy_j", "static_energy_j", "area_mm2", "power_w", "edap_j_s_mm2",
           "tops_per_w", "tops_per_mm2")
@@ -58,12 +59,11 @@ def test_reprice_other_table_is_a_fresh_simulation(repo, tmp_path, trace, hw_fil
 
 def test_hetero_engines_repriced(repo, tmp_path):
     """A composite design's own priced entries (energy and area per engine) follow the table."""
-    from tests.arch.test_hetero import LINK, HET, fork_join
-    from tests.config.test_config_errors import HW, TABLE
+    from tests.arch.test_hetero import FILES, fork_join
+    from tests.config.test_config_errors import TABLE
     import textwrap
 
-    for name, text in (("table.yaml", TABLE), ("hw.yaml", HW), ("link.yaml", LINK), ("het.yaml", HET)):
-        (tmp_path / name).write_text(textwrap.dedent(text))
+    write_files(tmp_path, FILES)
     base = simulate(fork_join(), load_hardware(tmp_path / "het.yaml"))
     (tmp_path / "table.yaml").write_text(textwrap.dedent(TABLE).replace("energy_pj: 1.0", "energy_pj: 4.0"))
     fresh = simulate(fork_join(), load_hardware(tmp_path / "het.yaml"))

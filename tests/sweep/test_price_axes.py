@@ -11,16 +11,17 @@ from archsim.engine import simulate
 from archsim.sweep.plan import make_plan
 from archsim.sweep.runner import run_sweep
 from archsim.sweep.store import load_table
+from tests.sweep.support import write_spec
 
 HW = "hw_configs/spikesim_rram_65nm.yaml"
 TRACE = "examples/tiny_transformer.yaml"
+MAC = "hw_configs/mac_array_example.yaml"
+TINY_SNN = "examples/tiny_snn.yaml"
 
 
 def test_price_only_axis_is_repriced_and_matches_simulation(repo, tmp_path):
-    spec = tmp_path / "s.yaml"
-    spec.write_text(f"name: price-axes\nhardware: '{repo / HW}'\ntraces: ['{repo / TRACE}']\n"
-                    "sweep:\n  grid:\n    energy.variables.V_WRITE: [1.0, 2.0, 3.0]\n"
-                    "    clock_mhz: [100, 200]\n")
+    spec = write_spec(tmp_path / "s.yaml", repo / HW, repo / TRACE, name="price-axes",
+                      sweep="  grid:\n    energy.variables.V_WRITE: [1.0, 2.0, 3.0]\n    clock_mhz: [100, 200]")
     plan = make_plan(spec)
     assert len({p.count_key for p in plan.points}) == 2          # the clock counts, the voltage prices
     assert "4 points differ from another only in prices" in plan.describe()
@@ -40,9 +41,8 @@ def test_price_only_axis_is_repriced_and_matches_simulation(repo, tmp_path):
 
 
 def test_a_params_axis_is_simulated(repo, tmp_path):
-    spec = tmp_path / "s.yaml"
-    spec.write_text(f"name: count-axes\nhardware: '{repo / 'hw_configs/mac_array_example.yaml'}'\n"
-                    f"traces: ['{repo / 'examples/tiny_snn.yaml'}']\nsweep:\n  grid:\n    params.rows: [8, 16]\n")
+    spec = write_spec(tmp_path / "s.yaml", repo / MAC, repo / TINY_SNN, name="count-axes",
+                      sweep="  grid:\n    params.rows: [8, 16]")
     plan = make_plan(spec)
     assert len({p.count_key for p in plan.points}) == 2
     run_sweep(plan.loaded, tmp_path / "out", plan=plan, jobs=1)
@@ -60,9 +60,8 @@ def test_a_table_file_axis_is_repriced(repo, tmp_path, monkeypatch):
             price["energy_pj"] *= 3
     (tmp_path / "x3.yaml").write_text(yaml.safe_dump(data))
     tables = [str(repo / "hw_configs/energy/example_45nm.yaml"), str(tmp_path / "x3.yaml")]
-    spec = tmp_path / "s.yaml"
-    spec.write_text(f"name: table-axis\nhardware: '{repo / 'hw_configs/mac_array_example.yaml'}'\n"
-                    f"traces: ['{repo / 'examples/tiny_snn.yaml'}']\nsweep:\n  grid:\n    energy.tables.0: {tables}\n")
+    spec = write_spec(tmp_path / "s.yaml", repo / MAC, repo / TINY_SNN, name="table-axis",
+                      sweep=f"  grid:\n    energy.tables.0: {tables}")
     plan = make_plan(spec)
     assert len({p.count_key for p in plan.points}) == 1
     run_sweep(plan.loaded, tmp_path / "out", plan=plan, jobs=1)

@@ -43,3 +43,13 @@ def test_im2col_gemm_equals_direct_conv(rng, kw):
     gemm = np.concatenate([cols[i] @ wg[i].T for i in range(g)], axis=1)
     out = gemm.reshape(2, conv.out_h, conv.out_w, 6).transpose(0, 3, 1, 2)
     assert np.array_equal(out, direct_conv(x, w, conv))
+
+
+@pytest.mark.parametrize("size, kernel, stride, pad, dilation", [
+    (7, 3, 1, 0, 1), (7, 3, 2, 1, 1), (8, 3, 3, 0, 1), (9, 3, 1, 2, 2), (5, 5, 1, 0, 1), (4, 2, 2, 0, 1)])
+def test_window_out_counts_the_windows(size, kernel, stride, pad, dilation):
+    """Against an independent count: the start positions whose (dilated) window fits the padded axis."""
+    from archsim.trace.schema import window_out
+    span = dilation * (kernel - 1) + 1
+    starts = [s for s in range(0, size + 2 * pad, stride) if s + span <= size + 2 * pad]
+    assert window_out(size, kernel, stride, pad, dilation) == len(starts)

@@ -51,6 +51,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import scalesim_cfg  # noqa: E402
+from scalesim_cfg import LAYOUT_HEADER  # noqa: E402
+
 REPO = HERE.parent.parent
 TOPO_DIR = HERE / "topologies"
 GOLDEN_DIR = REPO / "tests" / "golden" / "scalesim"
@@ -66,47 +70,12 @@ DATAFLOWS = ["ws", "os", "is"]
 ARRAYS = [(32, 32), (8, 64)]
 SRAM_KB = 64
 
-CFG_TEMPLATE = """\
-[general]
-run_name = {run_name}
 
-[run_presets]
-InterfaceBandwidth = CALC
-UseRamulatorTrace = False
-
-[architecture_presets]
-ArrayHeight = {rows}
-ArrayWidth = {cols}
-IfmapSramSzkB = {sram_kb}
-FilterSramSzkB = {sram_kb}
-OfmapSramSzkB = {sram_kb}
-IfmapOffset = 0
-FilterOffset = 10000000
-OfmapOffset = 20000000
-Bandwidth = 10
-Dataflow = {dataflow}
-ReadRequestBuffer = 32
-WriteRequestBuffer = 32
-
-[layout]
-IfmapCustomLayout = False
-IfmapSRAMBankBandwidth = 10
-IfmapSRAMBankNum = 10
-IfmapSRAMBankPort = 2
-FilterCustomLayout = False
-FilterSRAMBankBandwidth = 10
-FilterSRAMBankNum = 10
-FilterSRAMBankPort = 2
-
-[sparsity]
-SparsitySupport = false
-SparseRep = ellpack_block
-OptimizedMapping = false
-BlockSize = 8
-RandomNumberGeneratorSeed = 40
-"""
-
-LAYOUT_HEADER = "Layer name, (no custom layout rows: IfmapCustomLayout/FilterCustomLayout are False),\n"
+def case_cfg(name: str, df: str, rows: int, cols: int) -> dict:
+    """The fixed cases' configuration (see the module doc), as :func:`scalesim_cfg.cfg_text` takes it."""
+    return {"run_name": name, "rows": rows, "cols": cols, "dataflow": df, "mode": "CALC",
+            "ifmap_kb": SRAM_KB, "filter_kb": SRAM_KB, "ofmap_kb": SRAM_KB, "bandwidth": [10],
+            "ifmap_bank_bw": 10, "ifmap_bank_num": 10, "filter_bank_bw": 10, "filter_bank_num": 10}
 
 
 def case_name(topo: str, df: str, rows: int, cols: int) -> str:
@@ -192,7 +161,7 @@ def run_case(topo: str, df: str, rows: int, cols: int, workdir: Path) -> dict:
     topo_path = TOPO_DIR / csv_file
     cdir = workdir / name
     cdir.mkdir(parents=True, exist_ok=True)
-    cfg_text = CFG_TEMPLATE.format(run_name=name, rows=rows, cols=cols, sram_kb=SRAM_KB, dataflow=df)
+    cfg_text = scalesim_cfg.cfg_text(case_cfg(name, df, rows, cols))
     cfg_path = cdir / f"{name}.cfg"
     cfg_path.write_text(cfg_text)
     layout_path = cdir / "layout_unused.csv"

@@ -30,6 +30,8 @@ import json
 import math
 import random
 
+import scalesim_cfg   # a sibling script module (the folder is on sys.path when these run)
+
 WORK_BUDGET = {"CALC": 1_500_000, "USER": 300_000}
 CYCLE_BUDGET = {"CALC": 30_000, "USER": 8_000}     # SCALE-Sim loops over cycles in Python
 MAX_FOLDS = 100                                      # and concatenates its matrices fold by fold
@@ -127,45 +129,7 @@ def draw(seed: int) -> dict:
 
 
 def cfg_text(c: dict) -> str:
-    cfg = c["cfg"]
-    return f"""[general]
-run_name = {cfg['run_name']}
-
-[run_presets]
-InterfaceBandwidth = {cfg['mode']}
-UseRamulatorTrace = False
-
-[architecture_presets]
-ArrayHeight = {cfg['rows']}
-ArrayWidth = {cfg['cols']}
-IfmapSramSzkB = {cfg['ifmap_kb']}
-FilterSramSzkB = {cfg['filter_kb']}
-OfmapSramSzkB = {cfg['ofmap_kb']}
-IfmapOffset = 0
-FilterOffset = 10000000
-OfmapOffset = 20000000
-Bandwidth = {','.join(str(b) for b in cfg['bandwidth'])}
-Dataflow = {cfg['dataflow']}
-ReadRequestBuffer = 32
-WriteRequestBuffer = 32
-
-[layout]
-IfmapCustomLayout = False
-IfmapSRAMBankBandwidth = {cfg['ifmap_bank_bw']}
-IfmapSRAMBankNum = {cfg['ifmap_bank_num']}
-IfmapSRAMBankPort = 2
-FilterCustomLayout = False
-FilterSRAMBankBandwidth = {cfg['filter_bank_bw']}
-FilterSRAMBankNum = {cfg['filter_bank_num']}
-FilterSRAMBankPort = 2
-
-[sparsity]
-SparsitySupport = false
-SparseRep = ellpack_block
-OptimizedMapping = false
-BlockSize = 8
-RandomNumberGeneratorSeed = 40
-"""
+    return scalesim_cfg.cfg_text(c["cfg"])
 
 
 def topology_text(c: dict) -> str:

@@ -42,8 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import random_configs as rc  # noqa: E402
-
-LAYOUT_HEADER = "Layer name, (no custom layout rows: IfmapCustomLayout/FilterCustomLayout are False),\n"
+from scalesim_cfg import LAYOUT_HEADER  # noqa: E402
 REPORTS = ("COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv")
 
 

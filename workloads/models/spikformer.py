@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from workloads.models.statten import SPS, Block, _lif
+from workloads.models.statten import Block, SpikingTransformerBody, _lif
 from workloads.ops import MatMul
 from workloads.snn.network import SpikingNet
 
@@ -63,19 +63,11 @@ class SpikformerBlock(Block):
         self.attn_lif = _lif(v_threshold=ATTN_THRESHOLD / SPIKFORMER_SCALE)
 
 
-class SpikformerBody(nn.Module):
+class SpikformerBody(SpikingTransformerBody):
     def __init__(self, in_channels: int, num_classes: int, dim: int, layers: int, heads: int, mlp_ratio: int,
                  pooling_stat: str):
-        super().__init__()
-        self.sps = SPS(in_channels, dim, pooling_stat)
-        self.blocks = nn.Sequential(*[SpikformerBlock(dim, heads, mlp_ratio) for _ in range(layers)])
-        self.mean = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten()
-        self.head_lif = _lif()
-        self.head = nn.Linear(dim, num_classes)
-
-    def forward(self, x):
-        return self.head(self.head_lif(self.flatten(self.mean(self.blocks(self.sps(x))))))
+        super().__init__(in_channels, num_classes, dim, layers, pooling_stat,
+                         lambda: SpikformerBlock(dim, heads, mlp_ratio))
 
 
 def spikformer(num_classes: int = 10, timesteps: int = 4, encoding: str = "direct", in_channels: int = 1,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from typing import Callable
 
 import numpy as np
 import torch
@@ -155,13 +156,15 @@ class Block(nn.Module):
         return self.mlp_res(self.fc2(self.mlp_lif2(h)), x)
 
 
-class STAttenBody(nn.Module):
-    def __init__(self, in_channels: int, num_classes: int, dim: int, layers: int, heads: int, chunk_size: int,
-                 image_size: int, pooling_stat: str):
+class SpikingTransformerBody(nn.Module):
+    """The body STAtten and Spikformer (:mod:`workloads.models.spikformer`) share: the SPS stem,
+    ``layers`` blocks (``block()`` builds one), the mean over tokens, a LIF and the linear head."""
+
+    def __init__(self, in_channels: int, num_classes: int, dim: int, layers: int, pooling_stat: str,
+                 block: Callable[[], nn.Module]):
         super().__init__()
-        grid = image_size // 2 ** pooling_stat.count("1")
         self.sps = SPS(in_channels, dim, pooling_stat)
-        self.blocks = nn.Sequential(*[Block(dim, heads, chunk_size, grid) for _ in range(layers)])
+        self.blocks = nn.Sequential(*[block() for _ in range(layers)])
         self.mean = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.head_lif = _lif()
@@ -169,6 +172,14 @@ class STAttenBody(nn.Module):
 
     def forward(self, x):
         return self.head(self.head_lif(self.flatten(self.mean(self.blocks(self.sps(x))))))
+
+
+class STAttenBody(SpikingTransformerBody):
+    def __init__(self, in_channels: int, num_classes: int, dim: int, layers: int, heads: int, chunk_size: int,
+                 image_size: int, pooling_stat: str):
+        grid = image_size // 2 ** pooling_stat.count("1")
+        super().__init__(in_channels, num_classes, dim, layers, pooling_stat,
+                         lambda: Block(dim, heads, chunk_size, grid))
 
 
 def statten(num_classes: int = 10, timesteps: int = 4, encoding: str = "direct", in_channels: int = 1,

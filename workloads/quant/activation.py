@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from workloads.quant.uniform import int_range
+
 
 def per_token_fake_quant(x: torch.Tensor, bits: int) -> torch.Tensor:
     """Asymmetric quantisation with one (scale, zero point) per token (row of the last axis),
@@ -45,11 +47,11 @@ class ActQuant(nn.Module):
 
     @property
     def qmin(self) -> int:
-        return -(2 ** (self.bits - 1)) if self.signed else 0
+        return int_range(self.bits, self.signed)[0]
 
     @property
     def qmax(self) -> int:
-        return 2 ** (self.bits - 1) - 1 if self.signed else 2 ** self.bits - 1
+        return int_range(self.bits, self.signed)[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.observing:

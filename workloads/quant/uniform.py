@@ -21,6 +21,11 @@ import numpy as np
 import torch
 
 
+def int_range(bits: int, signed: bool) -> tuple[int, int]:
+    """The codes of a ``bits``-bit integer: ``-2^(b-1)..2^(b-1) - 1`` signed, ``0..2^b - 1`` not."""
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
+
+
 @dataclass(frozen=True)
 class QuantSpec:
     bits: int
@@ -37,11 +42,11 @@ class QuantSpec:
 
     @property
     def qmin(self) -> int:
-        return -(2 ** (self.bits - 1)) if self.symmetric else 0
+        return int_range(self.bits, self.symmetric)[0]
 
     @property
     def qmax(self) -> int:
-        return 2 ** (self.bits - 1) - 1 if self.symmetric else 2 ** self.bits - 1
+        return int_range(self.bits, self.symmetric)[1]
 
     @property
     def levels(self) -> int:

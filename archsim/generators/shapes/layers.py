@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from archsim.trace.builder import TraceBuilder
 from archsim.trace.io import Trace
-from archsim.trace.schema import DType, Header, Operand, Role, Sparsity
+from archsim.trace.schema import DType, Header, Operand, Role, Sparsity, window_out
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class ShapeNet:
         C, H, W = x.shape
         T = timesteps or x.timesteps
         bits = out_bits or self.out_bits
-        oh, ow = (H + 2 * ph - kh) // stride + 1, (W + 2 * pw - kw) // stride + 1
+        oh, ow = window_out(H, kh, stride, ph), window_out(W, kw, stride, pw)
         self.b.add("conv2d", op_id, inputs=self._inputs(x, *extra_inputs), timesteps=T,
                    operands=[self.operand("input", x),
                              self._weight([out_ch, C // groups, kh, kw], weight_density, counted=not shared_weight)],
@@ -130,7 +130,7 @@ class ShapeNet:
              tags: dict | None = None) -> Act:
         C, H, W = x.shape
         s = stride or k
-        oh, ow = (H + 2 * pad - k) // s + 1, (W + 2 * pad - k) // s + 1
+        oh, ow = window_out(H, k, s, pad), window_out(W, k, s, pad)
         out = replace(x, op=op_id, shape=(C, oh, ow))
         if mode == "avg":
             out = replace(out, role=Role.activation, bits=max(x.bits, 8), density=1.0)

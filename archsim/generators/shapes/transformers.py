@@ -32,7 +32,7 @@ from typing import Callable, Mapping
 
 from archsim.trace.builder import TraceBuilder
 from archsim.trace.io import Trace
-from archsim.trace.schema import DType, Header, Provenance, Role
+from archsim.trace.schema import DType, Header, Provenance, Role, window_out
 from archsim.generators.shapes.reuse import check_reuse, reuse_pattern
 
 SHAPE_ONLY_NOTE = ("shapes and bit widths only; no tensors. No pretrained weights of this model exist offline, "
@@ -114,7 +114,7 @@ class _Ops:
                    output=self.act(op_id, "output", [n_tokens, n]), tags=tags)
 
     def conv(self, op_id, cin, cout, hw, k, stride, pad, inputs, tags, *, unsigned_input=False):
-        out = (hw + 2 * pad - k) // stride + 1
+        out = window_out(hw, k, stride, pad)
         self.b.add("conv2d", op_id, inputs=inputs, in_channels=cin, out_channels=cout, in_h=hw, in_w=hw,
                    kernel_h=k, kernel_w=k, stride_h=stride, stride_w=stride, pad_h=pad, pad_w=pad,
                    operands=[self.act(op_id, "input", [1, cin, hw, hw], unsigned=unsigned_input),
