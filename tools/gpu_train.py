@@ -4,7 +4,8 @@
 
 Order (what the main job needs most first): the CUDA-vs-CPU agreement check
 (tools/cuda_check.py on tiny-snn), the three LoAS networks and their strong-mode fine-tunes, the
-small ViT, STAtten, the TT-SNN baseline and its three TT schedules, ReSpike. Every model's step time
+small ViT, STAtten, the TT-SNN baseline and its three TT schedules, ReSpike, then (step ``results``)
+the main job's committed experiment results the repository lacks. Every model's step time
 is measured on the GPU first (a few warm-up steps, then timed steps); a model whose estimated time
 does not fit in what is left of the budget is skipped and logged, never half-trained. For the LoAS
 networks the number of epochs is chosen here: the longest of :data:`LOAS_TIERS` that fits the
@@ -206,6 +207,37 @@ def small_vit(run: Run) -> None:
              key=meta["key"])
 
 
+def results(run: Run) -> None:
+    """The main job's committed experiment results the repository still lacks
+    (workloads.committed_results: StableQ, the SmolLM2 formats, PCL, ClipFormer, the seed studies),
+    computed on this device into OUT/results/ (a copy of the repository's results/ plus the new
+    files) and packed into OUT/results.tar after each entry. Copy the new files into results/."""
+    import shutil
+
+    from workloads import committed_results, result_cache
+
+    repo = result_cache.committed_dir()         # the repository's results/ (or ARCHSIM_COMMITTED_RESULTS_DIR)
+    target = run.out / "results"
+    if not target.exists():
+        shutil.copytree(repo, target)
+    os.environ["ARCHSIM_COMMITTED_RESULTS_DIR"] = str(target)
+    os.environ.setdefault("ARCHSIM_RESULTS_DIR", tempfile.mkdtemp(prefix="gpu-train-results-"))
+    missing, _ = committed_results.check()
+    for entry in committed_results.main_job():
+        if not any(m.startswith(entry.label + ": ") for m in missing):
+            continue
+        if run.left() < 30:
+            run.note(entry.label, skipped="budget spent")
+            continue
+        t = time.perf_counter()
+        committed_results.commit([entry], command=f"tools/gpu_train.py --only results ({run.device})",
+                                 log=lambda m: None)
+        run.note(entry.label, wall_s=round(time.perf_counter() - t, 1), file=entry.file)
+        with tarfile.open(run.out / "results.tar.tmp", "w") as tar:
+            tar.add(target, arcname="results")
+        os.replace(run.out / "results.tar.tmp", run.out / "results.tar")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--budget", type=float, default=540.0, help="seconds for the whole run")
@@ -243,6 +275,7 @@ def main(argv=None) -> int:
     steps += [(n, loas_step(n)) for n in LOAS_SHARE]
     steps.append(("small-vit", lambda: small_vit(run)))
     steps += [(n, (lambda n=n: other(run, n))) for n in OTHERS]
+    steps.append(("results", lambda: results(run)))
     if args.only:
         steps = [(n, go) for n, go in steps if n in args.only.split(",")]
     for name, go in steps:
