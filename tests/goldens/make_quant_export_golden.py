@@ -14,9 +14,9 @@ the trace, and say why in the commit.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,23 +70,25 @@ def describe(trace) -> list[dict]:
     return out
 
 
-def simulate(trace) -> dict:
-    """Summary figures of every run of the StableQ recipe, on ``trace``."""
+def _summary_figures(summary: dict) -> dict:
+    spec = importlib.util.spec_from_file_location("make_recipe_goldens", Path(__file__).parent / "make_recipe_goldens.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.summary_figures(summary)
+
+
+def simulate(trace, only: tuple[str, ...] = ()) -> dict:
+    """Summary figures of the StableQ recipe's hardware runs (``rram``, ``sys``: the recipe's runs
+    differ only in their traces) on ``trace``; ``only``: these of them."""
     import archsim
     from archsim.report.recipe import load_recipe
-    from make_recipe_goldens import summary_figures
 
     recipe, base = load_recipe(RECIPE)
     out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "t.trace"
-        trace.save(path)
-        done: dict = {}
-        for run in recipe.runs:
-            key = (str(run.hw), json.dumps(run.set, sort_keys=True, default=str))
-            if key not in done:
-                done[key] = summary_figures(archsim.simulate(path, base / run.hw, overrides=run.set or None).summary)
-            out[run.name.split("-")[0]] = done[key]
+    for run in recipe.runs:
+        key = run.name.split("-")[0]
+        if key not in out and (not only or key in only):
+            out[key] = _summary_figures(archsim.simulate(trace, base / run.hw, overrides=run.set or None).summary)
     return out
 
 
@@ -97,7 +99,6 @@ def golden(made_by: str = "") -> dict:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(REPO))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     made_by = argv[0] if argv else ""
     GOLDEN.write_text(json.dumps(golden(made_by), indent=1, sort_keys=True, default=float) + "\n")
     print(f"wrote {GOLDEN.relative_to(REPO)}")
