@@ -40,7 +40,7 @@ def _values(o: Operand) -> np.ndarray:
     return np.asarray(o.data).reshape(o.shape)
 
 
-def _act(name: str, o: Operand, bits: int, signed: bool, quant: Quant | None = None) -> Operand:
+def _act(o: Operand, bits: int, signed: bool, quant: Quant | None = None) -> Operand:
     return Operand.described(role=Role.activation, data=_values(o), bits=bits,
                              dtype=DType.int if signed else DType.uint, quant=quant, store=False)
 
@@ -57,7 +57,7 @@ def _qlayer_ops(call: Call) -> list[Emit]:
     w = Operand.described(role=Role.static_weight, data=codes, bits=q.spec.bits,
                           dtype=DType.int if q.spec.symmetric else DType.uint, quant=wq,
                           histogram=Histogram(edges=[float(e) for e in edges], counts=counts))
-    x = _act("input", inp, m.a_bits, m.act.signed, Quant(granularity="tensor", symmetric=True, scale_bits=16))
+    x = _act(inp, m.a_bits, m.act.signed, Quant(granularity="tensor", symmetric=True, scale_bits=16))
     y = Operand.described(role=Role.activation, shape=list(out.shape), bits=16, dtype=DType.float, store=False)
     layer, tags = m.layer, {"weight_bits": q.spec.bits, "act_bits": m.a_bits}
     if isinstance(layer, nn.Conv2d):
@@ -72,15 +72,15 @@ def _qlayer_ops(call: Call) -> list[Emit]:
 
 def _relu(call: Call, e: Emit) -> Emit:
     (_, x), = e.operands
-    return replace(e, operands=[("input", _act("input", x, 16, signed=True))],
-                   output=_act("output", e.output, 16, signed=False))
+    return replace(e, operands=[("input", _act(x, 16, signed=True))],
+                   output=_act(e.output, 16, signed=False))
 
 
 def _residual(call: Call, e: Emit) -> Emit:
     """The block's residual sum, described by the sum (the input of its last ReLU)."""
     if e.kind != "add":
         return e
-    return replace(e, operands=[("input", _act("input", e.output, 16, signed=True))], output=None,
+    return replace(e, operands=[("input", _act(e.output, 16, signed=True))], output=None,
                    tags={**e.tags, "block": call.name})
 
 
