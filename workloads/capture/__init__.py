@@ -5,6 +5,8 @@ The model runs once on the example input under an aten-level recorder
 table (:mod:`workloads.capture.aten_ops`), spiking neurons of our own ``LIF``, snnTorch, SpikingJelly
 and Norse become ``lif`` ops (:mod:`workloads.capture.neurons`), and ops the table cannot express
 are kept as ``unmodelled`` ops with their MACs and a warning (:mod:`workloads.capture.build`).
+A caller adds what it knows about its own modules (integer weight codes, tags, operand
+descriptions, a module written as one op) with per-module rules (:mod:`workloads.capture.rules`).
 """
 from __future__ import annotations
 
@@ -19,8 +21,9 @@ from archsim.trace.schema import Header, Provenance
 from workloads.capture.build import TraceWriter, UnmodelledWarning, group_nodes
 from workloads.capture.neurons import find_neurons, reset_states
 from workloads.capture.record import Recorder, capture_context
+from workloads.capture.rules import Call, ModuleRule, Rules, resolve_rules
 
-__all__ = ["trace", "UnmodelledWarning"]
+__all__ = ["trace", "UnmodelledWarning", "ModuleRule", "Call"]
 
 
 def _call(model: nn.Module, x: Any):
@@ -46,7 +49,8 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
           dataset: str = "", source: str = "", input_description: str = "", seed: int = 0,
           metrics: dict[str, float] | None = None, config: dict[str, Any] | None = None,
           weight_bits: int | None = 8, activation_bits: int | None = 8, input_bits: int | None = 8,
-          store_spikes: bool = True, store_lif_spikes: bool = False, loop: str = "auto"):
+          store_spikes: bool = True, store_lif_spikes: bool = False, loop: str = "auto",
+          rules: Rules | None = None):
     """Run ``model`` on ``example_input`` (a tensor, a tuple of positional inputs or a dict of
     keyword inputs) and return its :class:`archsim.trace.io.Trace` (``.save(path)`` writes it).
 
@@ -62,7 +66,12 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
     weights and a synthetic input. ``weight_bits``: weights stored as per-channel integers of this
     width (None: float32); activations (and the input) are described as ``activation_bits`` /
     ``input_bits`` wide (default 8, what integer accelerators run; None: 32, the float tensors
-    seen). Spikes are 1 bit."""
+    seen). Spikes are 1 bit.
+
+    ``rules``: per-module rules (:class:`ModuleRule`, by module class or path, or a function of
+    the path and the module): a module written as its own op(s), edits of the ops the table
+    makes, tags (:mod:`workloads.capture.rules`). ``config``: written into the header; its keys
+    win over the capture's own (``weight_bits``...)."""
     if loop not in ("auto", "model", "capture"):
         raise ValueError(f"loop must be auto, model or capture, got {loop!r}")
     model.eval()
@@ -88,12 +97,14 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
         if bad and how != "capture":
             warnings.warn(f"neurons called a number of times that is not a multiple of T={T} per forward: {bad}; "
                           "their ops are kept one per call", UserWarning, stacklevel=2)
+    resolved = resolve_rules(model, rules)
     try:
         return _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset,
                         source, input_description, seed, metrics, config, weight_bits, activation_bits, input_bits,
-                        store_spikes, store_lif_spikes)
+                        store_spikes, store_lif_spikes, resolved)
     except (RuntimeError, TypeError, NotImplementedError) as exc:
-        if not isinstance(example_input, torch.Tensor) or any(s.library != "archsim" for s in neurons.values()):
+        if rules or not isinstance(example_input, torch.Tensor) or any(
+                s.library != "archsim" for s in neurons.values()):
             raise
         # fallback: the forward-hook exporter (module calls only: functional ops are invisible to it)
         from workloads.export import export
@@ -109,11 +120,11 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
 
 def _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset, source,
              input_description, seed, metrics, config, weight_bits, activation_bits, input_bits, store_spikes,
-             store_lif_spikes):
+             store_lif_spikes, rules):
     """The capture proper (see :func:`trace`)."""
     spiking = bool(neurons)
     reset_states(model)
-    rec = Recorder(model, T)
+    rec = Recorder(model, T, opaque={n for n, r in rules.items() if r.ops is not None})
     # Norse's convention: a single-step network returns (output, state) and takes the state back
     threads_state = steps > 1 and "state" in inspect.signature(model.forward).parameters and \
         any(s.library == "norse" for s in neurons.values())
@@ -130,12 +141,12 @@ def _capture(model, example_input, T, steps, how, neurons, name, batch, weights,
         t for t in (example_input.values() if isinstance(example_input, dict) else example_input)
         if isinstance(t, torch.Tensor))
     B = batch or int(first.shape[1] if rec.input_timed(first) else first.shape[0]) if first.dim() else 1
-    cfg = dict(config or {})
-    cfg.update(capture="workloads.capture (aten dispatch recorder)", timestep_loop=how,
+    cfg = dict(capture="workloads.capture (aten dispatch recorder)", timestep_loop=how,
                neurons={lib: sum(1 for s in neurons.values() if s.library == lib)
                         for lib in sorted({s.library for s in neurons.values()})},
                weight_bits=weight_bits, activation_bits=activation_bits, input_bits=input_bits,
                example_input=[list(first.shape)])
+    cfg.update(config or {})
     header = Header(model=name or type(model).__name__, source=source, dataset=dataset,
                     input_description=input_description or f"example input {list(first.shape)} ({inputs})",
                     batch=B, timesteps=T, seed=seed, provenance=Provenance(weights=weights, inputs=inputs, notes=notes),
@@ -143,7 +154,7 @@ def _capture(model, example_input, T, steps, how, neurons, name, batch, weights,
     major = any(s.step == "multi" and s.library != "archsim" for s in neurons.values())
     writer = TraceWriter(header, T, spiking, weight_bits=weight_bits, activation_bits=activation_bits,
                          input_bits=input_bits, store_spikes=store_spikes, store_lif_spikes=store_lif_spikes,
-                         major_layout=major)
+                         major_layout=major, rules=rules, modules=dict(model.named_modules()) if rules else {})
     writer.write(group_nodes(rec.nodes, T))
     writer.warn()
     del out

@@ -40,12 +40,22 @@ from workloads.capture.nodes import Arg, Node, TInfo
 @dataclass
 class Operand:
     """One tensor of a layer, per timestep: ``data`` is ``[T, *shape]`` (activations) or the
-    weight itself (``weight``)."""
+    weight itself (``weight``). ``spec``: the operand described by the caller instead (keyword
+    arguments of :meth:`archsim.trace.builder.TraceBuilder.operand`; :mod:`workloads.capture.rules`)."""
 
     data: np.ndarray | None
     shape: list[int]
     info: TInfo
     weight: bool = False
+    spec: dict[str, Any] | None = None
+
+    @classmethod
+    def described(cls, **spec: Any) -> "Operand":
+        """An operand its caller describes itself (``spec``: ``TraceBuilder.operand``'s arguments)."""
+        shape = spec.get("shape")
+        if shape is None and spec.get("data") is not None:
+            shape = list(np.shape(spec["data"]))
+        return cls(None, list(shape or []), TInfo(), spec=spec)
 
 
 @dataclass

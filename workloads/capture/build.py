@@ -30,6 +30,7 @@ from archsim.trace.schema import Header, Role
 from workloads.capture.aten_ops import Emit, Operand, View, flop_macs, handler_for
 from workloads.capture.nodes import Arg, Node
 from workloads.capture.operands import tensor_operand, weight_operand
+from workloads.capture.rules import Call, ModuleRule
 
 
 class UnmodelledWarning(UserWarning):
@@ -65,8 +66,10 @@ def group_nodes(nodes: list[Node], T: int) -> list[Group]:
 class TraceWriter:
     def __init__(self, header: Header, T: int, spiking: bool, *, weight_bits: int | None = 8,
                  activation_bits: int | None = None, input_bits: int | None = None, store_spikes: bool = True,
-                 store_lif_spikes: bool = False, major_layout: bool = False):
+                 store_lif_spikes: bool = False, major_layout: bool = False,
+                 rules: dict[str, ModuleRule] | None = None, modules: dict | None = None):
         self.b = TraceBuilder(header)
+        self.rules, self.modules = rules or {}, modules or {}   # module path -> its rule / the module
         self.major = major_layout       # timed tensors are [T, B, ...] (SpikingJelly multi-step, Norse), not [T*B, ...]
         self.T, self.spiking = T, spiking
         self.weight_bits, self.activation_bits, self.input_bits = weight_bits, activation_bits, input_bits
@@ -124,6 +127,15 @@ class TraceWriter:
     def _weight(self, o: Operand):
         return weight_operand(self.b, np.asarray(o.data).reshape(o.shape), self.weight_bits)
 
+    def _operand(self, name: str, o: Operand, kind: str, T: int, output: bool = False):
+        if o.spec is not None:            # described by a module rule
+            return self.b.operand(name, **o.spec)
+        if output:
+            return self._activation(name, o, T)
+        if o.weight and kind in ("conv2d", "linear") and name == "weight":
+            return self._weight(o)
+        return self._activation(name, o, T, store=self.store_spikes and kind in ("conv2d", "linear"))
+
     # ---- ops
     def _id(self, g: Group, kind: str, suffix: str = "") -> str:
         n = g.first
@@ -163,14 +175,22 @@ class TraceWriter:
         tags = {"module": n.module or "(model)", "aten": n.name}
         if recurrent:
             tags["recurrent_inputs"] = ",".join(recurrent)
+        rule = self.rules.get(n.module)
+        if rule is not None:
+            tags.update(rule.tags)
         if n.neuron is not None:
             return [self._lif(g, T, operand, inputs, tags)]
-        handler = handler_for(n.func)
         emits: list[Emit] = []
-        if handler is not None:
+        why = "no mapping to a trace op kind"
+        call = Call(n.module, self.modules.get(n.module), View(n, T, operand)) if rule is not None else None
+        if n.name == "module":            # a module its rule writes
+            emits, why = list(rule.ops(call) or []), f"the rule of module {n.module!r} wrote no op"
+        elif (handler := handler_for(n.func)) is not None:
             emits = handler(View(n, T, operand))
+            if rule is not None and rule.edit is not None:
+                emits = [rule.edit(call, e) for e in emits]
         if not emits:
-            return [self._unmodelled(g, T, inputs, tags, "no mapping to a trace op kind")]
+            return [self._unmodelled(g, T, inputs, tags, why)]
         ids = []
         for k, e in enumerate(emits):
             op_id = self._id(g, e.kind, "" if len(emits) == 1 else f".{k}")
@@ -181,13 +201,13 @@ class TraceWriter:
                     etags["encoding_layer"] = True
                 self.gemm_index += 1
             try:
-                ops = [self._weight(o) if o.weight and e.kind in ("conv2d", "linear") and name == "weight"
-                       else self._activation(name, o, T, store=self.store_spikes and e.kind in ("conv2d", "linear"))
-                       for name, o in e.operands]
-                out = self._activation("output", e.output, T) if e.output is not None else None
+                ops = [self._operand(name, o, e.kind, T) for name, o in e.operands]
+                out = self._operand("output", e.output, e.kind, T, output=True) if e.output is not None else None
                 self.b.add(e.kind, op_id, inputs=inputs if k == 0 else [ids[-1]], operands=ops, output=out,
                            timesteps=T, tags=etags, **e.fields)
             except TraceError as exc:
+                if rule is not None:      # a caller's rule described it: its mistake, not an unmodelled op
+                    raise TraceError(f"module {n.module!r} (rule): {exc}") from exc
                 self.used[op_id] = 0
                 return [self._unmodelled(g, T, inputs, tags, str(exc))]
             ids.append(op_id)

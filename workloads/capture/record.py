@@ -7,7 +7,8 @@ capture and that ``torch.utils.flop_counter.FlopCounterMode`` counts (functional
 control flow, timestep loops and the stateful neurons of the SNN libraries work unchanged
 (``torch.export`` refuses modules that mutate their attributes, as SpikingJelly's neurons do).
 Module hooks keep the module path of every op, and a spiking-neuron module
-(:mod:`workloads.capture.neurons`) is recorded as one node instead of the ops inside it.
+(:mod:`workloads.capture.neurons`) is recorded as one node instead of the ops inside it, as is a
+module whose caller's rule writes its ops (:mod:`workloads.capture.rules`, ``ops=``).
 
 Attention runs on PyTorch's math backend and ``nn.MultiheadAttention``'s fused fast path is off
 during capture: the fused CPU kernels (``_scaled_dot_product_flash_attention_for_cpu``,
@@ -65,8 +66,11 @@ def _user_site(depth: int = 3) -> tuple[str, int]:
 class Recorder(TorchDispatchMode):
     """Records :class:`Node` s while a model runs (use with :func:`capture`)."""
 
-    def __init__(self, model: nn.Module, timesteps: int, store_values: bool = True):
+    def __init__(self, model: nn.Module, timesteps: int, store_values: bool = True,
+                 opaque: set[str] | frozenset[str] = frozenset()):
         super().__init__()
+        self.opaque = set(opaque)     # module paths recorded as one node per call (a rule writes their ops)
+        self.opaque_depth = 0
         self.T = timesteps
         self.nodes: list[Node] = []
         self.info: dict[int, TInfo] = {}
@@ -119,6 +123,14 @@ class Recorder(TorchDispatchMode):
             return
         self.stack.append(name)
         self.calls[name] = self.calls.get(name, 0) + 1
+        if name in self.opaque:
+            if not self.opaque_depth:
+                flat, _ = tree_flatten(args)
+                module._capture_args = [t for t in flat if isinstance(t, torch.Tensor)]
+            self.opaque_depth += 1
+            return
+        if self.opaque_depth:
+            return
         if module in self.specs:
             self.neuron_depth += 1
             flat, _ = tree_flatten(args)
@@ -131,7 +143,12 @@ class Recorder(TorchDispatchMode):
             return
         if self.stack and self.stack[-1] == name:
             self.stack.pop()
-        if module not in self.specs:
+        if name in self.opaque:
+            self.opaque_depth -= 1
+            if not self.opaque_depth:
+                self._opaque_node(name, module, output)
+            return
+        if self.opaque_depth or module not in self.specs:
             return
         self.neuron_depth -= 1
         if self.neuron_depth:
@@ -156,9 +173,31 @@ class Recorder(TorchDispatchMode):
             self.nodes.append(node)
         module._capture_input = None
 
+    def _opaque_node(self, name: str, module: nn.Module, output) -> None:
+        """One node for a call of a module a rule writes (its inputs and outputs)."""
+        xs = getattr(module, "_capture_args", None) or []
+        module._capture_args = None
+        flat, _ = tree_flatten(output)
+        outs = [t for t in flat if isinstance(t, torch.Tensor)]
+        with _no_mode(self):
+            args = [self._arg(t) for t in xs]
+            node = Node(len(self.nodes), None, "module", name, (name, "module", *_user_site(2)), args, {}, leaf=True)
+            timed = any(a.info.timed for a in args)
+            major = any(a.info.major for a in args)
+            for i, t in enumerate(outs):
+                t_ok = timed and self.T > 1 and t.dim() > 0 and t.shape[0] % self.T == 0
+                ti = TInfo(src=node.index, timed=t_ok, major=t_ok and major and t.shape[0] == self.T and t.dim() > 1)
+                arr = self._arg(t).array if i == 0 else None
+                node.out.append(Arg(arr, tuple(t.shape), ti))
+                self._set(t, ti)
+            self.nodes.append(node)
+
     # ---- aten ops
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if self.opaque_depth:     # inside a module a rule writes: run, record nothing
+            out = func(*args, **kwargs)
+            return out
         name = func.overloadpacket.__name__
         base = name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
         flat_in, _ = tree_flatten((args, kwargs))

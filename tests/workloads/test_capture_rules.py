@@ -1,0 +1,137 @@
+"""workloads.capture per-module rules (workloads/capture/rules.py): a module written as its own op,
+edits of the ops the table makes, tags, and the errors of a rule set that cannot apply.
+Compared against: the model's own structure and tensors (invariants), and the same capture
+without rules."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import workloads
+from archsim.errors import TraceError
+from archsim.trace.schema import DType, Role
+from workloads.capture import Call, ModuleRule, UnmodelledWarning
+from workloads.capture.aten_ops import Emit, Operand
+
+
+class FakeQuant(nn.Module):
+    """A linear layer on a rounded input: several aten ops (div, round, mul, addmm)."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.fc = nn.Linear(cin, cout)
+
+    def forward(self, x):
+        return self.fc(torch.round(x * 4) / 4)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q1, self.act, self.q2 = FakeQuant(8, 16), nn.ReLU(), FakeQuant(16, 4)
+
+    def forward(self, x):
+        h = self.act(self.q1(x))
+        return self.q2(h) + self.q2.fc(h)      # a second use of q2's inner linear, outside q2
+
+
+def _x():
+    return torch.randn(3, 8, generator=torch.Generator().manual_seed(0))
+
+
+def _codes(call: Call) -> list[Emit]:
+    m, x = call.module, call.view.t(0)
+    w = m.fc.weight.detach().numpy()
+    codes = np.rint(w * 8).astype(np.int8)
+    return [Emit("linear", dict(tokens=x.shape[0], in_features=x.shape[1], out_features=w.shape[0]),
+                 [("input", x), ("weight", Operand.described(role=Role.static_weight, data=codes, bits=4))],
+                 call.view.out, {"codes": True})]
+
+
+def test_ops_rule_writes_the_module_as_one_op_and_hides_its_aten_ops():
+    torch.manual_seed(0)
+    model, x = Net().eval(), _x()
+    plain = workloads.trace(model, x)
+    t = workloads.trace(model, x, rules={FakeQuant: ModuleRule(ops=_codes)})
+    # without rules the rounding is traced op by op; with the rule each FakeQuant call is one op
+    assert any(op.tags.get("module") == "q1" and op.kind == "elementwise" for op in plain.ops)
+    assert [op.id for op in t.ops if op.tags["module"] in ("q1", "q2")] == ["q1", "q2"]
+    q1 = t.op("q1")
+    assert q1.kind == "linear" and q1.tags["codes"] and q1.tags["aten"] == "module"
+    w = q1.operand("weight")
+    assert w.bits == 4 and np.array_equal(t.tensor(w.tensor), np.rint(model.q1.fc.weight.detach().numpy() * 8))
+    # the described input is the tensor the module read (before its own rounding): density of x
+    assert q1.operand("input").density == pytest.approx(float((x.numpy() != 0).mean()))
+    # edges follow the tensors through the rule's op: relu <- q1, q2 <- relu, the inner linear used
+    # outside q2 is still traced by the table, and the sum reads both
+    assert t.op("act").inputs == ["q1"] and t.op("q2").inputs == ["act"]
+    inner = next(op for op in t.ops if op.tags["module"] == "q2.fc")
+    assert inner.kind == "linear" and inner.inputs == ["act"]
+    add = next(op for op in t.ops if op.kind == "add")
+    assert set(add.inputs) == {"q2", inner.id}
+    # MACs: the two rule ops and the inner linear, as the layers' shapes say
+    assert sum(op.macs for op in t.ops if op.kind == "linear") == 3 * (8 * 16 + 16 * 4 + 16 * 4)
+
+
+def test_edit_rule_and_tags_change_the_table_ops():
+    torch.manual_seed(0)
+    model, x = Net().eval(), _x()
+
+    def relu16(call: Call, e: Emit) -> Emit:
+        (_, inp), = e.operands
+        data = np.asarray(inp.data).reshape(inp.shape)
+        return replace(e, operands=[("input", Operand.described(role=Role.activation, data=data, bits=16,
+                                                                 dtype=DType.int, store=False))],
+                       tags={**e.tags, "seen_by": call.name})
+
+    t = workloads.trace(model, x, rules={nn.ReLU: ModuleRule(edit=relu16), "q2": ModuleRule(tags={"stage": 2})})
+    relu = t.op("act")
+    assert relu.kind == "elementwise" and relu.operand("input").bits == 16
+    assert relu.operand("input").dtype == "int" and relu.tags["seen_by"] == "act"
+    q2_ops = [op for op in t.ops if op.tags["module"] == "q2"]
+    assert q2_ops and all(op.tags["stage"] == 2 for op in q2_ops)
+    assert all("stage" not in op.tags for op in t.ops if op.tags["module"] != "q2")
+
+
+def test_a_path_rule_wins_over_a_class_rule():
+    torch.manual_seed(0)
+    t = workloads.trace(Net().eval(), _x(), rules={FakeQuant: ModuleRule(ops=_codes),
+                                                   "q2": ModuleRule(tags={"kept": True})})
+    assert t.op("q1").kind == "linear" and t.op("q1").tags["aten"] == "module"
+    assert not any(op.id == "q2" and op.tags["aten"] == "module" for op in t.ops)
+    assert all(op.tags.get("kept") for op in t.ops if op.tags["module"] == "q2")
+
+
+def test_rule_errors_name_the_module():
+    model, x = Net().eval(), _x()
+    with pytest.raises(KeyError, match="no module 'q3'"):
+        workloads.trace(model, x, rules={"q3": ModuleRule()})
+    with pytest.raises(TypeError, match="ModuleRule"):
+        workloads.trace(model, x, rules={FakeQuant: {"ops": _codes}})
+    with pytest.raises(ValueError, match="would never apply"):
+        workloads.trace(model, x, rules={FakeQuant: ModuleRule(ops=_codes), "q1.fc": ModuleRule(tags={"a": 1})})
+    # a rule's own operand description that the trace refuses is an error, not an unmodelled op
+    bad = ModuleRule(ops=lambda call: [Emit("linear", dict(tokens=3, in_features=8, out_features=16),
+                                            [("weight", Operand.described(role=Role.static_weight))])])
+    with pytest.raises(TraceError, match="module 'q1'"):
+        workloads.trace(model, x, rules={"q1": bad})
+
+
+def test_a_rule_that_writes_no_op_leaves_a_visible_unmodelled_op():
+    with pytest.warns(UnmodelledWarning):
+        t = workloads.trace(Net().eval(), _x(), rules={"q1": ModuleRule(ops=lambda call: [])})
+    op = t.op("q1")
+    assert op.kind == "unmodelled" and "wrote no op" in op.tags["reason"]
+
+
+def test_rules_as_a_function_of_path_and_module():
+    torch.manual_seed(0)
+    t = workloads.trace(Net().eval(), _x(),
+                        rules=lambda name, m: ModuleRule(ops=_codes) if isinstance(m, FakeQuant) else None)
+    assert t.op("q1").tags["codes"] and t.op("q2").tags["codes"]
+    with pytest.raises(TypeError, match="ModuleRule or None"):
+        workloads.trace(Net().eval(), _x(), rules=lambda name, m: {"tags": {}})

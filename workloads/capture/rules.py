@@ -1,0 +1,85 @@
+"""Per-module rules: what a caller adds to the capture of a module's calls
+(``workloads.trace(model, x, rules=...)``).
+
+A frontend that knows more about some modules than the aten ops show (a quantised layer whose
+weights are integer codes, a block whose sum is a residual, a pooling layer it describes its own
+way) says so with a :class:`ModuleRule`; the capture still records, orders and connects every op.
+
+* ``ops``: the module is **one node per call**: the aten ops inside it are not recorded, and
+  ``ops(call)`` returns its trace op(s) (:class:`~workloads.capture.aten_ops.Emit`), from the
+  module object and the tensors it read and returned (``call.view``), e.g. a fake-quantised
+  layer written as one ``conv2d`` whose weight operand holds the real integer codes;
+* ``edit``: the ops the mapping table made from the aten ops this module ran itself (its innermost
+  module, not its children's) pass through ``edit(call, emit)``, which returns the op to write
+  (``dataclasses.replace`` a kind, fields, operands or tags);
+* ``tags``: added to every op of the module.
+
+An operand an ``ops`` / ``edit`` function writes itself is an
+:class:`~workloads.capture.aten_ops.Operand` with ``spec``: the keyword arguments of
+:meth:`archsim.trace.builder.TraceBuilder.operand` (role, bits, dtype, quant, data, histogram,
+store...), used instead of the capture's own description.
+
+``rules`` maps a module class (every instance, subclasses included) or a module path to its rule,
+or is a function ``(path, module) -> ModuleRule | None``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Union
+
+from torch import nn
+
+from workloads.capture.aten_ops import Emit, View
+
+
+@dataclass(frozen=True)
+class Call:
+    """One captured layer of a module with a rule: its path, the module, the tensors (``view``)."""
+
+    name: str
+    module: nn.Module
+    view: View
+
+
+@dataclass(frozen=True)
+class ModuleRule:
+    ops: Callable[[Call], list[Emit]] | None = None
+    edit: Callable[[Call, Emit], Emit] | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+
+
+Rules = Union[Mapping[Union[type, str], ModuleRule], Callable[[str, nn.Module], Union[ModuleRule, None]]]
+
+
+def resolve_rules(model: nn.Module, rules: Rules | None) -> dict[str, ModuleRule]:
+    """Module path -> its rule, for every module of ``model`` that has one."""
+    if not rules:
+        return {}
+    if callable(rules) and not isinstance(rules, Mapping):
+        found = {name: rules(name, m) for name, m in model.named_modules()}
+        bad = {n: type(r).__name__ for n, r in found.items() if r is not None and not isinstance(r, ModuleRule)}
+        if bad:
+            raise TypeError(f"rules: expected a ModuleRule or None per module, got {bad}")
+        return {n: r for n, r in found.items() if r is not None}
+    names = dict(model.named_modules())
+    out: dict[str, ModuleRule] = {}
+    for key, rule in rules.items():
+        if not isinstance(rule, ModuleRule):
+            raise TypeError(f"rules[{key!r}]: expected a ModuleRule, got {type(rule).__name__}")
+        if isinstance(key, str):      # a path's rule wins over its class's
+            if key not in names:
+                raise KeyError(f"rules: no module {key!r} in {type(model).__name__}")
+            out[key] = rule
+            continue
+        if not isinstance(key, type):
+            raise TypeError(f"rules: key {key!r} is neither a module class nor a module path")
+        for n in (n for n, m in names.items() if isinstance(m, key)):   # a class the model lacks: no rule
+            if not isinstance(rules.get(n), ModuleRule):
+                out.setdefault(n, rule)
+    nested = sorted(n for n, r in out.items() if r.ops is not None and any(
+        o != n and o.startswith(f"{n}.") for o in out))
+    if nested:   # an opaque module's children never run under the recorder's eye
+        inner = {o for n in nested for o in out if o.startswith(f"{n}.")}
+        raise ValueError(f"rules: module(s) {nested} are one node each (ops=...), so the rules of {sorted(inner)} "
+                         "inside them would never apply")
+    return out
