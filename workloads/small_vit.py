@@ -13,7 +13,6 @@ under a hash of the configuration, with its measured accuracy and training time 
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 import time
@@ -21,7 +20,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from workloads.determinism import accelerated, deterministic, pinned
 from workloads.models.vit import ViT, ViTConfig
@@ -78,47 +76,14 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: in
     return correct / len(x)
 
 
-def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: float, batch_size: int, lr: float,
-        weight_decay: float, seed: int, params=None, desc: str = "train", progress: bool = True,
-        augment: str = "none") -> float:
-    """AdamW + one-cycle over ``epochs`` (fractions allowed: a partial last epoch); returns the
-    training accuracy over the last epoch's batches."""
-    from tqdm.auto import tqdm
-
-    from workloads.augment import augment as _augment
-    g = torch.Generator().manual_seed(seed)
-    steps_per_epoch = math.ceil(len(x) / batch_size)
-    total = max(1, int(round(epochs * steps_per_epoch)))
-    opt = torch.optim.AdamW(params if params is not None else model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.15)
-    model.train()
-    dev = next(model.parameters()).device
-    step, correct, seen = 0, 0, 0
-    with tqdm(total=total, desc=desc, leave=False, disable=not progress) as bar:
-        while step < total:
-            correct = seen = 0
-            for idx in torch.randperm(len(x), generator=g).split(batch_size):
-                if step == total:
-                    break
-                xb, yb = x[idx].to(dev), y[idx].to(dev)     # the order is drawn on the CPU: same on every device
-                xb = _augment(augment, xb, g)
-                logits = model(xb)
-                loss = F.cross_entropy(logits, yb)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                correct += int((logits.argmax(1) == yb).sum())
-                seen += len(idx)
-                step += 1
-                bar.update(1)
-    model.eval()
-    return correct / max(seen, 1)
+# the small ViT's optimiser and schedule (its training and TReX's fine-tunes), for workloads.training.fit
+SCHEDULE = {"optimizer": "adamw", "schedule": "one-cycle", "pct_start": 0.15}
 
 
 def train(cfg: SmallViTConfig, data: dict | None = None, progress: bool = True,
           device: str | torch.device | None = None) -> tuple[ViT, dict]:
     from workloads.device import describe, resolve
+    from workloads.training import fit
 
     dev = resolve(device)
     torch.set_num_threads(cfg.threads)
@@ -129,7 +94,7 @@ def train(cfg: SmallViTConfig, data: dict | None = None, progress: bool = True,
     with pinned(cfg.threads), accelerated(dev):
         train_acc = fit(model, data["x_train"], data["y_train"], epochs=cfg.epochs, batch_size=cfg.batch_size,
                         lr=cfg.lr, weight_decay=cfg.weight_decay, seed=cfg.seed, desc="small ViT", progress=progress,
-                        augment=cfg.augment)
+                        augment=cfg.augment, **SCHEDULE).last_epoch_accuracy
     seconds = time.perf_counter() - t0
     info = {"config": asdict(cfg), "train_accuracy": train_acc, "test_accuracy": accuracy(model, data["x_test"], data["y_test"]),
             "train_time_s": seconds, "parameters": sum(p.numel() for p in model.parameters()),

@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from workloads.determinism import pinned
 from workloads.quant.progressive import ProgressiveConfig
@@ -84,6 +83,7 @@ def train_fp(cfg: CnnTrainConfig, data: dict, progress: bool = True,
     from workloads.device import describe, resolve
     from workloads.models.resnet import resnet18
     from workloads.quant.cnn import accuracy
+    from workloads.training import fit
 
     torch.set_num_threads(cfg.threads)
     path = checkpoint_path(cfg)
@@ -95,25 +95,11 @@ def train_fp(cfg: CnnTrainConfig, data: dict, progress: bool = True,
     dev = resolve(device)
     model.to(dev)
     torch.manual_seed(cfg.seed)
-    x, y = data["x_train"][:cfg.train_size], data["y_train"][:cfg.train_size]
-    steps = cfg.epochs * -(-len(x) // cfg.batch_size)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
-    g = torch.Generator().manual_seed(cfg.seed)
-    from tqdm.auto import tqdm
-    bar = tqdm(total=steps, desc="ResNet-18 Fashion-MNIST", leave=False, disable=not progress)
     t0 = time.perf_counter()
-    model.train()
     with pinned(cfg.threads):
-        for _ in range(cfg.epochs):
-            for idx in torch.randperm(len(x), generator=g).split(cfg.batch_size):
-                loss = F.cross_entropy(model(x[idx].to(dev)), y[idx].to(dev))   # order drawn on the CPU
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                bar.update(1)
-        bar.close()
+        fit(model, data["x_train"][:cfg.train_size], data["y_train"][:cfg.train_size], epochs=cfg.epochs,
+            batch_size=cfg.batch_size, lr=cfg.lr, schedule="one-cycle", seed=cfg.seed,
+            desc="ResNet-18 Fashion-MNIST", progress=progress)
         model.eval().cpu()
         metrics = {"accuracy_top1": accuracy(model, data["x_test"], data["y_test"]),
                    "train_time_s": time.perf_counter() - t0, "device": describe(dev)}

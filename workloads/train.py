@@ -26,7 +26,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from workloads import prune as P
 from workloads import registry
@@ -226,45 +224,16 @@ def recalibrate_bn(model: torch.nn.Module, x: torch.Tensor, images: int = 512, b
 
 def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=None, masks=None,
                  rewind_at: int | None = None, progress=True, desc="train"):
-    """Adam with a cosine schedule over the phase; masks re-applied after each step; each batch
-    augmented per ``cfg.augment``. Returns the state after ``rewind_at`` steps (if asked) and the
-    running training accuracy. On a GPU the whole training set is moved there once."""
-    from tqdm import tqdm
+    """One phase of the schedule on the shared trainer (:func:`workloads.training.fit`): Adam with
+    a cosine schedule over the phase, masks re-applied after each step, each batch augmented per
+    ``cfg.augment``, the order seeded per phase. Returns the state after ``rewind_at`` steps (if
+    asked) and the running training accuracy over the phase."""
+    from workloads.training import fit
 
-    from workloads.augment import augment
-
-    g = torch.Generator().manual_seed(cfg.seed + 7919 * epochs + len(desc))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = epochs * math.ceil(len(x) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
-    rewind_state, step, correct, seen = None, 0, 0, 0
-    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
-    dev = _device_of(model)
-    if dev.type == "cuda":
-        x, y = x.to(dev), y.to(dev)
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=g)      # on the CPU: the same order on every device
-        for i in range(0, len(x), cfg.batch_size):
-            idx = order[i:i + cfg.batch_size].to(x.device)
-            xb, yb = augment(cfg.augment, x[idx].to(dev), g), y[idx].to(dev)
-            out = model(xb)
-            loss = F.cross_entropy(out, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if masks is not None:
-                P.apply_masks(params, masks)
-            step += 1
-            correct += int((out.argmax(1) == yb).sum())
-            seen += len(idx)
-            if rewind_at is not None and step == min(rewind_at, steps):
-                rewind_state = copy.deepcopy(model.state_dict())
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{correct / seen:.3f}")
-    bar.close()
-    return rewind_state, correct / max(seen, 1)
+    run = fit(model, x, y, epochs=epochs, batch_size=cfg.batch_size, lr=lr, schedule="cosine", masks=masks,
+              masked=params if masks is not None else None, augment=cfg.augment,
+              seed=cfg.seed + 7919 * epochs + len(desc), snapshot_at=rewind_at, progress=progress, desc=desc)
+    return run.snapshot, run.accuracy
 
 
 @deterministic
