@@ -33,8 +33,6 @@ GOLDEN = Path(__file__).resolve().parent / "trainer.json"
 
 def summary(state: dict) -> dict:
     """SHA-256 of the state dict (names, then raw bytes, in name order) and per-tensor sums."""
-    import torch
-
     h = hashlib.sha256()
     sums = {}
     for name, t in sorted(state.items()):

@@ -4,9 +4,10 @@ against ``tests/goldens/trainer.json`` (written by the old loops; see make_train
 On another CPU kind or torch version the SHA-256 cannot be expected to match (other kernels
 round differently); there the per-tensor sums (and masks) must agree to 1e-4 relative, which a changed
 batch order, optimiser or schedule breaks by far more."""
-import importlib.util
+import importlib
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,11 @@ GOLDENS = Path(__file__).resolve().parents[1] / "goldens"
 
 
 def _maker():
-    spec = importlib.util.spec_from_file_location("make_trainer_goldens", GOLDENS / "make_trainer_goldens.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    sys.path.insert(0, str(GOLDENS))
+    try:
+        return importlib.import_module("make_trainer_goldens")
+    finally:
+        sys.path.remove(str(GOLDENS))
 
 
 @pytest.fixture(scope="module")
