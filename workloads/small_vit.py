@@ -4,17 +4,14 @@ trained model with real attention maps and K/V distributions (no pretrained ViT 
 The default (:class:`SmallViTConfig`): 28x28 grey images, 4x4 patches (49 + 1 tokens), width 64,
 8 encoders of 4 heads (head dim 16), MLP 128; AdamW with a one-cycle schedule on the first
 ``train_images`` training images, evaluated on the first ``test_images`` test images. The
-checkpoint is cached in ``data/checkpoints/`` (git-ignored; ``ARCHSIM_CHECKPOINT_DIR`` moves it)
-under a hash of the configuration, with its measured accuracy and training time beside it.
+checkpoint is kept in the checkpoint store (:mod:`workloads.checkpoints`) under a hash of the
+configuration, with its measured accuracy and training time beside it.
 
     from workloads.small_vit import SmallViTConfig, load_or_train, fashion_mnist
     model, info = load_or_train(SmallViTConfig())
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -23,7 +20,7 @@ import torch
 
 from workloads.determinism import accelerated, deterministic, pinned
 from workloads.models.vit import ViT, ViTConfig
-from workloads.result_cache import REPO, config_key
+from workloads.result_cache import config_key
 
 CHECKPOINT_VERSION = 1
 
@@ -49,10 +46,6 @@ class SmallViTConfig:
     def vit_config(self, reuse: tuple[tuple[int, int], ...] = ()) -> ViTConfig:
         return ViTConfig(image_size=self.image_size, patch_size=self.patch_size, in_channels=1, num_classes=10,
                          dim=self.dim, depth=self.depth, heads=self.heads, mlp_dim=self.mlp_dim, reuse=reuse)
-
-
-def checkpoint_dir() -> Path:
-    return Path(os.environ.get("ARCHSIM_CHECKPOINT_DIR", REPO / "data" / "checkpoints"))
 
 
 def fashion_mnist(cfg: SmallViTConfig) -> dict[str, torch.Tensor]:
@@ -102,35 +95,24 @@ def train(cfg: SmallViTConfig, data: dict | None = None, progress: bool = True,
     return model.cpu().eval(), info
 
 
-def _paths(cfg: SmallViTConfig, directory: Path | None) -> tuple[Path, Path]:
-    d = Path(directory or checkpoint_dir())
-    stem = f"small-vit-{config_key(cfg, CHECKPOINT_VERSION)}"
-    return d / f"{stem}.pt", d / f"{stem}.json"
+def checkpoint_key(cfg: SmallViTConfig) -> str:
+    return config_key(cfg, CHECKPOINT_VERSION)
 
 
 def load_or_train(cfg: SmallViTConfig = SmallViTConfig(), *, directory: Path | None = None,
                   refresh: bool = False, progress: bool = True) -> tuple[ViT, dict]:
-    """The cached trained model for ``cfg`` (trained and stored, atomically, when absent)."""
+    """The trained model for ``cfg`` from the checkpoint store (workloads.checkpoints: the local
+    cache, its weights with a JSON record beside them, then the committed checkpoints), trained
+    and stored when absent."""
     from workloads import checkpoints
 
-    pt, meta = _paths(cfg, directory)
-    if pt.exists() and meta.exists() and not refresh:
+    stored = None if refresh else checkpoints.load("small-vit", checkpoint_key(cfg), directory=directory, record=True)
+    if stored is not None:
         model = ViT(cfg.vit_config())
-        model.load_state_dict(torch.load(pt, weights_only=True))
-        return model.eval(), json.loads(meta.read_text())
-    found = None if refresh else checkpoints.find("small-vit", config_key(cfg, CHECKPOINT_VERSION))
-    if found is not None:                       # the project's committed checkpoint
-        model = ViT(cfg.vit_config())
-        model.load_state_dict(found[0])
-        return model.eval(), found[2]["metrics"]
+        model.load_state_dict(stored.state if stored.committed else stored.blob)
+        return model.eval(), stored.provenance["metrics"] if stored.committed else stored.record
     model, info = train(cfg, progress=progress)
-    pt.parent.mkdir(parents=True, exist_ok=True)
-    for path, write in ((pt, lambda f: torch.save(model.state_dict(), f)),
-                        (meta, lambda f: f.write(json.dumps(info, indent=1).encode()))):
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
+    checkpoints.save("small-vit", checkpoint_key(cfg), model.state_dict(), record=info, directory=directory)
     return model, info
 
 
@@ -146,11 +128,11 @@ def commit(cfg: SmallViTConfig = SmallViTConfig(), progress: bool = False) -> Pa
     metrics = {k: v for k, v in info.items() if isinstance(v, (int, float))}
     metrics["test_accuracy_before_packing"] = metrics.get("test_accuracy")
     metrics["accuracy_top1"] = metrics["test_accuracy"] = accuracy(stored, data["x_test"], data["y_test"])
-    prov = {"model": "small-vit", "config": asdict(cfg), "config_key": config_key(cfg, CHECKPOINT_VERSION),
+    prov = {"model": "small-vit", "config": asdict(cfg), "config_key": checkpoint_key(cfg),
             "schedule": "default", "seed": cfg.seed, "strong": None,
             "command": "archsim-workloads train --all --retrain --commit", "device": info.get("device", "cpu"),
             "wall_time_s": round(info["train_time_s"], 1), "torch": torch.__version__, "metrics": metrics}
-    return checkpoints.commit("small-vit", config_key(cfg, CHECKPOINT_VERSION), model.state_dict(), prov)
+    return checkpoints.commit("small-vit", checkpoint_key(cfg), model.state_dict(), prov)
 
 
 def with_reuse(model: ViT, reuse: dict[int, int]) -> ViT:
