@@ -99,6 +99,8 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | None, *, epoc
     ``generator`` (a generator carries on from where the last run left it)."""
     from tqdm.auto import tqdm
 
+    from workloads.prune import apply_masks
+
     if (seed is None) == (generator is None):
         raise ValueError("fit: give exactly one of seed and generator")
     if (masks is None) != (masked is None):
@@ -134,7 +136,6 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | None, *, epoc
                 if sched is not None:
                     sched.step()
                 if masks is not None:
-                    from workloads.prune import apply_masks
                     apply_masks(masked, masks)
                 step += 1
                 correct += int((logits.argmax(1) == yb).sum())
