@@ -27,11 +27,12 @@ def main(argv=None) -> int:
 
     from archsim.noise import CrossbarSpec
     from workloads.noise import evaluate as ev
-    from workloads.small_vit import SmallViTConfig, _paths, fashion_mnist
+    from workloads import checkpoints
+    from workloads.small_vit import SmallViTConfig, checkpoint_key, fashion_mnist
     from workloads.models.vit import ViT
 
     cfg = SmallViTConfig()
-    trained = _paths(cfg, None)[0].exists()
+    trained = checkpoints.local_path("small-vit", checkpoint_key(cfg)).exists()
     if not trained:   # same network, random weights (seeded): the timing is what is measured
         torch.manual_seed(0)
         data = fashion_mnist(cfg)

@@ -5,9 +5,8 @@ from workloads.train import StrongConfig, TrainConfig, entry_key
 
 
 def _small_vit_key() -> str:
-    from workloads.result_cache import config_key
-    from workloads.small_vit import CHECKPOINT_VERSION, SmallViTConfig
-    return config_key(SmallViTConfig(), CHECKPOINT_VERSION)
+    from workloads.small_vit import SmallViTConfig, checkpoint_key
+    return checkpoint_key(SmallViTConfig())
 
 
 # models trained outside the registry's TrainConfig: name -> the key of today's default configuration

@@ -1,12 +1,15 @@
-"""The frontends' checkpoint store: a local cache in front of the project's committed checkpoints.
+"""The frontends' one checkpoint store: a local cache in front of the project's committed checkpoints.
 
-Lookup order for a trained model (name + configuration key):
+Every trained model (the registry's, the small ViT, StableQ's FP ResNet-18) is stored and found
+here by name + configuration key (the stem ``<name>-<key>``). :func:`load` looks up:
 
-1. the local cache, ``data/checkpoints/`` (git-ignored; ``ARCHSIM_CHECKPOINT_DIR`` moves it): what
-   this machine trained or unpacked;
+1. the local cache, ``data/checkpoints/<name>-<key>.pt`` (git-ignored; ``ARCHSIM_CHECKPOINT_DIR``
+   moves it): what this machine trained or unpacked, as the caller saved it with :func:`save`
+   (a ``torch.save`` of a dict of tensors, read with ``weights_only``; optionally a JSON record
+   ``<name>-<key>.json`` beside it), both written atomically;
 2. the committed checkpoints, ``checkpoints/`` in the repository (``ARCHSIM_COMMITTED_DIR`` moves
    it): models the project trained once, stored compressed, each with its provenance;
-3. otherwise the caller trains.
+3. otherwise None: the caller trains and saves.
 
 A committed checkpoint is two files, ``<name>-<key>.npz`` and ``<name>-<key>.json``. The ``.npz``
 holds the state dict: a pruned tensor as its mask (``np.packbits``) and the kept values; floating
@@ -24,6 +27,7 @@ import io
 import json
 import os
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,64 @@ def committed_dir() -> Path:
 
 def stem(name: str, key: str) -> str:
     return f"{name}-{key}"
+
+
+# --- the local cache -----------------------------------------------------------------------------
+
+def local_path(name: str, key: str, directory: Path | None = None) -> Path:
+    """Where the local cache keeps ``name``'s checkpoint for configuration ``key``."""
+    return Path(directory or local_dir()) / f"{stem(name, key)}.pt"
+
+
+def save(name: str, key: str, blob: dict[str, Any], *, record: dict[str, Any] | None = None,
+         directory: Path | None = None) -> Path:
+    """Store ``blob`` (``torch.save``) in the local cache, and ``record`` as JSON beside it; each
+    file atomically (concurrent stages may save the same model). Returns the ``.pt`` path."""
+    path = local_path(name, key, directory)
+    with atomic_path(path) as tmp:
+        torch.save(blob, tmp)
+    if record is not None:
+        atomic_write_text(path.with_suffix(".json"), json.dumps(record, indent=1))
+    return path
+
+
+@dataclass
+class Stored:
+    """A checkpoint found by :func:`load`. Local: ``blob`` as saved (and ``record``, when asked
+    for), ``path`` the ``.pt``. Committed: the unpacked ``state`` and ``masks`` and the
+    ``provenance``; ``path`` is None."""
+
+    blob: Any = None
+    record: dict | None = None
+    path: Path | None = None
+    state: dict | None = None
+    masks: dict | None = None
+    provenance: dict | None = None
+
+    @property
+    def committed(self) -> bool:
+        return self.provenance is not None
+
+
+def load(name: str, key: str, *, directory: Path | None = None, record: bool = False,
+         committed: bool = True) -> Stored | None:
+    """``name``'s checkpoint for ``key``: from the local cache (with its JSON record: ``record``,
+    which must then exist too), else from the committed checkpoints (``committed``), else None."""
+    path = local_path(name, key, directory)
+    meta = path.with_suffix(".json")
+    if path.exists() and (meta.exists() or not record):
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+            rec = json.loads(meta.read_text()) if record else None
+        except Exception as exc:     # truncated file, another version's keys, ...
+            raise ValueError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
+                             "delete it or retrain with --retrain") from None
+        return Stored(blob=blob, record=rec, path=path)
+    found = find(name, key) if committed else None
+    if found is None:
+        return None
+    state, masks, prov = found
+    return Stored(state=state, masks=masks, provenance=prov)
 
 
 # --- packing -------------------------------------------------------------------------------------

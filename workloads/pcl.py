@@ -175,41 +175,20 @@ def pretrain_backbone(cfg: PclConfig, images: torch.Tensor, labels: torch.Tensor
     """The frozen backbone: a ViT trained on ``labels`` (``pretrain: supervised``) or, without
     labels, to predict which of 4 rotations (0, 90, 180, 270 degrees) an image was given
     (``pretrain: rotation``); returns it and its final training accuracy on that task."""
+    from workloads.training import fit
+
     torch.manual_seed(cfg.seed)
     rotation = cfg.pretrain == "rotation"
     vit = ViT(cfg.vit_config(num_classes=4 if rotation else 10))
-    opt = torch.optim.AdamW(vit.parameters(), lr=1e-3, weight_decay=0.05)
-    steps = cfg.pretrain_epochs * math.ceil(len(images) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
-    g = torch.Generator().manual_seed(cfg.seed)
-    correct = seen = 0
-    bar = _bar(steps, f"pretrain ({cfg.pretrain})", progress)
-    for epoch in range(cfg.pretrain_epochs):
-        correct = seen = 0
-        for idx in torch.randperm(len(images), generator=g).split(cfg.batch_size):
-            x = images[idx]
-            if rotation:
-                target = torch.randint(0, 4, (len(idx),), generator=g)
-                x = torch.stack([torch.rot90(im, int(r), dims=(1, 2)) for im, r in zip(x, target)])
-            else:
-                target = labels[idx]
-            logits = vit(x)
-            loss = F.cross_entropy(logits, target)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            correct += int((logits.argmax(1) == target).sum())
-            seen += len(idx)
-            bar.update(1)
-    bar.close()
-    vit.eval()
-    return vit, correct / max(seen, 1)
 
+    def rotate(x: torch.Tensor, _, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        target = torch.randint(0, 4, (len(x),), generator=g)
+        return torch.stack([torch.rot90(im, int(r), dims=(1, 2)) for im, r in zip(x, target)]), target
 
-def _bar(total: int, desc: str, on: bool):
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, leave=False, disable=not on)
+    run = fit(vit, images, None if rotation else labels, epochs=cfg.pretrain_epochs, batch_size=cfg.batch_size,
+              lr=2e-3, optimizer="adamw", weight_decay=0.05, schedule="one-cycle", seed=cfg.seed,
+              augment=rotate if rotation else "none", desc=f"pretrain ({cfg.pretrain})", progress=progress)
+    return vit, run.last_epoch_accuracy
 
 
 def task_classes(task: int, tasks: int, num_classes: int = 10) -> list[int]:
@@ -229,6 +208,8 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, seen: int, batc
 
 def run_continual(cfg: PclConfig, backbone: ViT, data: dict, progress: bool = True) -> dict:
     """Train ``cfg.mode`` over the task stream; accuracy on all seen classes after each task."""
+    from workloads.training import fit
+
     torch.manual_seed(cfg.seed)
     pool = PromptPool(cfg.prompt_layers, cfg.pool, cfg.prompt_length, cfg.dim, cfg.tasks, seed=cfg.seed)
     model = PromptedViT(copy.deepcopy(backbone), pool, num_classes=10, mode=cfg.mode)
@@ -241,22 +222,18 @@ def run_continual(cfg: PclConfig, backbone: ViT, data: dict, progress: bool = Tr
         pool.set_task(task)
         sel = torch.isin(ytr, torch.tensor(classes)).nonzero().reshape(-1)[:cfg.train_per_task]
         params = [pool.keys, pool.attn, pool.prompts, *model.classifier.parameters()]
-        opt = torch.optim.Adam(params, lr=cfg.lr)
         lo = classes[0]
-        bar = _bar(cfg.epochs * math.ceil(len(sel) / cfg.batch_size), f"{cfg.mode} task {task}", progress)
-        model.train()
-        for _ in range(cfg.epochs):
-            for idx in sel[torch.randperm(len(sel), generator=g)].split(cfg.batch_size):
-                logits = model(xtr[idx])[:, :classes[-1] + 1]
-                logits = torch.cat([torch.full_like(logits[:, :lo], -1e4), logits[:, lo:]], dim=1)
-                loss = F.cross_entropy(logits, ytr[idx])
-                if cfg.qr_weight > 0:
-                    loss = loss + cfg.qr_weight * model.query_pool_loss(xtr[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                bar.update(1)
-        bar.close()
+
+        def masked_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lo=lo, hi=classes[-1] + 1):
+            logits = model(x)[:, :hi]     # earlier tasks' logits masked, later classes' left out
+            logits = torch.cat([torch.full_like(logits[:, :lo], -1e4), logits[:, lo:]], dim=1)
+            loss = F.cross_entropy(logits, y)
+            if cfg.qr_weight > 0:
+                loss = loss + cfg.qr_weight * model.query_pool_loss(x)
+            return loss, logits
+
+        fit(model, xtr[sel], ytr[sel], epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, params=params,
+            loss=masked_loss, generator=g, desc=f"{cfg.mode} task {task}", progress=progress)
         seen = classes[-1] + 1
         row = []
         for t in range(task + 1):

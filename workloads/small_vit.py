@@ -4,28 +4,23 @@ trained model with real attention maps and K/V distributions (no pretrained ViT 
 The default (:class:`SmallViTConfig`): 28x28 grey images, 4x4 patches (49 + 1 tokens), width 64,
 8 encoders of 4 heads (head dim 16), MLP 128; AdamW with a one-cycle schedule on the first
 ``train_images`` training images, evaluated on the first ``test_images`` test images. The
-checkpoint is cached in ``data/checkpoints/`` (git-ignored; ``ARCHSIM_CHECKPOINT_DIR`` moves it)
-under a hash of the configuration, with its measured accuracy and training time beside it.
+checkpoint is kept in the checkpoint store (:mod:`workloads.checkpoints`) under a hash of the
+configuration, with its measured accuracy and training time beside it.
 
     from workloads.small_vit import SmallViTConfig, load_or_train, fashion_mnist
     model, info = load_or_train(SmallViTConfig())
 """
 from __future__ import annotations
 
-import json
-import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from workloads.determinism import accelerated, deterministic, pinned
 from workloads.models.vit import ViT, ViTConfig
-from workloads.result_cache import REPO, config_key
+from workloads.result_cache import config_key
 
 CHECKPOINT_VERSION = 1
 
@@ -53,10 +48,6 @@ class SmallViTConfig:
                          dim=self.dim, depth=self.depth, heads=self.heads, mlp_dim=self.mlp_dim, reuse=reuse)
 
 
-def checkpoint_dir() -> Path:
-    return Path(os.environ.get("ARCHSIM_CHECKPOINT_DIR", REPO / "data" / "checkpoints"))
-
-
 def fashion_mnist(cfg: SmallViTConfig) -> dict[str, torch.Tensor]:
     """Train and test tensors ``[N, 1, size, size]``, normalised by the training mean and std."""
     from workloads.data import load
@@ -78,47 +69,14 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: in
     return correct / len(x)
 
 
-def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: float, batch_size: int, lr: float,
-        weight_decay: float, seed: int, params=None, desc: str = "train", progress: bool = True,
-        augment: str = "none") -> float:
-    """AdamW + one-cycle over ``epochs`` (fractions allowed: a partial last epoch); returns the
-    training accuracy over the last epoch's batches."""
-    from tqdm.auto import tqdm
-
-    from workloads.augment import augment as _augment
-    g = torch.Generator().manual_seed(seed)
-    steps_per_epoch = math.ceil(len(x) / batch_size)
-    total = max(1, int(round(epochs * steps_per_epoch)))
-    opt = torch.optim.AdamW(params if params is not None else model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.15)
-    model.train()
-    dev = next(model.parameters()).device
-    step, correct, seen = 0, 0, 0
-    with tqdm(total=total, desc=desc, leave=False, disable=not progress) as bar:
-        while step < total:
-            correct = seen = 0
-            for idx in torch.randperm(len(x), generator=g).split(batch_size):
-                if step == total:
-                    break
-                xb, yb = x[idx].to(dev), y[idx].to(dev)     # the order is drawn on the CPU: same on every device
-                xb = _augment(augment, xb, g)
-                logits = model(xb)
-                loss = F.cross_entropy(logits, yb)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                correct += int((logits.argmax(1) == yb).sum())
-                seen += len(idx)
-                step += 1
-                bar.update(1)
-    model.eval()
-    return correct / max(seen, 1)
+# the small ViT's optimiser and schedule (its training and TReX's fine-tunes), for workloads.training.fit
+SCHEDULE = {"optimizer": "adamw", "schedule": "one-cycle", "pct_start": 0.15}
 
 
 def train(cfg: SmallViTConfig, data: dict | None = None, progress: bool = True,
           device: str | torch.device | None = None) -> tuple[ViT, dict]:
     from workloads.device import describe, resolve
+    from workloads.training import fit
 
     dev = resolve(device)
     torch.set_num_threads(cfg.threads)
@@ -129,7 +87,7 @@ def train(cfg: SmallViTConfig, data: dict | None = None, progress: bool = True,
     with pinned(cfg.threads), accelerated(dev):
         train_acc = fit(model, data["x_train"], data["y_train"], epochs=cfg.epochs, batch_size=cfg.batch_size,
                         lr=cfg.lr, weight_decay=cfg.weight_decay, seed=cfg.seed, desc="small ViT", progress=progress,
-                        augment=cfg.augment)
+                        augment=cfg.augment, **SCHEDULE).last_epoch_accuracy
     seconds = time.perf_counter() - t0
     info = {"config": asdict(cfg), "train_accuracy": train_acc, "test_accuracy": accuracy(model, data["x_test"], data["y_test"]),
             "train_time_s": seconds, "parameters": sum(p.numel() for p in model.parameters()),
@@ -137,35 +95,24 @@ def train(cfg: SmallViTConfig, data: dict | None = None, progress: bool = True,
     return model.cpu().eval(), info
 
 
-def _paths(cfg: SmallViTConfig, directory: Path | None) -> tuple[Path, Path]:
-    d = Path(directory or checkpoint_dir())
-    stem = f"small-vit-{config_key(cfg, CHECKPOINT_VERSION)}"
-    return d / f"{stem}.pt", d / f"{stem}.json"
+def checkpoint_key(cfg: SmallViTConfig) -> str:
+    return config_key(cfg, CHECKPOINT_VERSION)
 
 
 def load_or_train(cfg: SmallViTConfig = SmallViTConfig(), *, directory: Path | None = None,
                   refresh: bool = False, progress: bool = True) -> tuple[ViT, dict]:
-    """The cached trained model for ``cfg`` (trained and stored, atomically, when absent)."""
+    """The trained model for ``cfg`` from the checkpoint store (workloads.checkpoints: the local
+    cache, its weights with a JSON record beside them, then the committed checkpoints), trained
+    and stored when absent."""
     from workloads import checkpoints
 
-    pt, meta = _paths(cfg, directory)
-    if pt.exists() and meta.exists() and not refresh:
+    stored = None if refresh else checkpoints.load("small-vit", checkpoint_key(cfg), directory=directory, record=True)
+    if stored is not None:
         model = ViT(cfg.vit_config())
-        model.load_state_dict(torch.load(pt, weights_only=True))
-        return model.eval(), json.loads(meta.read_text())
-    found = None if refresh else checkpoints.find("small-vit", config_key(cfg, CHECKPOINT_VERSION))
-    if found is not None:                       # the project's committed checkpoint
-        model = ViT(cfg.vit_config())
-        model.load_state_dict(found[0])
-        return model.eval(), found[2]["metrics"]
+        model.load_state_dict(stored.state if stored.committed else stored.blob)
+        return model.eval(), stored.provenance["metrics"] if stored.committed else stored.record
     model, info = train(cfg, progress=progress)
-    pt.parent.mkdir(parents=True, exist_ok=True)
-    for path, write in ((pt, lambda f: torch.save(model.state_dict(), f)),
-                        (meta, lambda f: f.write(json.dumps(info, indent=1).encode()))):
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
+    checkpoints.save("small-vit", checkpoint_key(cfg), model.state_dict(), record=info, directory=directory)
     return model, info
 
 
@@ -181,11 +128,11 @@ def commit(cfg: SmallViTConfig = SmallViTConfig(), progress: bool = False) -> Pa
     metrics = {k: v for k, v in info.items() if isinstance(v, (int, float))}
     metrics["test_accuracy_before_packing"] = metrics.get("test_accuracy")
     metrics["accuracy_top1"] = metrics["test_accuracy"] = accuracy(stored, data["x_test"], data["y_test"])
-    prov = {"model": "small-vit", "config": asdict(cfg), "config_key": config_key(cfg, CHECKPOINT_VERSION),
+    prov = {"model": "small-vit", "config": asdict(cfg), "config_key": checkpoint_key(cfg),
             "schedule": "default", "seed": cfg.seed, "strong": None,
             "command": "archsim-workloads train --all --retrain --commit", "device": info.get("device", "cpu"),
             "wall_time_s": round(info["train_time_s"], 1), "torch": torch.__version__, "metrics": metrics}
-    return checkpoints.commit("small-vit", config_key(cfg, CHECKPOINT_VERSION), model.state_dict(), prov)
+    return checkpoints.commit("small-vit", checkpoint_key(cfg), model.state_dict(), prov)
 
 
 def with_reuse(model: ViT, reuse: dict[int, int]) -> ViT:

@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from workloads.determinism import pinned
 from workloads.quant.progressive import ProgressiveConfig
@@ -73,54 +72,40 @@ def load_data(cfg: CnnTrainConfig) -> dict[str, torch.Tensor]:
             "x_test": (xte - mean) / std, "y_test": torch.as_tensor(yte).long(), "mean": mean, "std": std}
 
 
-def checkpoint_path(cfg: CnnTrainConfig) -> Path:
-    return results_dir().parent / "checkpoints" / f"stableq-resnet18-{config_key(cfg, CACHE_VERSION)}.pt"
+def checkpoint_key(cfg: CnnTrainConfig) -> str:
+    return config_key(cfg, CACHE_VERSION)
 
 
 def train_fp(cfg: CnnTrainConfig, data: dict, progress: bool = True,
              device: str | torch.device | None = None) -> tuple[torch.nn.Module, dict]:
     """The FP ResNet-18, trained (Adam, one-cycle schedule) on the first ``train_size`` training
-    images on ``device``, or loaded from the checkpoint cache."""
+    images on ``device``, or loaded from the checkpoint store (workloads.checkpoints)."""
+    from workloads import checkpoints
     from workloads.device import describe, resolve
     from workloads.models.resnet import resnet18
     from workloads.quant.cnn import accuracy
+    from workloads.training import fit
 
     torch.set_num_threads(cfg.threads)
-    path = checkpoint_path(cfg)
     model = resnet18(num_classes=10, in_channels=1, stem=cfg.stem)
-    if path.exists():
-        blob = torch.load(path, weights_only=True)
-        model.load_state_dict(blob["state"])
-        return model.eval(), blob["metrics"]
+    # no committed FP checkpoint: StableQ's measured numbers are committed as results instead
+    stored = checkpoints.load("stableq-resnet18", checkpoint_key(cfg), committed=False)
+    if stored is not None:
+        model.load_state_dict(stored.blob["state"])
+        return model.eval(), stored.blob["metrics"]
     dev = resolve(device)
     model.to(dev)
     torch.manual_seed(cfg.seed)
-    x, y = data["x_train"][:cfg.train_size], data["y_train"][:cfg.train_size]
-    steps = cfg.epochs * -(-len(x) // cfg.batch_size)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
-    g = torch.Generator().manual_seed(cfg.seed)
-    from tqdm.auto import tqdm
-    bar = tqdm(total=steps, desc="ResNet-18 Fashion-MNIST", leave=False, disable=not progress)
     t0 = time.perf_counter()
-    model.train()
     with pinned(cfg.threads):
-        for _ in range(cfg.epochs):
-            for idx in torch.randperm(len(x), generator=g).split(cfg.batch_size):
-                loss = F.cross_entropy(model(x[idx].to(dev)), y[idx].to(dev))   # order drawn on the CPU
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                bar.update(1)
-        bar.close()
+        fit(model, data["x_train"][:cfg.train_size], data["y_train"][:cfg.train_size], epochs=cfg.epochs,
+            batch_size=cfg.batch_size, lr=cfg.lr, schedule="one-cycle", seed=cfg.seed,
+            desc="ResNet-18 Fashion-MNIST", progress=progress)
         model.eval().cpu()
         metrics = {"accuracy_top1": accuracy(model, data["x_test"], data["y_test"]),
                    "train_time_s": time.perf_counter() - t0, "device": describe(dev)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"state": model.state_dict(), "metrics": metrics, "config": asdict(cfg)}, tmp)
-    tmp.replace(path)
+    checkpoints.save("stableq-resnet18", checkpoint_key(cfg),
+                     {"state": model.state_dict(), "metrics": metrics, "config": asdict(cfg)})
     return model, metrics
 
 

@@ -17,7 +17,8 @@ statistics are re-estimated before each evaluation. Accuracy is measured on the 
 (:func:`workloads.snn.neuron.set_drop_single_spike`), and the pruned network is fine-tuned for a
 few epochs; accuracy is reported before and after.
 
-Trained models are cached under ``data/checkpoints/<model>-<hash>.pt``, the hash taken over the
+Trained models are kept in the checkpoint store (:mod:`workloads.checkpoints`: the local cache
+``data/checkpoints/<model>-<hash>.pt``, then the committed checkpoints), the hash taken over the
 whole configuration (and :data:`CACHE_VERSION`), so tests and reports never retrain.
 """
 from __future__ import annotations
@@ -26,15 +27,12 @@ import copy
 import dataclasses
 import hashlib
 import json
-import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from workloads import prune as P
 from workloads import registry
@@ -42,10 +40,6 @@ from workloads.determinism import accelerated, deterministic
 
 CACHE_VERSION = 1
 REPO = Path(__file__).resolve().parents[1]
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("ARCHSIM_CHECKPOINT_DIR", REPO / "data" / "checkpoints"))
 
 
 @dataclass(frozen=True)
@@ -226,45 +220,16 @@ def recalibrate_bn(model: torch.nn.Module, x: torch.Tensor, images: int = 512, b
 
 def _train_phase(model, x, y, cfg: TrainConfig, epochs: int, lr: float, params=None, masks=None,
                  rewind_at: int | None = None, progress=True, desc="train"):
-    """Adam with a cosine schedule over the phase; masks re-applied after each step; each batch
-    augmented per ``cfg.augment``. Returns the state after ``rewind_at`` steps (if asked) and the
-    running training accuracy. On a GPU the whole training set is moved there once."""
-    from tqdm import tqdm
+    """One phase of the schedule on the shared trainer (:func:`workloads.training.fit`): Adam with
+    a cosine schedule over the phase, masks re-applied after each step, each batch augmented per
+    ``cfg.augment``, the order seeded per phase. Returns the state after ``rewind_at`` steps (if
+    asked) and the running training accuracy over the phase."""
+    from workloads.training import fit
 
-    from workloads.augment import augment
-
-    g = torch.Generator().manual_seed(cfg.seed + 7919 * epochs + len(desc))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = epochs * math.ceil(len(x) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
-    rewind_state, step, correct, seen = None, 0, 0, 0
-    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
-    dev = _device_of(model)
-    if dev.type == "cuda":
-        x, y = x.to(dev), y.to(dev)
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=g)      # on the CPU: the same order on every device
-        for i in range(0, len(x), cfg.batch_size):
-            idx = order[i:i + cfg.batch_size].to(x.device)
-            xb, yb = augment(cfg.augment, x[idx].to(dev), g), y[idx].to(dev)
-            out = model(xb)
-            loss = F.cross_entropy(out, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if masks is not None:
-                P.apply_masks(params, masks)
-            step += 1
-            correct += int((out.argmax(1) == yb).sum())
-            seen += len(idx)
-            if rewind_at is not None and step == min(rewind_at, steps):
-                rewind_state = copy.deepcopy(model.state_dict())
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{correct / seen:.3f}")
-    bar.close()
-    return rewind_state, correct / max(seen, 1)
+    run = fit(model, x, y, epochs=epochs, batch_size=cfg.batch_size, lr=lr, schedule="cosine", masks=masks,
+              masked=params if masks is not None else None, augment=cfg.augment,
+              seed=cfg.seed + 7919 * epochs + len(desc), snapshot_at=rewind_at, progress=progress, desc=desc)
+    return run.snapshot, run.accuracy
 
 
 @deterministic
@@ -385,18 +350,20 @@ def entry_key(cfg: TrainConfig, strong: StrongConfig | None = None) -> str:
 
 
 def checkpoint_path(cfg: TrainConfig, cache_dir: Path | None = None, strong: StrongConfig | None = None) -> Path:
-    return Path(cache_dir or default_cache_dir()) / f"{cfg.model}-{entry_key(cfg, strong)}.pt"
+    from workloads import checkpoints
+    return checkpoints.local_path(cfg.model, entry_key(cfg, strong), cache_dir)
 
 
-def save(trained: Trained, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")     # unique: setup.sh's concurrent stages may save the same model
-    torch.save({"config": dataclasses.asdict(trained.config), "state_dict": trained.model.state_dict(),
-                "masks": trained.masks, "metrics": trained.metrics, "device": trained.device,
-                "strong": dataclasses.asdict(trained.strong) if trained.strong else None}, tmp)
-    os.replace(tmp, path)
-    trained.path = path
-    return path
+def save(trained: Trained, cache_dir: Path | None = None) -> Path:
+    """Store ``trained`` in the local checkpoint cache (workloads.checkpoints)."""
+    from workloads import checkpoints
+
+    cfg = trained.config
+    blob = {"config": dataclasses.asdict(cfg), "state_dict": trained.model.state_dict(), "masks": trained.masks,
+            "metrics": trained.metrics, "device": trained.device,
+            "strong": dataclasses.asdict(trained.strong) if trained.strong else None}
+    trained.path = checkpoints.save(cfg.model, entry_key(cfg, trained.strong), blob, directory=cache_dir)
+    return trained.path
 
 
 def _assemble(cfg: TrainConfig, state: dict, masks: dict, metrics: dict, strong: StrongConfig | None,
@@ -411,29 +378,21 @@ def _assemble(cfg: TrainConfig, state: dict, masks: dict, metrics: dict, strong:
     return Trained(model, cfg, masks, metrics, path=path, strong=strong, device=device, provenance=provenance)
 
 
-def load(path: Path) -> Trained:
+def _restore(cfg: TrainConfig, strong: StrongConfig | None, stored) -> Trained:
+    """The :class:`Trained` of a checkpoint found in the store (the local cache's file records
+    its own configuration; a committed one keys its masks by parameter name, workloads.prune)."""
+    if stored.committed:
+        return _assemble(cfg, stored.state, stored.masks, stored.provenance["metrics"], strong, None,
+                         stored.provenance.get("device", "cpu"), stored.provenance)
+    blob = stored.blob
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
         cfg = TrainConfig(**blob["config"])
         strong = StrongConfig(**blob["strong"]) if blob.get("strong") else None
-        return _assemble(cfg, blob["state_dict"], blob["masks"], blob["metrics"], strong, path,
+        return _assemble(cfg, blob["state_dict"], blob["masks"], blob["metrics"], strong, stored.path,
                          blob.get("device", "cpu"))
-    except Exception as exc:     # truncated file, another version's keys, ...
-        raise ValueError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
+    except Exception as exc:     # another version's keys, ...
+        raise ValueError(f"{stored.path}: unreadable checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
                          "delete it or retrain with --retrain") from None
-
-
-def load_committed(cfg: TrainConfig, strong: StrongConfig | None = None,
-                   directory: Path | None = None) -> Trained | None:
-    """The project's committed checkpoint of ``cfg`` (workloads.checkpoints), or None."""
-    from workloads import checkpoints
-
-    found = checkpoints.find(cfg.model, entry_key(cfg, strong), directory)
-    if found is None:
-        return None
-    state, masks, prov = found
-    # masks are kept by parameter name (workloads.prune); the packed file keys them by state name
-    return _assemble(cfg, state, masks, prov["metrics"], strong, None, prov.get("device", "cpu"), prov)
 
 
 def load_or_train(cfg: TrainConfig, strong: StrongConfig | None = None, cache_dir: Path | None = None,
@@ -441,21 +400,19 @@ def load_or_train(cfg: TrainConfig, strong: StrongConfig | None = None, cache_di
                   committed: bool = True) -> Trained:
     """The trained (and, with ``strong``, strong-mode fine-tuned) model for ``cfg``: from the local
     cache, else from the project's committed checkpoints (``committed``), else trained on
-    ``device`` and cached. ``retrain`` ignores both."""
-    path = checkpoint_path(cfg, cache_dir, strong)
+    ``device`` and cached (workloads.checkpoints). ``retrain`` ignores both."""
+    from workloads import checkpoints
+
     if not retrain:
-        if path.exists():
-            return load(path)
-        if committed:
-            found = load_committed(cfg, strong)
-            if found is not None:
-                return found
+        stored = checkpoints.load(cfg.model, entry_key(cfg, strong), directory=cache_dir, committed=committed)
+        if stored is not None:
+            return _restore(cfg, strong, stored)
     if strong is None:
         trained = train(cfg, progress=progress, device=device)
     else:
         base = load_or_train(cfg, None, cache_dir, progress, retrain, device, committed)
         trained = finetune_strong(base, strong, progress, device=device)
-    save(trained, path)
+    save(trained, cache_dir)
     return trained
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-from workloads.small_vit import SmallViTConfig, accuracy, fashion_mnist, fit, load_or_train, with_reuse
+from workloads.small_vit import SCHEDULE, SmallViTConfig, accuracy, fashion_mnist, load_or_train, with_reuse
+from workloads.training import fit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -112,7 +113,7 @@ def search(cfg: TrexSearchConfig = TrexSearchConfig(), progress: bool = True) ->
         t1 = time.perf_counter()
         fit(reused, data["x_train"][subset], data["y_train"][subset], epochs=cfg.finetune_epochs,
             batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.vit.weight_decay, seed=cfg.seed,
-            desc=f"fine-tune {name}", progress=progress)
+            desc=f"fine-tune {name}", progress=progress, **SCHEDULE)
         rows.append({"pattern": name, "reuse": describe(pat), "accuracy": accuracy(reused, data["x_test"], data["y_test"]),
                      "finetune_s": time.perf_counter() - t1, **c, "within_budget": c["latency_s"] <= budget})
     candidates = [r for r in rows[1:] if r["within_budget"]]

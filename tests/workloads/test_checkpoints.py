@@ -108,3 +108,32 @@ def test_retraining_reproduces_the_committed_accuracy(tmp_path):
     cfg = T.TrainConfig.for_model("tiny-snn")
     trained = T.load_or_train(cfg, cache_dir=tmp_path, progress=False, retrain=True, device="cpu")
     assert abs(trained.metrics["accuracy_top1"] - prov["metrics"]["accuracy_top1_before_packing"]) <= 0.01
+
+
+def test_one_store_local_cache_then_committed(tmp_path, monkeypatch):
+    """The local cache (atomic save, file named <name>-<key>.pt, a JSON record beside it when
+    asked), then the committed checkpoint, then nothing."""
+    monkeypatch.setenv("ARCHSIM_CHECKPOINT_DIR", str(tmp_path / "local"))
+    monkeypatch.setenv("ARCHSIM_COMMITTED_DIR", str(tmp_path / "committed"))
+    state, masks = _state(2)
+    assert checkpoints.load("m", "k1") is None
+    path = checkpoints.save("m", "k1", {"state": state, "n": 3}, record={"acc": 0.5})
+    assert path == tmp_path / "local" / "m-k1.pt" == checkpoints.local_path("m", "k1")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["m-k1.json", "m-k1.pt"]     # no temporary left
+    got = checkpoints.load("m", "k1", record=True)
+    assert not got.committed and got.path == path and got.record == {"acc": 0.5} and got.blob["n"] == 3
+    assert torch.equal(got.blob["state"]["conv.weight"], state["conv.weight"])
+    # a record asked for but missing: the local entry does not count
+    checkpoints.save("m", "k2", {"n": 1})
+    assert checkpoints.load("m", "k2").blob == {"n": 1} and checkpoints.load("m", "k2", record=True) is None
+    # the committed store answers when the local cache has nothing (unless told not to look)
+    checkpoints.commit("m", "k3", state, {"metrics": {"accuracy_top1": 0.25}}, masks, lossy=False)
+    got = checkpoints.load("m", "k3")
+    assert got.committed and got.path is None and got.provenance["metrics"] == {"accuracy_top1": 0.25}
+    assert torch.equal(got.state["conv.weight"], state["conv.weight"]) and torch.equal(got.masks["conv.weight"],
+                                                                                       masks["conv.weight"])
+    assert checkpoints.load("m", "k3", committed=False) is None
+    assert checkpoints.load("m", "k3", directory=tmp_path / "elsewhere").committed     # another local folder
+    (tmp_path / "local" / "m-k4.pt").write_bytes(b"truncated")
+    with pytest.raises(ValueError, match=r"m-k4.pt: unreadable checkpoint"):
+        checkpoints.load("m", "k4")

@@ -16,6 +16,7 @@ TINY = stableq.StableQConfig(
 
 def test_second_export_copies_the_cached_traces(tmp_path, monkeypatch):
     monkeypatch.setenv("ARCHSIM_RESULTS_DIR", str(tmp_path / "data" / "results"))
+    monkeypatch.setenv("ARCHSIM_CHECKPOINT_DIR", str(tmp_path / "data" / "checkpoints"))
     first = stableq.export_traces(TINY, tmp_path / "a", progress=False)
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == ["resnet18-fmnist-w4a4-real-progressive.trace", "resnet18-fmnist-w8a8-real-rtn.trace"]
