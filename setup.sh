@@ -112,7 +112,8 @@ stage_bg "export spikformer-fmnist" .venv/bin/archsim-workloads export spikforme
 wait_stages
 # 6. Accuracy claims over seeds (TT-SNN schedules, StableQ progressive vs RTN): mean, spread and the
 #    verdict per comparison -> reports/out/seeds/*.json; after the stages above (seed 0 is their run).
-HF_HUB_OFFLINE=1 stage seeds .venv/bin/archsim-workloads seeds -o reports/out -q
+#    Stored results only (results/ or data/): a study not committed yet is reported as not computed.
+HF_HUB_OFFLINE=1 stage seeds .venv/bin/archsim-workloads seeds -o reports/out -q --stored-only
 # the LoAS Table II of the exported traces (the exports above ran concurrently with the other stages)
 .venv/bin/archsim trace stats reports/traces/loas-*.trace --loas --table reports/out/workloads/loas_table2.json > reports/out/workloads/loas-table2.txt
 # Last, the report recipes (every reports/*.yaml).

@@ -3,7 +3,7 @@ mean and spread, and each comparison the papers' claims rest on (TT-SNN's schedu
 baseline, StableQ's progressive rounding against round-to-nearest) as per-seed differences with a
 verdict that follows the numbers.
 
-    archsim-workloads seeds -o reports/out [--only ttsnn stableq] [--seeds 0 1 2]
+    archsim-workloads seeds -o reports/out [--only ttsnn stableq] [--seeds 0 1 2] [--stored-only]
 
 writes ``OUT/seeds/<study>.json`` (and its Markdown twin), which ``reports/hetero_trained.yaml``
 and ``reports/stableq.yaml`` show (``tables:``). A seed changes everything random in the experiment:
@@ -24,11 +24,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from workloads.result_cache import cached
+from workloads.result_cache import cached, file_name, find
 
 CACHE_VERSION = 1
 DEFAULT_SEEDS = (0, 1, 2)
@@ -211,6 +212,9 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="+", choices=sorted(STUDIES), help="these studies alone (default: all)")
     p.add_argument("--seeds", nargs="+", type=int, default=list(DEFAULT_SEEDS), help="at least 3 (default 0 1 2)")
     p.add_argument("--refresh", action="store_true", help="recompute instead of reading the result caches")
+    p.add_argument("--stored-only", action="store_true",
+                   help="read a stored result (local cache or results/) and never compute one: a study without "
+                        "one gets a table saying so (the main job: a study costs hours on a CPU)")
     p.add_argument("-q", "--quiet", action="store_true")
     from workloads.device import add_argument, set_default
     add_argument(p)
@@ -221,8 +225,16 @@ def main(argv=None) -> int:
             config(study, tuple(args.seeds))
         except ValueError as exc:
             p.error(f"--seeds: {exc}")
-        result = measure(study, tuple(args.seeds), refresh=args.refresh, progress=not args.quiet)
         path = args.out / "seeds" / f"{study}.json"
+        if args.stored_only and not args.refresh and find(file_name(*cache_entry(study, tuple(args.seeds)))) is None:
+            how = f"archsim-workloads results --commit --only 'seeds {study}'"
+            print(f"warning: seeds {study}: no stored result for this configuration; not computed "
+                  f"(--stored-only). Compute and commit it with `{how}`.", file=sys.stderr)
+            write_tables(path, [{"title": STUDIES[study]().title, "columns": ["status"],
+                                 "rows": [["not computed: no stored result for the current configuration"]],
+                                 "notes": f"Compute it with `{how}` (trains every seed; hours on a CPU)."}])
+            continue
+        result = measure(study, tuple(args.seeds), refresh=args.refresh, progress=not args.quiet)
         write_tables(path, tables(result), {"result": result})
         for c in result["comparisons"]:
             print(f"{study}: {c['a']} - {c['b']}: {100 * c['mean']:+.2f} +- {100 * c['sd']:.2f} points -> {c['verdict']}")

@@ -95,3 +95,19 @@ def test_stableq_seed_zero_is_the_main_jobs_run():
     assert other.seed == other.train.seed == 1 and other.calibrations == ("real",)
     assert S._sq_comparisons() == tuple((f"w{w}a{a}-progressive", f"w{w}a{a}-rtn")
                                         for w, a in stableq.StableQConfig().formats)
+
+
+def test_stored_only_never_computes_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ARCHSIM_RESULTS_DIR", str(tmp_path / "local"))
+    monkeypatch.setenv("ARCHSIM_COMMITTED_RESULTS_DIR", str(tmp_path / "committed"))
+    calls = []
+    _fake(monkeypatch, calls)
+    assert S.main(["-o", str(tmp_path / "out"), "--only", "fake", "--stored-only", "-q"]) == 0
+    assert calls == []
+    assert "not computed" in capsys.readouterr().err
+    table = json.loads((tmp_path / "out" / "seeds" / "fake.json").read_text())["tables"][0]
+    assert "not computed" in table["rows"][0][0]
+    S.measure("fake", progress=False)               # once stored, --stored-only reads it
+    assert S.main(["-o", str(tmp_path / "out"), "--only", "fake", "--stored-only", "-q"]) == 0
+    assert calls == [0, 1, 2]
+    assert json.loads((tmp_path / "out" / "seeds" / "fake.json").read_text())["result"]["seeds"] == [0, 1, 2]
