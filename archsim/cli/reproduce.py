@@ -69,10 +69,11 @@ def run(args) -> int:
                     note += f" (effect {c['effect_archsim']:+.3g} vs published {c['effect_published']:+.3g})"
                 print(f"  [{c['kind']}] {c['check']}: archsim {si(c['archsim'], unit, ascii=True)}, paper "
                       f"{si(c['published'], unit, ascii=True)} (x{c['ratio_to_published']:.3f}{note})")
+        # the pages too: drawing every recipe's figures is most of a reproduce run's time
+        md, html = write_recipes_report(outcomes, out, embed=args.embed, pool=pool)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    md, html = write_recipes_report(outcomes, out, embed=args.embed)
     pages = ", ".join(f"{o['recipe'].name}/index.html" for o in outcomes)
     print(f"wrote {html} and {md}, and a page per recipe in {out}/ ({pages}; .md beside each)")
     total = tally([c for o in outcomes for c in o["checks"]])

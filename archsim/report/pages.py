@@ -372,7 +372,7 @@ def stages_blocks(out_dir: Path) -> list:
             Table(["stage", "wall time (s)"], rows)]
 
 
-def index_page(outcomes: list[dict[str, Any]], pages: dict[str, Page], page_of: dict[str, str],
+def index_page(outcomes: list[dict[str, Any]], pages: dict[str, Page | tuple], page_of: dict[str, str],
                out_dir: Path | None = None) -> Page:
     """The index of a reproduce output: the scoreboard (each recipe and each miss linked to
     its page), the contents of every recipe page, and the main job's stage times."""
@@ -383,29 +383,48 @@ def index_page(outcomes: list[dict[str, Any]], pages: dict[str, Page], page_of: 
     items = []
     for o in outcomes:
         name = o["recipe"].name
-        sections = [PageLink(h.text, page_of[name], h.id) for h in pages[name].blocks
-                    if isinstance(h, Heading) and h.level == 2]
-        items.append((PageLink(pages[name].title, page_of[name]), sections))
+        title, headings = contents_of(pages[name])
+        sections = [PageLink(text, page_of[name], hid) for text, hid in headings]
+        items.append((PageLink(title, page_of[name]), sections))
     blocks.append(Items(items))
     if out_dir is not None:
         blocks += stages_blocks(out_dir)
     return Page("archsim report", blocks, toc=True)
 
 
-def write_recipes_report(outcomes: list[dict[str, Any]], out_dir: str | Path, *, embed: bool = False) -> tuple[Path, Path]:
-    """A reproduce output's pages: ``<recipe>/index.{html,md}`` for each recipe (with its
-    images in ``<recipe>/img/``), then ``index.{html,md}`` linking to them. Returns the index."""
-    out = Path(out_dir)
-    pages: dict[str, Page] = {}
-    page_of = {o["recipe"].name: f"{o['recipe'].name}/index" for o in outcomes}
-    for o in outcomes:
-        name = o["recipe"].name
-        d = out / name
+def contents_of(page: Page | tuple) -> tuple[str, list[tuple[str, str]]]:
+    """A page's title and its level-2 headings ``(text, id)``: what the index lists of it."""
+    if isinstance(page, tuple):
+        return page
+    return page.title, [(h.text, h.id) for h in page.blocks if isinstance(h, Heading) and h.level == 2]
 
-        def build(figures, o=o, name=name, d=d):
-            pages[name] = recipe_page(o, figures, d, nav=[PageLink("archsim report (index)", "../index")])
-            return pages[name]
-        write_report(d, build, embed=embed)
+
+def write_recipe_page(outcome: dict[str, Any], out_dir: str | Path, embed: bool = False) -> tuple:
+    """``<recipe>/index.{html,md}`` (images in ``<recipe>/img/``); returns its :func:`contents_of`
+    (plain tuples, so that a worker process can hand it back)."""
+    d = Path(out_dir) / outcome["recipe"].name
+    built: list[Page] = []
+
+    def build(figures):
+        built.append(recipe_page(outcome, figures, d, nav=[PageLink("archsim report (index)", "../index")]))
+        return built[-1]
+    write_report(d, build, embed=embed)
+    return contents_of(built[-1])
+
+
+def write_recipes_report(outcomes: list[dict[str, Any]], out_dir: str | Path, *, embed: bool = False,
+                         pool=None) -> tuple[Path, Path]:
+    """A reproduce output's pages: ``<recipe>/index.{html,md}`` for each recipe (with its
+    images in ``<recipe>/img/``), then ``index.{html,md}`` linking to them. Returns the index.
+    ``pool`` (a ``concurrent.futures`` executor): the recipe pages are drawn there, each recipe
+    writing only its own folder; the index is written here, after them all."""
+    out = Path(out_dir)
+    page_of = {o["recipe"].name: f"{o['recipe'].name}/index" for o in outcomes}
+    if pool is None:
+        pages = {o["recipe"].name: write_recipe_page(o, out, embed) for o in outcomes}
+    else:
+        futures = {o["recipe"].name: pool.submit(write_recipe_page, o, out, embed) for o in outcomes}
+        pages = {name: f.result() for name, f in futures.items()}
     return write_report(out, lambda figures: index_page(outcomes, pages, page_of, out), embed=embed)
 
 

@@ -26,8 +26,11 @@ def test_parallel_reproduce_matches_sequential(tmp_path, repo, capsys):
     for name in ("alpha", "beta"):
         assert json.loads((tmp_path / "seq" / name / "checks.json").read_text()) == \
             json.loads((tmp_path / "par" / name / "checks.json").read_text())
-    assert (tmp_path / "par" / "index.md").read_text().replace(str(tmp_path / "par"), "OUT") == \
-        (tmp_path / "seq" / "index.md").read_text().replace(str(tmp_path / "seq"), "OUT")
+    for page in ("index.md", "alpha/index.md", "beta/index.md"):     # the pages are drawn in the workers too
+        assert (tmp_path / "par" / page).read_text().replace(str(tmp_path / "par"), "OUT") == \
+            (tmp_path / "seq" / page).read_text().replace(str(tmp_path / "seq"), "OUT")
+    assert sorted(p.name for p in (tmp_path / "par" / "alpha" / "img").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "seq" / "alpha" / "img").iterdir())
 
 
 def test_negative_jobs_is_an_error(tmp_path, repo, capsys):
