@@ -63,7 +63,9 @@ def _by_component_table(summary: dict[str, Any], relative: bool = False) -> Tabl
     e_total, a_total = summary.get("energy_j") or 1.0, summary.get("area_mm2") or 1.0
     e_mult, e_unit = _energy_unit(relative, list(energy.values()))
     rows = []
-    for c in sorted({*energy, *area}, key=lambda c: -energy.get(c, 0.0)):
+    # a stable sort of the summary's own order: components of equal energy keep their order
+    # (a set here made the rows depend on the process's string-hash seed)
+    for c in sorted(dict.fromkeys([*energy, *area]), key=lambda c: -energy.get(c, 0.0)):
         e, a = energy.get(c), area.get(c)
         rows.append([c, None if e is None else e * e_mult, None if e is None else 100 * e / e_total,
                      None if a is None else a, None if a is None else 100 * a / a_total])

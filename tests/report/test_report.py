@@ -366,3 +366,16 @@ def test_overrides_rename_the_design(repo, capsys, tmp_path):
     assert main(["simulate", "--hw", str(hw), "--trace", str(repo / "examples/tiny_snn.yaml"), "-o",
                  str(tmp_path / "r"), "--set", "params.rows=32"]) == 0
     assert "on mac-array-16x16-45nm (rows=32)" in capsys.readouterr().out
+
+
+def test_component_rows_keep_summary_order_on_ties():
+    """Rows sort by energy; components of equal energy (area-only parts) keep the summary's order,
+    so a page does not depend on the process's string-hash seed."""
+    from archsim.report.pages import _by_component_table
+
+    area_only = [f"part{i}" for i in (7, 3, 5, 0, 6, 1, 4, 2)]
+    summary = {"energy_j": 3.0, "area_mm2": 8.0,
+               "energy_j_by_component": {"small": 1.0, "big": 2.0},
+               "area_mm2_by_component": {c: 1.0 for c in area_only}}
+    rows = _by_component_table(summary).rows
+    assert [r[0] for r in rows] == ["big", "small", *area_only]
