@@ -19,8 +19,15 @@ PCM = PRESETS["pcm"]
                                   ((0.0, 0.05, -math.inf, math.inf), (0.0, 0.02, -math.inf, math.inf)),
                                   ((0.0, 0.05, -math.inf, math.inf), (0.0, 0.0, -math.inf, math.inf))])
 @pytest.mark.parametrize("shape", [(1,), (7, 3), (64, 300), (5000,)])
-def test_drift_kernel_matches_reference(rng, coef, shape):
-    target = rng.uniform(0.0, 25.0, shape)
+@pytest.mark.parametrize("levels", [None, 4, 200])
+def test_drift_kernel_matches_reference(rng, coef, shape, levels):
+    """Continuous targets, and targets on a few programmed levels (the kernel's per-level cache of
+    mu and sig: hits, and with 200 levels collisions of its 64 slots), signs and zeros included."""
+    if levels is None:
+        target = rng.uniform(0.0, 25.0, shape)
+    else:
+        target = rng.choice(np.linspace(-25.0, 25.0, levels), shape)
+        target.flat[-1] = -0.0
     target.flat[0] = 0.0                                   # zero conductance: the log floor
     G = np.clip(target + rng.normal(0, 0.5, shape), 0, None)
     a = drift(G, target, 25.0, *coef, math.log1p(3600 / 20), 12345, backend="reference")
