@@ -275,14 +275,31 @@ def _build_lut(G, G2, b, r0, r1, j0, width, noisy, lut, lut2):
                         lut2[q, pat, jj] = lut2[q, prev, jj]
 
 
+@kernel(reference=crossbar_mvm_reference)
+def _row_patterns(digits, starts, set_base, pats):
+    """``pats[b, p, m, set_base[g] + q]``: the 4-bit pattern of 0/1 digits of rows ``r0 + 4q ..
+    r0 + 4q + 3`` of row group ``g`` (bit t: row ``r0 + 4q + t``), built once per call instead of
+    once per column chunk and pass."""
+    B, P, M = digits.shape[0], digits.shape[1], digits.shape[2]
+    for bp in range(B * P):
+        b, p = bp // P, bp % P
+        for m in range(M):
+            for g in range(starts.shape[0] - 1):
+                r0, r1 = starts[g], starts[g + 1]
+                for q in range((r1 - r0 + 3) // 4):
+                    i = r0 + 4 * q
+                    pat = 0
+                    for t in range(min(4, r1 - i)):
+                        pat |= np.int64(digits[b, p, m, i + t]) << t
+                    pats[b, p, m, set_base[g] + q] = pat
+
+
 @kernel(reference=crossbar_mvm_reference, inline="always")
-def _row_values(digits, G, G2, b, p, m, r0, r1, j0, width, binary, lut, lut2, gmin_int, inv_unit, inv_unit2,
-                read_sigma, key, key0, counter, s, s2, z, fast, v):
-    """``v[:width]``: the values of columns ``j0 .. j0 + width`` read by input vector ``m`` of plane
-    ``p`` through row group ``r0..r1`` of product ``b`` (``counter``: the noise counter of the
-    first column). Branch-free in the column loops, so LLVM vectorises them; the ziggurat's fast
-    path runs over the whole row and only the rare slow draws are redone by ``_normal``."""
-    noisy = read_sigma > 0.0
+def _row_sums(digits, G, G2, b, p, m, r0, r1, j0, width, binary, pats, base, lut, lut2, noisy, s, s2):
+    """``s[:width]`` (and ``s2`` when ``noisy``): the integer column sums of columns ``j0 .. j0 +
+    width`` read by input vector ``m`` of plane ``p`` through rows ``r0..r1`` of product ``b``;
+    returns the sum of the digits (for the G_min reference current). Branch-free column loops,
+    so LLVM vectorises them."""
     for jj in range(width):
         s[jj] = 0
     if noisy:
@@ -290,17 +307,8 @@ def _row_values(digits, G, G2, b, p, m, r0, r1, j0, width, binary, lut, lut2, gm
             s2[jj] = 0
     n_on = 0
     if binary:   # 0/1 inputs: four rows per addition through the table of their partial sums
-        nsets = (r1 - r0 + 3) // 4
-        nfull = (r1 - r0) // 4
-        for q in range(nsets):
-            i = r0 + 4 * q
-            if q < nfull:
-                pat = np.int64(digits[b, p, m, i]) | (np.int64(digits[b, p, m, i + 1]) << 1) \
-                    | (np.int64(digits[b, p, m, i + 2]) << 2) | (np.int64(digits[b, p, m, i + 3]) << 3)
-            else:
-                pat = 0
-                for t in range(r1 - i):
-                    pat |= np.int64(digits[b, p, m, i + t]) << t
+        for q in range((r1 - r0 + 3) // 4):
+            pat = np.int64(pats[b, p, m, base + q])
             if pat == 0:
                 continue
             n_on += _POPCOUNT[pat]
@@ -330,6 +338,18 @@ def _row_values(digits, G, G2, b, p, m, r0, r1, j0, width, binary, lut, lut2, gm
                 else:
                     for jj in range(width):
                         s2[jj] += d * d * g2i[jj]
+    return n_on
+
+
+@kernel(reference=crossbar_mvm_reference, inline="always")
+def _row_values(digits, G, G2, b, p, m, r0, r1, j0, width, binary, pats, base, lut, lut2, gmin_int, inv_unit,
+                inv_unit2, read_sigma, key, key0, counter, s, s2, z, fast, v):
+    """``v[:width]``: the values of columns ``j0 .. j0 + width`` read by input vector ``m`` of plane
+    ``p`` through row group ``r0..r1`` of product ``b`` (``counter``: the noise counter of the
+    first column). The ziggurat's fast path runs over the whole row and only the rare slow draws
+    are redone by ``_normal``."""
+    noisy = read_sigma > 0.0
+    n_on = _row_sums(digits, G, G2, b, p, m, r0, r1, j0, width, binary, pats, base, lut, lut2, noisy, s, s2)
     off = np.float64(gmin_int * n_on)       # exact: every sum here is an integer below 2^53, so
     if noisy:                                # float(s) - float(off) = float(s - off), and the
         for jj in range(width):              # int32 -> float conversion vectorises (int64's does not)
@@ -348,9 +368,24 @@ def _row_values(digits, G, G2, b, p, m, r0, r1, j0, width, binary, lut, lut2, gm
             v[jj] = (np.float64(s[jj]) - off) * inv_unit
 
 
+@kernel(reference=crossbar_mvm_reference, inline="always")
+def _row_range(digits, G, G2, b, p, m, r0, r1, j0, width, binary, pats, base, lut, lut2, gmin_int, inv_unit, s, s2):
+    """(min, max) of the noise-free values of a row (see ``_row_values``) from the integer sums'
+    min and max: a value is ``(float(s) - off) * inv_unit``, monotonic in ``s``, so the extremes
+    are the same numbers without converting every sum."""
+    n_on = _row_sums(digits, G, G2, b, p, m, r0, r1, j0, width, binary, pats, base, lut, lut2, False, s, s2)
+    s_lo, s_hi = s[0], s[0]
+    for jj in range(1, width):
+        s_lo = min(s_lo, s[jj])
+        s_hi = max(s_hi, s[jj])
+    off = np.float64(gmin_int * n_on)
+    a, c = (np.float64(s_lo) - off) * inv_unit, (np.float64(s_hi) - off) * inv_unit
+    return min(a, c), max(a, c)
+
+
 @kernel(reference=crossbar_mvm_reference)
 def _chunk_pass(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, keys, binary,
-                b, c, j0, wd, n_lut, apply, los, inv_steps, steps, max_code, lows, highs, out):
+                pats, set_base, b, c, j0, wd, n_lut, apply, los, inv_steps, steps, max_code, lows, highs, out):
     """One work item: columns ``j0 .. j0 + wd`` (chunk ``c``) of product ``b``, every row group,
     plane and input vector, the planes innermost so that each output row is loaded and stored
     once per row group. ``apply``: quantise with the (group, plane) ranges ``los``/``steps`` (step
@@ -377,9 +412,15 @@ def _chunk_pass(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_un
                 for jj in range(wd):
                     acc[jj] = out[b, m, j0 + jj]
             for p in range(P):
+                if not (apply or noisy):     # the range alone: from the integer sums' extremes
+                    lo_v, hi_v = _row_range(digits, G, G2, b, p, m, r0, r1, j0, wd, binary, pats, set_base[g], lut,
+                                            lut2, gmin_int, inv_unit, s, s2)
+                    lows[b, g, p, c] = min(lows[b, g, p, c], lo_v)
+                    highs[b, g, p, c] = max(highs[b, g, p, c], hi_v)
+                    continue
                 counter = np.uint64(((g * P + p) * M + m) * NC + j0)
-                _row_values(digits, G, G2, b, p, m, r0, r1, j0, wd, binary, lut, lut2, gmin_int, inv_unit,
-                            inv_unit2, read_sigma, key, key0, counter, s, s2, z, fast, v)
+                _row_values(digits, G, G2, b, p, m, r0, r1, j0, wd, binary, pats, set_base[g], lut, lut2, gmin_int,
+                            inv_unit, inv_unit2, read_sigma, key, key0, counter, s, s2, z, fast, v)
                 if not apply:
                     lo_v, hi_v = lows[b, g, p, c], highs[b, g, p, c]
                     for jj in range(wd):
@@ -402,7 +443,7 @@ def _chunk_pass(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_un
 
 @kernel(reference=crossbar_mvm_reference)
 def _stored_pass(digits, G, G2, starts, gmin_int, inv_unit, inv_unit2, read_sigma, keys, binary,
-                 b, g, p, j0, wd, build, lut, lut2, vals):
+                 pats, set_base, b, g, p, j0, wd, build, lut, lut2, vals):
     """Columns ``j0 .. j0 + wd`` of one (product, group, plane) into ``vals[m, j0 + jj]``; returns
     their (min, max). ``build``: fill the partial-sum tables ``lut``/``lut2`` first (else they
     hold this group's and chunk's already)."""
@@ -418,8 +459,8 @@ def _stored_pass(digits, G, G2, starts, gmin_int, inv_unit, inv_unit2, read_sigm
     lo_v, hi_v = np.inf, -np.inf
     for m in range(M):
         counter = np.uint64(((g * P + p) * M + m) * NC + j0)
-        _row_values(digits, G, G2, b, p, m, r0, r1, j0, wd, binary, lut, lut2, gmin_int, inv_unit, inv_unit2,
-                    read_sigma, key, key0, counter, s, s2, z, fast, v)
+        _row_values(digits, G, G2, b, p, m, r0, r1, j0, wd, binary, pats, set_base[g], lut, lut2, gmin_int, inv_unit,
+                    inv_unit2, read_sigma, key, key0, counter, s, s2, z, fast, v)
         for jj in range(wd):
             vals[m, j0 + jj] = v[jj]
             lo_v = min(lo_v, v[jj])
@@ -460,6 +501,12 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
     for g in range(n_groups):
         max_sets = max(max_sets, (starts[g + 1] - starts[g] + 3) // 4)
     n_lut = max_sets if binary else 0
+    set_base = np.zeros(n_groups + 1, dtype=np.int64)
+    for g in range(n_groups):
+        set_base[g + 1] = set_base[g] + (starts[g + 1] - starts[g] + 3) // 4
+    pats = np.empty((B, P, M, set_base[n_groups]) if binary else (0, 0, 0, 0), dtype=np.uint8)
+    if binary:
+        _row_patterns(digits, starts, set_base, pats)
     out = np.zeros((B, M, NC))
     max_code = float(2 ** adc_bits - 1)
     los = np.zeros((B, n_groups, P))
@@ -476,7 +523,8 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
             for it in prange(B * n_chunks):
                 b, c = it // n_chunks, it % n_chunks
                 _chunk_pass(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, keys,
-                            binary, b, c, c * width, min(width, NC - c * width), n_lut, False, los, inv_steps, steps,
+                            binary, pats, set_base, b, c, c * width, min(width, NC - c * width), n_lut, False, los,
+                            inv_steps, steps,
                             max_code, lows, highs, out)
             for b in range(B):
                 for g in range(n_groups):
@@ -488,7 +536,8 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
         for it in prange(B * n_chunks):
             b, c = it // n_chunks, it % n_chunks
             _chunk_pass(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, keys,
-                        binary, b, c, c * width, min(width, NC - c * width), n_lut, True, los, inv_steps, steps,
+                        binary, pats, set_base, b, c, c * width, min(width, NC - c * width), n_lut, True, los,
+                        inv_steps, steps,
                         max_code, lows, highs, out)
         return out
     n_lut2 = n_lut if read_sigma > 0.0 else 0
@@ -502,7 +551,8 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
                     lo, hi = np.inf, -np.inf
                     for c in range(n_chunks):    # one chunk: its tables serve every plane
                         lo_c, hi_c = _stored_pass(digits, G, G2, starts, gmin_int, inv_unit, inv_unit2, read_sigma,
-                                                  keys, binary, b, g, p, c * width, min(width, NC - c * width),
+                                                  keys, binary, pats, set_base, b, g, p, c * width,
+                                                  min(width, NC - c * width),
                                                   n_chunks > 1 or p == 0, lut, lut2, vals)
                         lo, hi = min(lo, lo_c), max(hi, hi_c)
                     step = (hi - lo) / max_code
@@ -520,7 +570,8 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
                     lut = np.empty((n_lut, 16, wd), dtype=G.dtype)
                     lut2 = np.empty((n_lut2, 16, wd), dtype=G2.dtype)
                     lows1[c], highs1[c] = _stored_pass(digits, G, G2, starts, gmin_int, inv_unit, inv_unit2,
-                                                       read_sigma, keys, binary, b, g, p, c * width, wd, True, lut,
+                                                       read_sigma, keys, binary, pats, set_base, b, g, p, c * width,
+                                                       wd, True, lut,
                                                        lut2, vals)
                 lo, hi = lows1.min(), highs1.max()
                 step = (hi - lo) / max_code
@@ -531,17 +582,24 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
     return out
 
 
-LUT_BYTES = 1 << 17   # the partial-sum tables of one column chunk: sized to stay in a core's L2 cache
+LUT_BYTES = 1 << 19   # the partial-sum tables of one column chunk: within a core's L2 cache (1 MB and up)
+MIN_SPLIT_WIDTH = 64  # columns: a chunk narrower than this costs more in per-row work than a thread gains
 
 
-def _chunk_width(starts, NC, itemsize, noisy, binary) -> int:
+def _chunk_width(starts, NC, itemsize, noisy, binary, split: int = 1) -> int:
     """Columns per work item: as many as keep the chunk's partial-sum tables within LUT_BYTES
-    (a multiple of 16, 16 to 1024), or all of them when they fit."""
+    (a multiple of 16, 16 to 1024), or all of them when they fit: the per-row work (patterns,
+    values, ADC) is paid once per chunk, so wide chunks are fast. ``split`` > 1 (few products for
+    the threads): narrower, so that the columns make ``split`` chunks, down to MIN_SPLIT_WIDTH."""
     if not binary:
-        return int(min(NC, 256))
-    sets = int(((np.diff(starts) + 3) // 4).max())
-    per_col = sets * 16 * itemsize * (2 if noisy else 1)
-    width = max(16, min(1024, (LUT_BYTES // per_col) // 16 * 16))
+        width = 256
+    else:
+        sets = int(((np.diff(starts) + 3) // 4).max())
+        per_col = sets * 16 * itemsize * (2 if noisy else 1)
+        width = max(16, min(1024, (LUT_BYTES // per_col) // 16 * 16))
+    if split > 1:
+        per_chunk = -(-NC // split)                        # ceil, then up to a multiple of 16
+        width = min(width, max(MIN_SPLIT_WIDTH, -(-per_chunk // 16) * 16))
     return int(min(NC, width))
 
 
@@ -583,9 +641,11 @@ def crossbar_mvm_batch(digits, G, G2, starts, plane_weights, gmin_int, inv_unit,
     if B == 0 or M == 0 or NC == 0:
         return np.zeros((B, M, NC))
     binary = bool(digits.max() <= 1)
-    width = _chunk_width(starts, NC, G.dtype.itemsize, read_sigma > 0.0, binary)
     import numba
-    local = width == NC or B >= 2 * numba.get_num_threads()
+    threads = numba.get_num_threads()
+    split = -(-2 * threads // B) if 1 < threads and B < 2 * threads else 1   # two chunks a thread, at least
+    width = _chunk_width(starts, NC, G.dtype.itemsize, read_sigma > 0.0, binary, split)
+    local = width == NC or B >= 2 * threads
     return _crossbar_mvm(*args, binary, width, local)
 
 
