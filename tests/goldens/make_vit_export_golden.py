@@ -50,6 +50,7 @@ def fixed_trace(name: str):
     from workloads.models.vit import ViT, ViTConfig
     from workloads.vit_trace import export_vit_trace
 
+    torch.set_num_threads(1)     # the float sums (K^T and V histogram edges) depend on the thread count
     fields, (n, c, size), kwargs = CONFIGS[name]
     torch.manual_seed(0)
     model = ViT(ViTConfig(**fields)).eval()
