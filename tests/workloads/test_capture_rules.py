@@ -193,3 +193,6 @@ def test_per_sample_describes_one_sample_with_statistics_over_the_batch():
     assert t.op("act").output.density != pytest.approx(one.op("act").output.density)
     with pytest.raises(ValueError, match="contradicts"):
         workloads.trace(model, x, per_sample=True, batch=6)
+    from workloads.models.tiny import tiny_snn
+    with pytest.raises(ValueError, match="ANN"):     # a spiking network's leading axis may be time
+        workloads.trace(tiny_snn(timesteps=2).eval(), torch.rand(2, 1, 16, 16), per_sample=True)
