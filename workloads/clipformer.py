@@ -84,15 +84,22 @@ def crossbar_spec(cfg: ClipFormerConfig, sigma: float, gamma: float):
 def kv_statistics(model, images: torch.Tensor, betas=(0.25, 0.5, 0.75)) -> list[dict]:
     """Per encoder: mean over heads and images of max|K| / std(K) (and V), and the fraction of
     values above beta x the per-head maximum (what value-level clipping at beta clips)."""
-    from workloads.vit_trace import capture
-
-    seen = capture(model, images)
+    seen: dict[tuple[str, int], torch.Tensor] = {}     # K^T / V: the second operand of Q.K^T / A.V
+    attn = [(i, blk.attn) for i, blk in enumerate(model.blocks) if blk.reuse_source is None]
+    hooks = [m.register_forward_hook(lambda mod, args, out, key=(name, i): seen.__setitem__(key, args[1]))
+             for i, at in attn for name, m in (("k", at.qk), ("v", at.av))]
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(images)
+    finally:
+        for h in hooks:
+            h.remove()
     rows = []
-    for i, blk in enumerate(model.blocks):
-        if blk.reuse_source is not None:
-            continue
+    for i, _ in attn:
         row = {"encoder": i}
-        for name, t in (("k", seen[f"e{i}.qk"][0][1]), ("v", seen[f"e{i}.av"][0][1])):
+        for name in ("k", "v"):
+            t = seen[(name, i)]
             a = t.abs().flatten(2)                       # [B, heads, values]
             peak = a.max(-1, keepdim=True).values
             row[f"{name}_max_over_std"] = float((peak[..., 0] / t.flatten(2).std(-1)).mean())

@@ -135,3 +135,64 @@ def test_rules_as_a_function_of_path_and_module():
     assert t.op("q1").tags["codes"] and t.op("q2").tags["codes"]
     with pytest.raises(TypeError, match="ModuleRule or None"):
         workloads.trace(Net().eval(), _x(), rules=lambda name, m: {"tags": {}})
+
+
+class TwoAdds(nn.Module):
+    """Two residual-style sums in one forward: ``h = x + flip(x)``, ``h + relu(h)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        h = x + x.flip(-1)
+        return h + self.act(h)
+
+
+def test_edit_drops_renames_and_rewires_ops():
+    """``edit`` returning None drops the op (its consumer reads its producer); ``id`` names an
+    op; ``call.nth`` tells the module's two adds apart; ``inputs`` reorders an op's edges."""
+    x = _x()
+    plain = workloads.trace(TwoAdds(), x)
+    assert [(op.id, op.inputs) for op in plain.ops] == [("add", []), ("act", ["add"]), ("add#2", ["add", "act"])]
+    seen = []
+
+    def sums(call: Call, e: Emit) -> Emit:
+        seen.append((call.nth, call.inputs))
+        if call.nth == 0:
+            return replace(e, id="first")
+        return replace(e, id="second", inputs=list(reversed(call.inputs)))
+
+    t = workloads.trace(TwoAdds(), x, rules={"": ModuleRule(edit=sums), nn.ReLU: ModuleRule(edit=lambda c, e: None)})
+    assert seen == [(0, ()), (1, ("first",))]     # the dropped relu: the sum reads its producer
+    assert [(op.id, op.inputs) for op in t.ops] == [("first", []), ("second", ["first"])]
+    # the relu kept, the second sum's edges reversed
+    t = workloads.trace(TwoAdds(), x, rules={"": ModuleRule(edit=sums)})
+    assert [(op.id, op.inputs) for op in t.ops] == [("first", []), ("act", ["first"]), ("second", ["act", "first"])]
+    with pytest.raises(TraceError, match="already taken"):
+        workloads.trace(TwoAdds(), x, rules={"": ModuleRule(edit=lambda c, e: replace(e, id="same"))})
+    with pytest.raises(TraceError, match="not written before it"):
+        workloads.trace(TwoAdds(), x, rules={"": ModuleRule(edit=lambda c, e: replace(e, inputs=["nowhere"]))})
+
+
+def test_per_sample_describes_one_sample_with_statistics_over_the_batch():
+    """Loop bounds and shapes of one sample (as a trace of one sample has them), header batch 1,
+    densities over all samples (the ReLU's output: zeros differ from sample to sample)."""
+    torch.manual_seed(0)
+    model, x = Net().eval(), torch.randn(6, 8, generator=torch.Generator().manual_seed(3))
+    t = workloads.trace(model, x, per_sample=True)
+    one = workloads.trace(model, x[:1])
+    assert t.header.batch == 1 and [op.id for op in t.ops] == [op.id for op in one.ops]
+    for a, b in zip(t.ops, one.ops):
+        skip = {"operands", "output", "tags"}
+        assert a.model_dump(exclude=skip) == b.model_dump(exclude=skip)
+        assert [o.shape for o in a.operands] == [o.shape for o in b.operands]
+    with torch.no_grad():
+        h = model.act(model.q1(x))
+    assert t.op("act").output.density == pytest.approx(float((h != 0).float().mean()))
+    assert t.op("act").output.density != pytest.approx(one.op("act").output.density)
+    with pytest.raises(ValueError, match="contradicts"):
+        workloads.trace(model, x, per_sample=True, batch=6)
+    from workloads.models.tiny import tiny_snn
+    with pytest.raises(ValueError, match="ANN"):     # a spiking network's leading axis may be time
+        workloads.trace(tiny_snn(timesteps=2).eval(), torch.rand(2, 1, 16, 16), per_sample=True)

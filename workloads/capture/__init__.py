@@ -50,7 +50,7 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
           metrics: dict[str, float] | None = None, config: dict[str, Any] | None = None,
           weight_bits: int | None = 8, activation_bits: int | None = 8, input_bits: int | None = 8,
           store_spikes: bool = True, store_lif_spikes: bool = False, loop: str = "auto",
-          rules: Rules | None = None):
+          rules: Rules | None = None, per_sample: bool = False):
     """Run ``model`` on ``example_input`` (a tensor, a tuple of positional inputs or a dict of
     keyword inputs) and return its :class:`archsim.trace.io.Trace` (``.save(path)`` writes it).
 
@@ -71,7 +71,12 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
     ``rules``: per-module rules (:class:`ModuleRule`, by module class or path, or a function of
     the path and the module): a module written as its own op(s), edits of the ops the table
     makes, tags (:mod:`workloads.capture.rules`). ``config``: written into the header; its keys
-    win over the capture's own (``weight_bits``...)."""
+    win over the capture's own (``weight_bits``...).
+
+    ``per_sample``: the trace describes one sample of the batch (header ``batch`` 1, loop bounds
+    and shapes of one sample: every tensor whose leading axis is a multiple of the batch size is
+    taken as batch-major) while the operands' statistics are taken over the whole batch; ANNs
+    only."""
     if loop not in ("auto", "model", "capture"):
         raise ValueError(f"loop must be auto, model or capture, got {loop!r}")
     model.eval()
@@ -97,13 +102,16 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
         if bad and how != "capture":
             warnings.warn(f"neurons called a number of times that is not a multiple of T={T} per forward: {bad}; "
                           "their ops are kept one per call", UserWarning, stacklevel=2)
+    if per_sample and spiking:
+        raise ValueError("per_sample describes one sample of an ANN's batch; a spiking network's leading axis "
+                         "may carry the timesteps, so it is traced per batch")
     resolved = resolve_rules(model, rules)
     try:
         return _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset,
                         source, input_description, seed, metrics, config, weight_bits, activation_bits, input_bits,
-                        store_spikes, store_lif_spikes, resolved)
+                        store_spikes, store_lif_spikes, resolved, per_sample)
     except (RuntimeError, TypeError, NotImplementedError) as exc:
-        if rules or not isinstance(example_input, torch.Tensor) or any(
+        if rules or per_sample or not isinstance(example_input, torch.Tensor) or any(
                 s.library != "archsim" for s in neurons.values()):
             raise
         # fallback: the forward-hook exporter (module calls only: functional ops are invisible to it)
@@ -120,7 +128,7 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
 
 def _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset, source,
              input_description, seed, metrics, config, weight_bits, activation_bits, input_bits, store_spikes,
-             store_lif_spikes, rules):
+             store_lif_spikes, rules, per_sample=False):
     """The capture proper (see :func:`trace`)."""
     spiking = bool(neurons)
     reset_states(model)
@@ -141,6 +149,11 @@ def _capture(model, example_input, T, steps, how, neurons, name, batch, weights,
         t for t in (example_input.values() if isinstance(example_input, dict) else example_input)
         if isinstance(t, torch.Tensor))
     B = batch or int(first.shape[1] if rec.input_timed(first) else first.shape[0]) if first.dim() else 1
+    samples = None
+    if per_sample:
+        if batch not in (None, 1):
+            raise ValueError(f"per_sample describes one sample: batch={batch} contradicts it")
+        samples, B = B, 1
     cfg = dict(capture="workloads.capture (aten dispatch recorder)", timestep_loop=how,
                neurons={lib: sum(1 for s in neurons.values() if s.library == lib)
                         for lib in sorted({s.library for s in neurons.values()})},
@@ -154,7 +167,8 @@ def _capture(model, example_input, T, steps, how, neurons, name, batch, weights,
     major = any(s.step == "multi" and s.library != "archsim" for s in neurons.values())
     writer = TraceWriter(header, T, spiking, weight_bits=weight_bits, activation_bits=activation_bits,
                          input_bits=input_bits, store_spikes=store_spikes, store_lif_spikes=store_lif_spikes,
-                         major_layout=major, rules=rules, modules=dict(model.named_modules()) if rules else {})
+                         major_layout=major, rules=rules, modules=dict(model.named_modules()) if rules else {},
+                         samples=samples)
     writer.write(group_nodes(rec.nodes, T))
     writer.warn()
     del out

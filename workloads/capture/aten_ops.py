@@ -40,8 +40,10 @@ from workloads.capture.nodes import Arg, Node, TInfo
 @dataclass
 class Operand:
     """One tensor of a layer, per timestep: ``data`` is ``[T, *shape]`` (activations) or the
-    weight itself (``weight``). ``spec``: the operand described by the caller instead (keyword
-    arguments of :meth:`archsim.trace.builder.TraceBuilder.operand`; :mod:`workloads.capture.rules`)."""
+    weight itself (``weight``); in a per-sample capture (``workloads.trace(per_sample=True)``)
+    ``shape`` is one sample's and ``data`` ``[samples, *shape]``. ``spec``: the operand described
+    by the caller instead (keyword arguments of :meth:`archsim.trace.builder.TraceBuilder.operand`;
+    :mod:`workloads.capture.rules`)."""
 
     data: np.ndarray | None
     shape: list[int]
@@ -60,11 +62,16 @@ class Operand:
 
 @dataclass
 class Emit:
+    """One trace op to write. ``id`` / ``inputs``: set by a module rule only (None: the capture's
+    id from the module path, and the producers of the tensors the op read, in argument order)."""
+
     kind: str
     fields: dict[str, Any]
     operands: list[tuple[str, Operand]]
     output: Operand | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    inputs: list[str] | None = None
 
 
 class View:

@@ -13,6 +13,11 @@ Timesteps (T > 1, a spiking network):
 
 Edges follow the tensors. An edge to a later layer (a recurrent connection: the previous step's
 spikes) is kept as the tag ``recurrent_inputs`` instead, so ops stay in topological order.
+
+Per sample (``workloads.trace(per_sample=True)``, ANNs): every tensor whose leading axis is a
+multiple of the batch size (a batch-major layout: ``[B, ...]``, ``[B*heads, ...]``,
+``[B*tokens, ...]``) is described as one sample's (loop bounds, shapes) while its statistics
+(densities; what a rule computes from ``data``) are taken over all samples.
 """
 from __future__ import annotations
 
@@ -67,8 +72,10 @@ class TraceWriter:
     def __init__(self, header: Header, T: int, spiking: bool, *, weight_bits: int | None = 8,
                  activation_bits: int | None = None, input_bits: int | None = None, store_spikes: bool = True,
                  store_lif_spikes: bool = False, major_layout: bool = False,
-                 rules: dict[str, ModuleRule] | None = None, modules: dict | None = None):
+                 rules: dict[str, ModuleRule] | None = None, modules: dict | None = None,
+                 samples: int | None = None):
         self.b = TraceBuilder(header)
+        self.samples = samples          # per-sample description of a batch of this many (None: the batch)
         self.rules, self.modules = rules or {}, modules or {}   # module path -> its rule / the module
         self.major = major_layout       # timed tensors are [T, B, ...] (SpikingJelly multi-step, Norse), not [T*B, ...]
         self.T, self.spiking = T, spiking
@@ -77,6 +84,8 @@ class TraceWriter:
         self.group_of: dict[int, int] = {}       # node index -> group position
         self.op_of: dict[int, list[str]] = {}    # group position -> op ids standing for its output
         self.used: dict[str, int] = {}
+        self.ids: set[str] = set()               # op ids written
+        self.nth: dict[tuple[str, str], int] = {}   # (module, aten op) -> layers of it written so far
         self.gemm_index = 0
         self.unmodelled: list[tuple[str, str, int]] = []   # (op id, function, MACs over all timesteps)
 
@@ -90,6 +99,9 @@ class TraceWriter:
         def operand(a: Arg) -> Operand:
             if a.info.param is not None:
                 return Operand(a.array, list(a.shape), a.info, True)
+            if self.samples and a.shape and a.shape[0] % self.samples == 0:   # T = 1: one sample's shape
+                shape = [a.shape[0] // self.samples, *a.shape[1:]]
+                return Operand(None if a.array is None else a.array.reshape(self.samples, *shape), shape, a.info)
             if g.looped:
                 arrs = [p.array for p in peers.get(id(a), [a])]
                 data = np.stack(arrs) if all(x is not None for x in arrs) else None
@@ -119,9 +131,11 @@ class TraceWriter:
         data = o.data
         if data is None:
             return self.b.operand(name, Role.activation, shape=o.shape, bits=self.activation_bits or 32)
-        data = np.asarray(data, dtype=np.float32).reshape(T, *o.shape)
+        data = np.asarray(data, dtype=np.float32).reshape(-1 if self.samples else T, *o.shape)
         from_spikes = o.info.spike or (o.info.is_input and self.spiking)
         bits = (self.input_bits if o.info.is_input else None) or self.activation_bits or 32
+        if self.samples:        # one sample's shape, the density over all samples
+            return self.b.operand(name, Role.activation, data=data, shape=o.shape, bits=bits, store=False)
         return tensor_operand(self.b, name, data, spikes=self.spiking and from_spikes, bits=bits, store=store)
 
     def _weight(self, o: Operand):
@@ -176,24 +190,34 @@ class TraceWriter:
         if recurrent:
             tags["recurrent_inputs"] = ",".join(recurrent)
         rule = self.rules.get(n.module)
+        nth = self.nth.get((n.module, n.name), 0)
+        self.nth[(n.module, n.name)] = nth + 1
         if rule is not None:
             tags.update(rule.tags)
         if n.neuron is not None:
             return [self._lif(g, T, operand, inputs, tags)]
         emits: list[Emit] = []
         why = "no mapping to a trace op kind"
-        call = Call(n.module, self.modules.get(n.module), View(n, T, operand)) if rule is not None else None
+        call = Call(n.module, self.modules.get(n.module), View(n, T, operand), nth, tuple(inputs)) \
+            if rule is not None else None
         if n.name == "module":            # a module its rule writes
             emits, why = list(rule.ops(call) or []), f"the rule of module {n.module!r} wrote no op"
         elif (handler := handler_for(n.func)) is not None:
             emits = handler(View(n, T, operand))
             if rule is not None and rule.edit is not None:
-                emits = [rule.edit(call, e) for e in emits]
+                edited = [rule.edit(call, e) for e in emits]
+                emits = [e for e in edited if e is not None]
+                if edited and not emits:    # the rule drops the op: its consumers read its producers
+                    return inputs
         if not emits:
             return [self._unmodelled(g, T, inputs, tags, why)]
         ids = []
         for k, e in enumerate(emits):
-            op_id = self._id(g, e.kind, "" if len(emits) == 1 else f".{k}")
+            op_id = e.id or self._id(g, e.kind, "" if len(emits) == 1 else f".{k}")
+            if e.id is not None and (e.id in self.ids or e.id in self.used):
+                raise TraceError(f"module {n.module!r} (rule): op id {e.id!r} is already taken")
+            if e.inputs is not None and (unknown := [i for i in e.inputs if i not in self.ids]):
+                raise TraceError(f"module {n.module!r} (rule): op {op_id!r} reads ops not written before it: {unknown}")
             etags = {**tags, **e.tags}
             if e.kind in ("conv2d", "linear"):
                 etags["layer_index"] = self.gemm_index
@@ -203,7 +227,8 @@ class TraceWriter:
             try:
                 ops = [self._operand(name, o, e.kind, T) for name, o in e.operands]
                 out = self._operand("output", e.output, e.kind, T, output=True) if e.output is not None else None
-                self.b.add(e.kind, op_id, inputs=inputs if k == 0 else [ids[-1]], operands=ops, output=out,
+                op_inputs = (inputs if e.inputs is None else e.inputs) if k == 0 else [ids[-1]]
+                self.b.add(e.kind, op_id, inputs=op_inputs, operands=ops, output=out,
                            timesteps=T, tags=etags, **e.fields)
             except TraceError as exc:
                 if rule is not None:      # a caller's rule described it: its mistake, not an unmodelled op
@@ -211,6 +236,8 @@ class TraceWriter:
                 self.used[op_id] = 0
                 return [self._unmodelled(g, T, inputs, tags, str(exc))]
             ids.append(op_id)
+            self.ids.add(op_id)
+            self.used.setdefault(op_id, 1)
         return ids[-1:]
 
     def _lif(self, g: Group, T: int, operand, inputs, tags) -> str:
@@ -223,6 +250,7 @@ class TraceWriter:
         self.b.add("lif", op_id, inputs=inputs, operands=[cur] if cur is not None else [], output=out,
                    timesteps=T, neurons=neurons, threshold=spec.threshold, leak=spec.leak, reset=spec.reset,
                    reset_value=spec.reset_value, tags={**tags, "library": spec.library, **spec.tags})
+        self.ids.add(op_id)
         return op_id
 
     def _unmodelled(self, g: Group, T: int, inputs, tags, why: str) -> str:
@@ -231,10 +259,13 @@ class TraceWriter:
         elements = math.prod(n.out[0].shape) if n.out else 0
         if T > 1 and not g.looped and n.out and n.out[0].shape and n.out[0].shape[0] % T == 0:
             macs, elements = macs // T, elements // T
+        if self.samples and n.out and n.out[0].shape and n.out[0].shape[0] % self.samples == 0:
+            macs, elements = macs // self.samples, elements // self.samples
         op_id = self._id(g, "unmodelled")
         self.b.add("unmodelled", op_id, inputs=inputs, timesteps=T, function=str(n.func), dense_macs=macs,
                    elements=elements, tags={**tags, "reason": why[:200]})
         self.unmodelled.append((op_id, str(n.func), macs * T))
+        self.ids.add(op_id)
         return op_id
 
     def warn(self) -> None:

@@ -11,7 +11,11 @@ way) says so with a :class:`ModuleRule`; the capture still records, orders and c
   layer written as one ``conv2d`` whose weight operand holds the real integer codes;
 * ``edit``: the ops the mapping table made from the aten ops this module ran itself (its innermost
   module, not its children's) pass through ``edit(call, emit)``, which returns the op to write
-  (``dataclasses.replace`` a kind, fields, operands or tags);
+  (``dataclasses.replace`` a kind, fields, operands, tags, its ``id`` or its ``inputs``, e.g. to
+  name ops after a reference trace) or None: the op is not written (work the target folds away, a
+  BatchNorm folded into the convolution before it) and its consumers read its producers instead;
+  ``call.nth`` tells apart the module's ops of one aten op (its first ``add``, its second...) and
+  ``call.inputs`` are the op ids the op reads;
 * ``tags``: added to every op of the module.
 
 An operand an ``ops`` / ``edit`` function writes itself is an
@@ -34,11 +38,15 @@ from workloads.capture.aten_ops import Emit, View
 
 @dataclass(frozen=True)
 class Call:
-    """One captured layer of a module with a rule: its path, the module, the tensors (``view``)."""
+    """One captured layer of a module with a rule: its path, the module, the tensors (``view``);
+    ``nth``: how many layers of the same aten op this module ran before it (0: its first ``add``);
+    ``inputs``: the ids of the ops it reads, in argument order."""
 
     name: str
     module: nn.Module
     view: View
+    nth: int = 0
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
