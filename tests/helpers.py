@@ -44,3 +44,29 @@ def hardware_loader(folder, table: str, hw: str):
     write_file(folder, "table.yaml", table)
     path = write_file(folder, "hw.yaml", hw)
     return lambda **over: load_hardware(path, overrides=over)
+
+
+# A density measured on activations differs between machines by a few flipped elements: float
+# convolutions round differently with the CPU's vector width, and a value next to a quantisation
+# step or to zero lands on the other side. Goldens of exported traces compare densities within
+# this margin (a wrong tensor differs by far more); every other field exactly, floats to 1e-9.
+MEASURED_DENSITY_ABS = 5e-3
+
+
+def golden_mismatches(ours, golden, where: str = "") -> list[str]:
+    """Where ``ours`` (nested dicts/lists of JSON values) differs from ``golden``: structure,
+    strings, ints and hashes exactly; ``density`` within MEASURED_DENSITY_ABS; other floats to 1e-9."""
+    import math
+
+    if isinstance(golden, dict):
+        if not isinstance(ours, dict) or set(ours) != set(golden):
+            return [f"{where}: keys {sorted(ours) if isinstance(ours, dict) else ours!r} != {sorted(golden)}"]
+        return [m for k in golden for m in golden_mismatches(ours[k], golden[k], f"{where}.{k}")]
+    if isinstance(golden, list):
+        if not isinstance(ours, list) or len(ours) != len(golden):
+            return [f"{where}: {ours!r} != golden {golden!r}"]
+        return [m for i, (a, b) in enumerate(zip(ours, golden)) for m in golden_mismatches(a, b, f"{where}[{i}]")]
+    if isinstance(golden, float) and isinstance(ours, (int, float)) and not isinstance(ours, bool):
+        tol = MEASURED_DENSITY_ABS if where.endswith(".density") else 0.0
+        return [] if math.isclose(ours, golden, rel_tol=1e-9, abs_tol=tol) else [f"{where}: {ours!r} != golden {golden!r}"]
+    return [] if ours == golden and type(ours) is type(golden) else [f"{where}: {ours!r} != golden {golden!r}"]

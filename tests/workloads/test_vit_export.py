@@ -11,6 +11,7 @@ torch.set_num_threads(1)
 
 from torch import nn  # noqa: E402
 
+from tests.helpers import golden_mismatches  # noqa: E402
 from workloads.models.vit import ViT, ViTConfig  # noqa: E402
 from workloads.vit_trace import export_vit_trace  # noqa: E402
 
@@ -43,7 +44,8 @@ def test_export_matches_the_forward_hook_exporter(maker, golden, name):
     capture's own keys (:data:`CAPTURE_CONFIG`)."""
     _, x, trace = maker.fixed_trace(name)
     old = golden[name]
-    assert maker.describe(trace) == old["ops"]
+    problems = golden_mismatches(maker.describe(trace), old["ops"], name)   # densities: within a margin
+    assert not problems, "\n".join(problems[:20])
     new_header, old_header = maker.header(trace), old["header"]
     assert new_header["source"] == "workloads.vit_trace (graph capture, ViT rules)"
     assert old_header["source"] == "workloads.vit_trace (PyTorch forward hooks)"
