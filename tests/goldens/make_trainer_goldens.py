@@ -13,9 +13,11 @@ tests/workloads/test_trainer_goldens.py runs the same cases on today's code and 
 stored file was written by each caller's own loop, before the loops were merged (the commit is
 named in the file's ``made_by``): the shared trainer must reproduce them bit for bit, so that
 the committed checkpoints and results stay reproducible. Regenerate only when a change is meant
-to move trained weights, and say why in the commit.
+to move trained weights, and say why in the commit. ``--this-machine`` records the same cases
+on another CPU kind (torch's kernels round differently per vector width) in
+``trainer_machines.json``, made by the one trainer: there the bit-exact check is against that.
 
-    python tests/goldens/make_trainer_goldens.py
+    python tests/goldens/make_trainer_goldens.py [--this-machine]
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "trainer.json"
+MACHINES = Path(__file__).resolve().parent / "trainer_machines.json"   # the same cases on other CPU kinds
 
 
 def summary(state: dict) -> dict:
@@ -107,17 +110,36 @@ def fingerprint() -> dict:
     return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability()}
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    import argparse
+    p = argparse.ArgumentParser(description="write the trainer goldens")
+    p.add_argument("--this-machine", action="store_true",
+                   help=f"add (or replace) this CPU kind's entry in {MACHINES.name}: the one trainer's weights here, "
+                        f"bit for bit (the old loops no longer exist; {GOLDEN.name} keeps theirs)")
+    args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ARCHSIM_CHECKPOINT_DIR"] = str(Path(tmp) / "checkpoints")
         os.environ["ARCHSIM_RESULTS_DIR"] = str(Path(tmp) / "results")
         cases = run_cases()
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    if args.this_machine:
+        entries = [e for e in machine_goldens() if e["machine"] != fingerprint()]
+        entries.append({"made_by": f"tests/goldens/make_trainer_goldens.py --this-machine at commit {commit} "
+                                   "(the one trainer)", "machine": fingerprint(), "cases": cases})
+        MACHINES.write_text(json.dumps({"machines": entries}, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {MACHINES}")
+        return 0
     GOLDEN.write_text(json.dumps({"made_by": f"tests/goldens/make_trainer_goldens.py at commit {commit} "
                                              "(each caller's own training loop)",
                                   "machine": fingerprint(), "cases": cases}, indent=1, sort_keys=True) + "\n")
     print(f"wrote {GOLDEN}")
     return 0
+
+
+def machine_goldens() -> list[dict]:
+    """The per-CPU-kind entries of MACHINES (other CPU kinds round differently, so the bit-exact
+    check needs the weights of that kind)."""
+    return json.loads(MACHINES.read_text())["machines"] if MACHINES.exists() else []
 
 
 if __name__ == "__main__":
