@@ -5,7 +5,8 @@ STAtten, Spikformer), random weights and synthetic inputs, exported with the opt
 ``workloads.frontend.export_trained`` gives each (8-bit weights and input pixels, the registry
 entry's ``export_options``): per op its id, kind, loop bounds, MACs, timesteps, tags, edges, and
 every operand's role, bits, dtype, shape, quantisation, sparsity statistics and a hash of its
-stored data; the header fields the simulator reads. tests/workloads/test_snn_export.py compares a
+stored data; the header fields the simulator reads; and the summary figures of the traces
+simulated on the recipes' hardware for these models (:data:`HW`). tests/workloads/test_snn_export.py compares a
 fresh export against it.
 
     python tests/goldens/make_snn_export_golden.py [made_by]
@@ -173,6 +174,26 @@ def describe(trace) -> dict:
     return {"header": header, "ops": ops}
 
 
+# the hardware each case is simulated on (the recipes' configurations for these models)
+HW = {"tiny-cnn": ("spikesim_rram_65nm.yaml",), "respike": ("respike_hetero.yaml", "systolic_tpu_like_32x32.yaml"),
+      "respike-kv-once": ("respike_hetero.yaml",), "statten": ("loas.yaml", "hetero_loas_systolic.yaml"),
+      **{f"ttsnn-{s}": ("loas.yaml", "hetero_loas_systolic.yaml") for s in ("baseline", "stt", "ptt", "htt")}}
+
+
+def simulate(trace, case: str) -> dict:
+    """The summary figures (cycles, energy, area, traffic...) of ``trace`` on the case's hardware
+    (:data:`HW`; default LoAS)."""
+    import importlib.util
+
+    import archsim
+
+    spec = importlib.util.spec_from_file_location("make_recipe_goldens", Path(__file__).parent / "make_recipe_goldens.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {hw: module.summary_figures(archsim.simulate(trace, REPO / "hw_configs" / hw).summary)
+            for hw in HW.get(case, ("loas.yaml",))}
+
+
 def old_export(case: str):
     """The trace the forward-hook exporter wrote (what the golden holds)."""
     from workloads.export import export
@@ -182,7 +203,11 @@ def old_export(case: str):
 
 
 def golden(made_by: str = "") -> dict:
-    return {"made_by": made_by, "cases": {case: describe(old_export(case)) for case in CASES}}
+    cases = {}
+    for case in CASES:
+        trace = old_export(case)
+        cases[case] = {**describe(trace), "runs": simulate(trace, case)}
+    return {"made_by": made_by, "cases": cases}
 
 
 def dumps(g: dict) -> str:
@@ -190,7 +215,7 @@ def dumps(g: dict) -> str:
     line = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"))  # noqa: E731
     parts = [f'{{"made_by":{line(g["made_by"])},"cases":{{']
     for i, (case, d) in enumerate(g["cases"].items()):
-        parts.append(f'{line(case)}:{{"header":{line(d["header"])},"ops":[')
+        parts.append(f'{line(case)}:{{"header":{line(d["header"])},"runs":{line(d["runs"])},"ops":[')
         parts.append(",\n".join(line(op) for op in d["ops"]))
         parts.append("]}" + ("," if i < len(g["cases"]) - 1 else ""))
     return "\n".join(parts) + "\n}}\n"
