@@ -11,9 +11,10 @@ fresh export against it.
 
     python tests/goldens/make_snn_export_golden.py [made_by]
 
-The stored file was written by the forward-hook exporter ``workloads/export.py`` before the
-registry models moved onto the graph capture (commit named in the file's ``made_by``); regenerate
-only when a change is meant to move the traces, and say why in the commit.
+The stored file was written by the forward-hook exporter ``workloads/export.py`` (commit named in
+the file's ``made_by``) before the registry models moved onto the graph capture and that exporter
+was removed; the test checks the capture against it. Regenerate only when a change is meant to
+move the traces, and say why in the commit.
 """
 from __future__ import annotations
 
@@ -194,18 +195,19 @@ def simulate(trace, case: str) -> dict:
             for hw in HW.get(case, ("loas.yaml",))}
 
 
-def old_export(case: str):
-    """The trace the forward-hook exporter wrote (what the golden holds)."""
-    from workloads.export import export
+def export(case: str):
+    """The case's trace, as ``workloads.frontend.export_trained`` writes a registry model's
+    (:func:`workloads.model_export.export_model`)."""
+    from workloads.model_export import export_model
 
     model, x, options = instance(case)
-    return export(model, x, model_name=case, **options)
+    return export_model(model, x, name=case, **options)
 
 
 def golden(made_by: str = "") -> dict:
     cases = {}
     for case in CASES:
-        trace = old_export(case)
+        trace = export(case)
         cases[case] = {**describe(trace), "runs": simulate(trace, case)}
     return {"made_by": made_by, "cases": cases}
 

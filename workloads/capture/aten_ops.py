@@ -22,7 +22,7 @@ and returns :class:`Emit` s; shapes are per timestep. An op with no handler, no 
 | upsampling | ``elementwise`` ``upsample_*`` |
 | views, reshapes, permutes, copies, slicing, padding, roll, indexing | no op: the consumer's edge goes to the producer |
 
-Convolution and linear biases are not separate ops (as the hook exporter: the accumulator
+Convolution and linear biases are not separate ops (the accumulator
 starts from the bias); FlopCounterMode does not count them either.
 """
 from __future__ import annotations
@@ -60,11 +60,22 @@ class Operand:
 
 @dataclass
 class Emit:
+    """One trace op a layer becomes. A module rule writing several ops may also say (defaults in
+    brackets): ``suffix``, appended to the module's op id (none for one op, ``.k`` for the k-th of
+    several); ``reads``, its edges: ``int`` i, the producers of the layer's i-th tensor argument,
+    ``str``, the op of an earlier emit of the same layer by its suffix (the first op reads every
+    producer of the layer, a later one the op before it); ``timesteps`` (the layer's);
+    ``result``, whether the op stands for the layer's output (the last op only)."""
+
     kind: str
     fields: dict[str, Any]
     operands: list[tuple[str, Operand]]
     output: Operand | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+    suffix: str | None = None
+    reads: list[int | str] | None = None
+    timesteps: int | None = None
+    result: bool | None = None
 
 
 class View:
