@@ -33,8 +33,13 @@ def maker():
 
 
 @pytest.fixture(scope="module")
-def golden():
-    return json.loads((GOLDENS / "snn_export.json").read_text())["cases"]
+def golden_file():
+    return json.loads((GOLDENS / "snn_export.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def golden(golden_file):
+    return golden_file["cases"]
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +64,16 @@ def test_every_case_is_checked(maker, golden):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_same_trace_as_the_hook_exporter(maker, golden, traces, case):
+def test_same_trace_as_the_hook_exporter(maker, golden_file, traces, case):
     """Same ops in the same order with the same ids, kinds, loop bounds, MACs, timesteps, edges,
     operands (role, bits, dtype, shape, quantisation, sparsity statistics, stored data) and
-    header; tags equal but for the capture's own (CAPTURE_TAGS)."""
+    header; tags equal but for the capture's own (CAPTURE_TAGS) while the golden is the hook
+    exporter's (a regenerated golden is the capture's own: then everything is equal)."""
     trace = traces(case)
-    new, old = maker.describe(trace), golden[case]
+    new, old = maker.describe(trace), golden_file["cases"][case]
+    if "forward hooks" not in golden_file["made_by"]:
+        assert new == {k: v for k, v in old.items() if k != "runs"}
+        return
     assert new["header"] == old["header"]
     assert [o["id"] for o in new["ops"]] == [o["id"] for o in old["ops"]]
     for a, b in zip(new["ops"], old["ops"]):
