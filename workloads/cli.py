@@ -240,7 +240,7 @@ def run_export(args) -> int:
     cfg, strong = _config(args)
     trained = load_or_train(cfg, strong, args.cache_dir, progress=not args.quiet, retrain=args.retrain)
     trace = export_trained(trained, start=args.start, batch=args.batch,
-                           weight_bits=args.weight_bits or None, progress=not args.quiet)
+                           weight_bits=args.weight_bits or None)
     path = trace.save(args.out)
     m = trace.header.metrics
     print(f"wrote {path} ({len(trace.ops)} ops; {trace.header.dataset}; "

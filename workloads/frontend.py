@@ -1,4 +1,5 @@
-"""Trained model -> trace: the header that says what is real, then the generic exporter."""
+"""Trained model -> trace: the header that says what is real, then the graph capture with our
+models' rules (:mod:`workloads.model_export`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,7 +8,7 @@ import torch
 
 from archsim.trace.schema import Provenance
 from workloads import registry
-from workloads.export import export
+from workloads.model_export import export_model
 from workloads.train import Trained, load_data
 
 DATA_NOTES = {
@@ -36,8 +37,7 @@ def describe_training(trained: Trained) -> str:
     return text
 
 
-def export_trained(trained: Trained, start: int = 0, batch: int = 1, weight_bits: int | None = 8,
-                   progress: bool = False):
+def export_trained(trained: Trained, start: int = 0, batch: int = 1, weight_bits: int | None = 8):
     """Trace of ``trained`` run on test images ``[start, start + batch)``."""
     c = trained.config
     entry = registry.get(c.model)
@@ -63,7 +63,7 @@ def export_trained(trained: Trained, start: int = 0, batch: int = 1, weight_bits
     config = {"train": dataclasses.asdict(c), "checkpoint_key": c.key(),
               "strong": dataclasses.asdict(trained.strong) if trained.strong else None,
               "labels": [int(v) for v in y], "predictions": [int(v) for v in pred]}
-    return export(model, x, model_name=name, source=entry.source,
+    return export_model(model, x, name=name, source=entry.source,
                   dataset=f"{c.dataset} test[{start}:{start + batch}]",
                   input_description=(DATA_NOTES[c.dataset].format(s=c.image_size, c=c.channels)
                                      + f"; {enc}; 8-bit pixels"),
@@ -72,4 +72,4 @@ def export_trained(trained: Trained, start: int = 0, batch: int = 1, weight_bits
                                         notes=describe_training(trained)
                                         + f"; accuracy_top1 measured on {c.dataset} test[0:{c.test_size}]"),
                   metrics=metrics, config=config, weight_bits=weight_bits, **entry.export_options,
-                  input_bits=8, progress=progress)
+                  input_bits=8)

@@ -1,10 +1,11 @@
-"""Functional operations as modules, so that the exporter's forward hooks see them.
+"""Functional operations as modules: each call is one trace op of our models' export
+(:mod:`workloads.model_export`, a rule per class over the graph capture).
 
-Hooks see module calls only: a bare ``a + b``, ``a * b`` or ``a @ b`` inside ``forward`` is
-invisible to the exporter. Models write ``self.add(a, b)`` / ``self.mul(a, b)`` /
-``self.matmul(a, b)`` with these instead; the exporter then records an ``add`` op naming both
-producers, an ``elementwise`` multiply, or a ``matmul`` op (both operands produced at run time,
-e.g. attention's Q @ K^T and A @ V).
+The capture sees a bare ``a + b`` too, as the aten ops it runs; a module says what the op is as a
+whole: ``self.add(a, b)`` / ``self.mul(a, b)`` / ``self.matmul(a, b)`` become an ``add`` op
+naming both producers (a subclass that also scales the sum, e.g. TT-SNN's two-branch mean,
+included), an ``elementwise`` multiply, or a ``matmul`` op over the leading axes (both operands
+produced at run time, e.g. attention's Q @ K^T and A @ V).
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ class ModelEntry:
     source: str                          # paper / frontend
     description: str
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
-    export_options: dict[str, Any] = field(default_factory=dict)   # extra arguments of workloads.export.export
+    export_options: dict[str, Any] = field(default_factory=dict)   # extra arguments of model_export.export_model
     starts_from: str | None = None       # the model whose trained "main" checkpoint this one is built from
     strong: dict[str, Any] | None = None  # the main job's strong-mode fine-tune (StrongConfig fields), if any
 

@@ -168,17 +168,20 @@ def test_captured_traces_simulate(hw):
     assert result.ops["macs"].sum() == trace_macs(trace)
 
 
-def test_same_as_hook_exporter_on_our_snn():
-    """Our own SpikingNet ([T*B, ...] folded layout): the capture and the hook exporter agree on
-    every GEMM layer's MACs and on the input spikes' per-timestep densities."""
-    from workloads.export import export
+def test_same_as_our_model_export_on_our_snn():
+    """Our own SpikingNet ([T*B, ...] folded layout) captured whole, without rules (encoding,
+    batch-norm and readout included), and by our models' export (workloads.model_export: the body,
+    batch-norm folded): the same MACs of every GEMM layer, the same input spikes' per-timestep
+    densities, the same neurons' firing."""
+    from workloads.model_export import export_model
     from workloads.models.tiny import tiny_snn
 
     torch.manual_seed(0)
     model = tiny_snn(timesteps=4).eval()
     x = torch.rand(1, 1, 16, 16)
-    old = export(model, x, model_name="tiny")
+    old = export_model(model, x, name="tiny", input_bits=None)
     new = workloads.trace(model, x, timesteps=4, activation_bits=None, input_bits=None)
+    assert len(new.ops) > len(old.ops)             # the whole model: encoding, batch-norm, readout
     gem = lambda t: [(op.kind, op.macs, op.timesteps) for op in t.ops if op.kind in ("conv2d", "linear")]  # noqa: E731
     assert gem(new) == gem(old)
     for a, b in zip([op for op in old.ops if op.kind in ("conv2d", "linear")],
@@ -253,15 +256,21 @@ def test_cli_trace(tmp_path, capsys):
     assert not (tmp_path / "bad.trace").exists()
 
 
-def test_hook_exporter_fallback(monkeypatch):
-    """When the graph capture fails on a model, the forward-hook exporter traces it, with a warning."""
-    import workloads.capture as capture
+def test_capture_failure_names_the_op(monkeypatch):
+    """No fallback: a model that fails under the recorder, or a layer the writer cannot write, is
+    an error naming the aten op and the module."""
+    from archsim.errors import TraceError
+    from workloads.capture import CaptureError, aten_ops
 
-    def broken(*a, **k):
-        raise RuntimeError("dispatch failure")
-    monkeypatch.setattr(capture, "_capture", broken)
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
-    with pytest.warns(UserWarning, match="forward-hook exporter"):
-        trace = workloads.trace(model, torch.randn(1, 3, 8, 8))
-    assert [op.kind for op in trace.ops] == ["conv2d", "elementwise"]
-    assert trace.header.config["capture"] == "forward hooks (fallback)"
+    class Bad(nn.Module):
+        def forward(self, x):
+            return x @ torch.ones(5, 2)          # [1, 4] @ [5, 2]: the shapes do not fit
+
+    with pytest.raises(CaptureError, match=r"aten\.mm in module '1'"):
+        workloads.trace(nn.Sequential(nn.Linear(3, 4), Bad()), torch.randn(1, 3))
+
+    def broken(view):
+        raise ValueError("cannot map")
+    monkeypatch.setitem(aten_ops.HANDLERS, "convolution", broken)
+    with pytest.raises(TraceError, match=r"aten\.convolution of module '0'.*cannot map"):
+        workloads.trace(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), torch.randn(1, 3, 8, 8))

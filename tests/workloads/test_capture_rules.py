@@ -16,6 +16,7 @@ from archsim.errors import TraceError
 from archsim.trace.schema import DType, Role
 from workloads.capture import Call, ModuleRule, UnmodelledWarning
 from workloads.capture.aten_ops import Emit, Operand
+from workloads.snn.neuron import LIF
 
 
 class FakeQuant(nn.Module):
@@ -196,3 +197,74 @@ def test_per_sample_describes_one_sample_with_statistics_over_the_batch():
     from workloads.models.tiny import tiny_snn
     with pytest.raises(ValueError, match="ANN"):     # a spiking network's leading axis may be time
         workloads.trace(tiny_snn(timesteps=2).eval(), torch.rand(2, 1, 16, 16), per_sample=True)
+
+
+def test_through_rule_writes_no_op_and_passes_the_producer_on():
+    """A batch-norm folded into its convolution: no op, and the ReLU reads the convolution; its
+    statistics are the tensors' (the ReLU's input is the batch-normed output, not the conv's)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).eval()
+    x = torch.randn(1, 1, 6, 6)
+    plain = workloads.trace(model, x)
+    t = workloads.trace(model, x, rules={nn.BatchNorm2d: ModuleRule(through=True)})
+    assert [op.kind for op in plain.ops] == ["conv2d", "elementwise", "elementwise"]
+    assert [(op.id, op.kind) for op in t.ops] == [("0", "conv2d"), ("2", "elementwise")]
+    assert t.op("2").inputs == ["0"]
+    with pytest.raises(ValueError, match="no ops or edit"):
+        ModuleRule(through=True, ops=_codes)
+
+
+class Halves(nn.Module):
+    """A [T*B, ...] stream whose second half of the timesteps goes through ``late`` alone."""
+
+    def __init__(self):
+        super().__init__()
+        self.lif, self.late = LIF(timesteps=4), nn.Linear(4, 4, bias=False)
+
+    def forward(self, x):
+        s = self.lif(x)
+        return self.late(s[s.shape[0] // 2:])
+
+
+def test_timesteps_rule_lays_the_tensors_out_over_its_timesteps():
+    """T = 4, batch 1: ``late`` reads the last 2 timesteps ([2, 4]): with the rule its op runs on 2
+    timesteps of one token each, and its spike operand is the spikes it read, per timestep."""
+    torch.manual_seed(0)
+    model, x = Halves().eval(), torch.rand(4, 4) * 3
+    t = workloads.trace(model, x, timesteps=4, timed_input=True, batch=1,
+                        rules={"late": ModuleRule(timesteps=2)})
+    late = t.op("late")
+    assert (late.timesteps, late.tokens, late.macs) == (2, 1, 16)
+    with torch.no_grad():
+        s = model.lif(x)[2:]
+    stored = t.tensor(late.operand("input").tensor)
+    assert late.operand("input").role == Role.spike and np.array_equal(stored.reshape(2, 4), s.numpy())
+    assert t.op("lif").timesteps == 4 and t.op("lif").neurons == 4
+
+
+def test_emits_name_their_ops_edges_and_results():
+    """A module written as two ops: ``.a`` reads the first argument, ``.b`` reads ``.a`` and the
+    second argument, with its own timesteps; both stand for the output (its reader names both)."""
+    class Two(nn.Module):
+        def forward(self, x, y):
+            return x * y
+
+    class Net2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fx, self.fy, self.two, self.out = nn.Linear(3, 3), nn.Linear(3, 3), Two(), nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.out(self.two(self.fx(x), self.fy(x)))
+
+    def ops(call):
+        v = call.view
+        n = int(np.prod(v.out.shape))
+        return [Emit("elementwise", dict(elements=n, function="a"), [("input", v.t(0))], suffix=".a", reads=[0],
+                     result=True),
+                Emit("elementwise", dict(elements=n, function="b"), [("input", v.t(1))], suffix=".b",
+                     reads=[".a", 1], timesteps=1, result=True)]
+
+    t = workloads.trace(Net2().eval(), torch.randn(2, 3), rules={Two: ModuleRule(ops=ops)})
+    assert t.op("two.a").inputs == ["fx"] and t.op("two.b").inputs == ["two.a", "fy"]
+    assert t.op("out").inputs == ["two.a", "two.b"]

@@ -1,12 +1,14 @@
-"""The generic exporter: stored spikes equal the forward pass, graph edges, ANN export, weights."""
+"""Our models' export (workloads.model_export: the graph capture with our rules): stored spikes equal
+the forward pass, graph edges, ANN export, weights."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from archsim.trace.io import load_trace
+from archsim.trace.quant import quantize_weight
 from archsim.trace.schema import Role
-from workloads.export import export, quantize_weight
+from workloads.model_export import export_model
 from workloads.models.loas_nets import BasicBlock
 from workloads.models.tiny import tiny_cnn, tiny_snn
 from workloads.snn.network import SpikingNet
@@ -40,7 +42,7 @@ def test_packed_spikes_equal_the_forward_pass(tmp_path):
         model(x)
     for h in hooks:
         h.remove()
-    trace = load_trace(export(model, x, model_name="t").save(tmp_path / "t.trace"))
+    trace = load_trace(export_model(model, x, name="t").save(tmp_path / "t.trace"))
     for op_id, name in (("conv2", "body.conv2"), ("fc", "body.fc")):
         operand = trace.op(op_id).operand("input")
         assert operand.role == Role.spike and operand.tensor is not None
@@ -65,7 +67,7 @@ def test_residual_graph_edges():
     body = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), LIF(), BasicBlock(4, 8, stride=2),
                          BasicBlock(8, 8), nn.Flatten(), nn.Linear(8 * 4 * 4, 3))
     model = SpikingNet(body, timesteps=2, num_classes=3, in_channels=1)
-    trace = export(model, torch.rand(1, 1, 8, 8), model_name="res")
+    trace = export_model(model, torch.rand(1, 1, 8, 8), name="res")
     op = {o.id: o for o in trace.ops}
     assert op["2.add"].inputs == ["2.conv2", "2.shortcut.conv"]           # the two branches
     assert op["2.shortcut.conv"].inputs == ["1"] and op["2.conv1"].inputs == ["1"]
@@ -81,7 +83,7 @@ def test_ann_export_records_activation_density_and_bits():
     model = tiny_cnn(image_size=8, width=4)
     x = torch.rand(3, 1, 8, 8)
     seen, hooks = capture_inputs(model, {"body.conv2"})
-    trace = export(model, x, model_name="cnn", activation_bits=16, input_bits=8)
+    trace = export_model(model, x, name="cnn", activation_bits=16, input_bits=8)
     for h in hooks:
         h.remove()
     assert trace.header.timesteps == 1
@@ -104,7 +106,7 @@ def test_exported_weights_are_the_model_weights():
     model = spiking_tiny()
     with torch.no_grad():
         model.body.conv2.weight[:, :2] = 0.0
-    trace = export(model, torch.rand(1, 1, 8, 8), model_name="t", weight_bits=None)
+    trace = export_model(model, torch.rand(1, 1, 8, 8), name="t", weight_bits=None)
     w = trace.tensor(trace.op("conv2").operand("weight").tensor)
     assert np.array_equal(w, model.body.conv2.weight.detach().numpy())
     s = trace.op("conv2").operand("weight").sparsity
@@ -116,7 +118,7 @@ def test_rate_encoded_input_is_a_spike_operand():
     model = tiny_snn(timesteps=3, image_size=8, width=4, encoding="rate")
     model.rate_generator = torch.Generator().manual_seed(5)
     x = torch.rand(1, 1, 8, 8)
-    trace = export(model, x, model_name="rate")
+    trace = export_model(model, x, name="rate")
     inp = trace.op("conv1").operand("input")
     assert inp.role == Role.spike and trace.header.timesteps == 3
     spikes = trace.tensor(inp.tensor)[:, 0, 0]                  # [T, H, W]
@@ -147,7 +149,7 @@ def test_matmul_of_spikes_is_exported_with_both_producers():
 
     torch.manual_seed(0)
     net = Net(Attn(), timesteps=2, in_channels=1)
-    trace = export(net, torch.randn(3, 5, 8), model_name="attn")
+    trace = export_model(net, torch.randn(3, 5, 8), name="attn")
     mm = trace.op("mm")
     assert (mm.batch, mm.M, mm.K, mm.N) == (3 * 2, 5, 4, 5) and mm.inputs == ["lq", "lk"]
     assert mm.operand("a").role == Role.spike and mm.operand("b").role == Role.spike

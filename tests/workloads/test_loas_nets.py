@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from workloads.export import export
+from workloads.model_export import export_model
 from workloads.models import loas_nets
 
 ALEXNET = [(64, 576, 192), (64, 1728, 384), (64, 3456, 256), (64, 2304, 256)]
@@ -34,7 +34,7 @@ def test_layer_shapes(build, shapes, params_m, network):
     torch.manual_seed(0)
     model = build(timesteps=2)
     assert sum(p.numel() for p in model.parameters()) / 1e6 == pytest.approx(params_m, abs=0.011)
-    trace = export(model, torch.rand(1, 3, 32, 32), model_name="shape", weight_bits=None, store_spikes=False)
+    trace = export_model(model, torch.rand(1, 3, 32, 32), name="shape", weight_bits=None, store_spikes=False)
     convs = [op for op in trace.ops if op.kind == "conv2d"]
     assert convs[0].tags["encoding_layer"] and convs[0].gemm.K == 27
     assert [(op.gemm.M, op.gemm.K, op.gemm.N) for op in convs[1:]] == shapes

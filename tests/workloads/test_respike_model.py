@@ -7,7 +7,7 @@ import torch
 
 from archsim.trace.schema import Role
 from workloads.data import load
-from workloads.export import export
+from workloads.model_export import export_model
 from workloads.models.respike import respike
 from workloads.train import recalibrate_bn
 
@@ -38,9 +38,9 @@ def traced():
     m(x)
     for h in hooks:
         h.remove()
-    every = export(m, x, model_name="r", input_bits=8, activation_bits=8)
+    every = export_model(m, x, name="r", input_bits=8, activation_bits=8)
     m.set_kv_reuse(True)
-    once = export(m, x, model_name="r-once", input_bits=8, activation_bits=8)
+    once = export_model(m, x, name="r-once", input_bits=8, activation_bits=8)
     m.set_kv_reuse(False)
     return m, x, seen, every, once
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from archsim.trace.schema import Role
-from workloads.export import export
+from workloads.model_export import export_model
 from workloads.models.spikformer import ATTN_THRESHOLD, SPIKFORMER_SCALE, SSA, reference_ssa, spikformer
 from workloads.snn.neuron import LIF
 from workloads.train import recalibrate_bn
@@ -47,7 +47,7 @@ def test_scale_folded_into_the_attention_threshold():
 def test_exported_block(repo, tmp_path):
     from archsim.trace.io import load_trace
 
-    trace = load_trace(export(small(), torch.rand(1, 1, IMG, IMG), model_name="spikformer-small")
+    trace = load_trace(export_model(small(), torch.rand(1, 1, IMG, IMG), name="spikformer-small")
                        .save(tmp_path / "s.trace"))
     N, d = (IMG // 4) ** 2, D // HEADS
     qk, va = trace.op("blocks.0.attn.qk"), trace.op("blocks.0.attn.va")
@@ -75,7 +75,7 @@ def test_block_runs_through_the_loas_dataflow(repo, tmp_path):
     from archsim.engine import simulate
     from archsim.trace.io import load_trace
 
-    trace = load_trace(export(small(), torch.rand(1, 1, IMG, IMG), model_name="spikformer-small")
+    trace = load_trace(export_model(small(), torch.rand(1, 1, IMG, IMG), name="spikformer-small")
                        .save(tmp_path / "s.trace"))
     for hw_file in ("hw_configs/loas.yaml", "hw_configs/loas_paper.yaml"):
         hw = load_hardware(repo / hw_file)
@@ -111,7 +111,7 @@ def test_recipe_ffn_runs_keep_only_fc1(repo, tmp_path):
     from archsim.report.recipe import load_recipe
     from archsim.trace.select import without_ops
 
-    trace = export(small(), torch.rand(1, 1, IMG, IMG), model_name="spikformer-small")
+    trace = export_model(small(), torch.rand(1, 1, IMG, IMG), name="spikformer-small")
     recipe, base = load_recipe(repo / "reports" / "spikformer_loas.yaml")
     ffn = [r for r in recipe.runs if r.name.startswith("ffn-")]
     assert len(ffn) == 3

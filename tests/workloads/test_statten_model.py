@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from archsim.trace.schema import Role
-from workloads.export import export
+from workloads.model_export import export_model
 from workloads.models.statten import ChunkAttention, reference_attention, statten
 from workloads.train import recalibrate_bn
 
@@ -60,7 +60,7 @@ def test_exported_chunk_ops_match_the_forward_pass():
     model(x)
     for h in hooks:
         h.remove()
-    trace = export(model, x, model_name="statten-small")
+    trace = export_model(model, x, name="statten-small")
     per = lambda t: t.numpy().reshape(T, HEADS, D // HEADS, 16)           # noqa: E731  [T, h, d, N]
     q, k, v = (per(seen[f"body.blocks.0.{n}_lif"]) for n in "qkv")
     assert 0 < k.mean() < 1 and 0 < v.mean() < 1                          # real, nontrivial spikes
@@ -92,7 +92,7 @@ def test_attention_work_is_independent_of_the_chunk():
     x = torch.rand(1, 1, 16, 16)
     expected = 2 * 8 * 16 * 8 * T * HEADS
     for c in (1, 2, 4):
-        trace = export(small(chunk=c), x, model_name=f"c{c}")
+        trace = export_model(small(chunk=c), x, name=f"c{c}")
         ops = [o for o in trace.ops if o.tags.get("chunk") is not None]
         assert len(ops) == 2 * T // c
         assert sum(o.macs * o.timesteps for o in ops) == expected
@@ -106,7 +106,7 @@ def test_small_statten_simulates_on_loas(repo, monkeypatch, tmp_path):
     from archsim.trace.io import load_trace
 
     monkeypatch.chdir(repo)
-    trace = load_trace(export(small(), torch.rand(1, 1, 16, 16), model_name="statten-small").save(tmp_path / "s.trace"))
+    trace = load_trace(export_model(small(), torch.rand(1, 1, 16, 16), name="statten-small").save(tmp_path / "s.trace"))
     r = simulate(trace, load_hardware("hw_configs/loas.yaml"))
     assert r["macs"] == pytest.approx(sum(o.macs * o.timesteps for o in trace.ops))
     ops = r.ops.set_index("op_id")

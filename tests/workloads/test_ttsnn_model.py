@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from archsim.trace.schema import Role
-from workloads.export import export
+from workloads.model_export import export_model
 from workloads.models.ttsnn import decomposed_convs, from_baseline, tt_ranks, ttsnn_resnet18, vbmf_ranks
 from workloads.train import recalibrate_bn
 from workloads.tt.decompose import conv_cores
@@ -39,7 +39,7 @@ def traces():
         m(x)
         for h in hooks:
             h.remove()
-        out[s] = (export(m, x, model_name=f"tt-{s}", activation_bits=8), seen)
+        out[s] = (export_model(m, x, name=f"tt-{s}", activation_bits=8), seen)
     return out
 
 

@@ -11,6 +11,7 @@ torch.set_num_threads(1)
 
 from torch import nn  # noqa: E402
 
+from archsim.errors import TraceError  # noqa: E402
 from tests.helpers import golden_mismatches  # noqa: E402
 from workloads.models.vit import ViT, ViTConfig  # noqa: E402
 from workloads.vit_trace import export_vit_trace  # noqa: E402
@@ -76,7 +77,8 @@ def test_an_op_the_shape_generator_lacks_is_an_error():
     torch.manual_seed(0)
     relu = ViT(CFG).eval()
     relu.blocks[1].mlp.act = nn.ReLU()
-    with pytest.raises(ValueError, match="blocks.1.mlp.act gave a elementwise op where the shape generator has e1.gel"):
+    with pytest.raises(TraceError, match="module 'blocks.1.mlp.act'.*gave a elementwise op where the shape generator "
+                                         "has e1.gel"):     # the capture names the layer its rule refused
         export_vit_trace(relu, x)
     extra = ViT(CFG).eval()
     extra.norm = nn.Sequential(nn.LayerNorm(16), nn.Linear(16, 16))

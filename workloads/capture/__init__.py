@@ -23,7 +23,7 @@ from workloads.capture.neurons import find_neurons, reset_states
 from workloads.capture.record import Recorder, capture_context
 from workloads.capture.rules import Call, ModuleRule, Rules, resolve_rules
 
-__all__ = ["trace", "UnmodelledWarning", "ModuleRule", "Call"]
+__all__ = ["trace", "UnmodelledWarning", "CaptureError", "ModuleRule", "Call"]
 
 
 def _call(model: nn.Module, x: Any):
@@ -50,14 +50,15 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
           metrics: dict[str, float] | None = None, config: dict[str, Any] | None = None,
           weight_bits: int | None = 8, activation_bits: int | None = 8, input_bits: int | None = 8,
           store_spikes: bool = True, store_lif_spikes: bool = False, loop: str = "auto",
-          rules: Rules | None = None, per_sample: bool = False):
+          timed_input: bool = False, rules: Rules | None = None, per_sample: bool = False):
     """Run ``model`` on ``example_input`` (a tensor, a tuple of positional inputs or a dict of
     keyword inputs) and return its :class:`archsim.trace.io.Trace` (``.save(path)`` writes it).
 
     ``timesteps``: T of a spiking network (default: ``model.timesteps`` or 1). The model's own
     convention is kept: a forward that loops over T itself (snnTorch tutorials), a multi-step
     forward on ``[T, B, ...]`` (SpikingJelly ``step_mode='m'``, Norse ``LIF``) or ``[T*B, ...]``
-    (ours). A single-step network (every neuron called once per forward: snnTorch ``init_hidden``,
+    (ours; ``timed_input=True`` when the example input is already ``[T*B, ...]``, e.g. the
+    encoded input of a network's body). A single-step network (every neuron called once per forward: snnTorch ``init_hidden``,
     SpikingJelly ``step_mode='s'``) is run T times here, from rest, on the same input
     (``loop="capture"`` forces this, ``loop="model"`` forbids it).
 
@@ -70,13 +71,16 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
 
     ``rules``: per-module rules (:class:`ModuleRule`, by module class or path, or a function of
     the path and the module): a module written as its own op(s), edits of the ops the table
-    makes, tags (:mod:`workloads.capture.rules`). ``config``: written into the header; its keys
-    win over the capture's own (``weight_bits``...).
+    makes, a module written as no op, the timesteps a module runs on, tags
+    (:mod:`workloads.capture.rules`). ``config``: written into the header; its keys win over the
+    capture's own (``weight_bits``...).
 
     ``per_sample``: the trace describes one sample of the batch (header ``batch`` 1, loop bounds
     and shapes of one sample: every tensor whose leading axis is a multiple of the batch size is
     taken as batch-major) while the operands' statistics are taken over the whole batch; ANNs
-    only."""
+    only.
+
+    A model the capture cannot run or write raises an error naming the aten op and module."""
     if loop not in ("auto", "model", "capture"):
         raise ValueError(f"loop must be auto, model or capture, got {loop!r}")
     model.eval()
@@ -106,49 +110,44 @@ def trace(model: nn.Module, example_input: Any, *, timesteps: int | None = None,
         raise ValueError("per_sample describes one sample of an ANN's batch; a spiking network's leading axis "
                          "may carry the timesteps, so it is traced per batch")
     resolved = resolve_rules(model, rules)
-    try:
-        return _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset,
-                        source, input_description, seed, metrics, config, weight_bits, activation_bits, input_bits,
-                        store_spikes, store_lif_spikes, resolved, per_sample)
-    except (RuntimeError, TypeError, NotImplementedError) as exc:
-        if rules or per_sample or not isinstance(example_input, torch.Tensor) or any(
-                s.library != "archsim" for s in neurons.values()):
-            raise
-        # fallback: the forward-hook exporter (module calls only: functional ops are invisible to it)
-        from workloads.export import export
-        warnings.warn(f"graph capture failed ({type(exc).__name__}: {str(exc)[:120]}); traced with the "
-                      "forward-hook exporter instead, which records module calls only", UserWarning, stacklevel=2)
-        return export(model, example_input, model_name=name or type(model).__name__, source=source, dataset=dataset,
-                      input_description=input_description, seed=seed,
-                      provenance=Provenance(weights=weights, inputs=inputs, notes=notes), metrics=metrics,
-                      config={**(config or {}), "capture": "forward hooks (fallback)"}, weight_bits=weight_bits,
-                      activation_bits=activation_bits, input_bits=input_bits, store_spikes=store_spikes,
-                      store_lif_spikes=store_lif_spikes)
+    return _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset,
+                    source, input_description, seed, metrics, config, weight_bits, activation_bits, input_bits,
+                    store_spikes, store_lif_spikes, resolved, timed_input, per_sample)
+
+
+class CaptureError(RuntimeError):
+    """The model failed while it ran under the recorder (the message names the aten op and module)."""
 
 
 def _capture(model, example_input, T, steps, how, neurons, name, batch, weights, inputs, notes, dataset, source,
              input_description, seed, metrics, config, weight_bits, activation_bits, input_bits, store_spikes,
-             store_lif_spikes, rules, per_sample=False):
+             store_lif_spikes, rules, timed_input=False, per_sample=False):
     """The capture proper (see :func:`trace`)."""
     spiking = bool(neurons)
     reset_states(model)
-    rec = Recorder(model, T, opaque={n for n, r in rules.items() if r.ops is not None})
+    rec = Recorder(model, T, opaque={n for n, r in rules.items() if r.ops is not None},
+                   through={n for n, r in rules.items() if r.through})
     # Norse's convention: a single-step network returns (output, state) and takes the state back
     threads_state = steps > 1 and "state" in inspect.signature(model.forward).parameters and \
         any(s.library == "norse" for s in neurons.values())
     state = None
-    with capture_context(rec):
-        rec.mark_input(example_input)
-        for _ in range(steps):
-            if threads_state:
-                out, state = model(example_input, state)
-            else:
-                out = _call(model, example_input)
+    try:
+        with capture_context(rec):
+            rec.mark_input(example_input, timed=timed_input)
+            for _ in range(steps):
+                if threads_state:
+                    out, state = model(example_input, state)
+                else:
+                    out = _call(model, example_input)
+    except (RuntimeError, TypeError, NotImplementedError) as exc:
+        raise CaptureError(f"graph capture of {name or type(model).__name__} failed at {rec.where or 'its start'}: "
+                           f"{type(exc).__name__}: {exc}") from exc
     reset_states(model)
     first = example_input if isinstance(example_input, torch.Tensor) else next(
         t for t in (example_input.values() if isinstance(example_input, dict) else example_input)
         if isinstance(t, torch.Tensor))
-    B = batch or int(first.shape[1] if rec.input_timed(first) else first.shape[0]) if first.dim() else 1
+    B = batch or (int(first.shape[1] if rec.input_timed(first) else first.shape[0] // (T if timed_input else 1))
+                  if first.dim() else 1)
     samples = None
     if per_sample:
         if batch not in (None, 1):

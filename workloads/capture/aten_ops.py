@@ -22,7 +22,7 @@ and returns :class:`Emit` s; shapes are per timestep. An op with no handler, no 
 | upsampling | ``elementwise`` ``upsample_*`` |
 | views, reshapes, permutes, copies, slicing, padding, roll, indexing | no op: the consumer's edge goes to the producer |
 
-Convolution and linear biases are not separate ops (as the hook exporter: the accumulator
+Convolution and linear biases are not separate ops (the accumulator
 starts from the bias); FlopCounterMode does not count them either.
 """
 from __future__ import annotations
@@ -62,8 +62,14 @@ class Operand:
 
 @dataclass
 class Emit:
-    """One trace op to write. ``id`` / ``inputs``: set by a module rule only (None: the capture's
-    id from the module path, and the producers of the tensors the op read, in argument order)."""
+    """One trace op a layer becomes. A module rule may also say (defaults in brackets): ``id``, the
+    op's whole id (the capture's, from the module path), e.g. to name ops after a reference trace;
+    ``suffix``, appended to the module's op id instead (none for one op, ``.k`` for the k-th of
+    several); its edges, either ``inputs``, op ids written before it, or ``reads``: ``int`` i, the
+    producers of the layer's i-th tensor argument, ``str``, the op of an earlier emit of the same
+    layer by its suffix (the first op reads every producer of the layer, a later one the op before
+    it); ``timesteps`` (the layer's); ``result``, whether the op stands for the layer's output (the
+    last op only)."""
 
     kind: str
     fields: dict[str, Any]
@@ -71,7 +77,11 @@ class Emit:
     output: Operand | None = None
     tags: dict[str, Any] = field(default_factory=dict)
     id: str | None = None
+    suffix: str | None = None
     inputs: list[str] | None = None
+    reads: list[int | str] | None = None
+    timesteps: int | None = None
+    result: bool | None = None
 
 
 class View:

@@ -90,7 +90,9 @@ class TraceWriter:
         self.unmodelled: list[tuple[str, str, int]] = []   # (op id, function, MACs over all timesteps)
 
     # ---- per-timestep tensors
-    def _operand_fn(self, g: Group, T: int):
+    def _operand_fn(self, g: Group, T: int, forced: bool = False):
+        """Per-timestep operands of the group; ``forced``: a rule set its timesteps, so every
+        run-time tensor whose leading axis divides into them is ``[T*B, ...]``."""
         peers: dict[int, list[Arg]] = {}
         lists = [n.tensor_args + n.out for n in g.nodes]
         for col in zip(*lists):
@@ -106,7 +108,7 @@ class TraceWriter:
                 arrs = [p.array for p in peers.get(id(a), [a])]
                 data = np.stack(arrs) if all(x is not None for x in arrs) else None
                 return Operand(data, list(a.shape), a.info)
-            if T > 1 and a.info.timed and a.shape and a.shape[0] % T == 0:
+            if T > 1 and (a.info.timed or forced) and a.shape and a.shape[0] % T == 0:
                 shape = [a.shape[0] // T, *a.shape[1:]]
                 data = None if a.array is None else a.array.reshape(T, *shape)
                 if a.info.major and a.shape[0] == T and len(a.shape) > 1:   # [T, B, ...]: per step [B, ...]
@@ -161,10 +163,12 @@ class TraceWriter:
         self.used[base] = k + 1
         return base if k == 0 else f"{base}#{k + 1}"
 
-    def _inputs(self, pos: int, g: Group) -> tuple[list[str], list[str]]:
+    def _inputs(self, pos: int, g: Group, arg: int | None = None) -> tuple[list[str], list[str]]:
+        """The ops that made the group's tensors (``arg``: its ``arg``-th tensor only), those
+        written before it and those after it (recurrent)."""
         before, after = [], []
         for n in g.nodes:
-            for a in n.tensor_args:
+            for a in (n.tensor_args if arg is None else n.tensor_args[arg:arg + 1]):
                 src = a.info.src
                 if src is None or src not in self.group_of:
                     continue
@@ -179,17 +183,25 @@ class TraceWriter:
             for n in g.nodes:
                 self.group_of[n.index] = pos
         for pos, g in enumerate(groups):
-            self.op_of[pos] = self._write_group(pos, g)
+            try:
+                self.op_of[pos] = self._write_group(pos, g)
+            except Exception as exc:      # never silent: name the layer that could not be written
+                n = g.first
+                raise TraceError(f"capture: cannot write aten.{n.name} of module {n.module or '(model)'!r}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
 
     def _write_group(self, pos: int, g: Group) -> list[str]:
-        T = self._timesteps(g)
-        operand = self._operand_fn(g, T)
-        inputs, recurrent = self._inputs(pos, g)
         n = g.first
+        rule = self.rules.get(n.module)
+        forced = rule is not None and rule.timesteps is not None
+        T = rule.timesteps if forced else self._timesteps(g)
+        operand = self._operand_fn(g, T, forced)
+        inputs, recurrent = self._inputs(pos, g)
+        if n.name == "through":           # a module that writes no op: its readers read its producers
+            return inputs
         tags = {"module": n.module or "(model)", "aten": n.name}
         if recurrent:
             tags["recurrent_inputs"] = ",".join(recurrent)
-        rule = self.rules.get(n.module)
         nth = self.nth.get((n.module, n.name), 0)
         self.nth[(n.module, n.name)] = nth + 1
         if rule is not None:
@@ -198,8 +210,9 @@ class TraceWriter:
             return [self._lif(g, T, operand, inputs, tags)]
         emits: list[Emit] = []
         why = "no mapping to a trace op kind"
-        call = Call(n.module, self.modules.get(n.module), View(n, T, operand), nth, tuple(inputs)) \
-            if rule is not None else None
+        call = Call(n.module, self.modules.get(n.module), View(n, T, operand), nth, tuple(inputs), self.T, dict(
+            weight_bits=self.weight_bits, activation_bits=self.activation_bits, input_bits=self.input_bits,
+            store_spikes=self.store_spikes, store_lif_spikes=self.store_lif_spikes)) if rule is not None else None
         if n.name == "module":            # a module its rule writes
             emits, why = list(rule.ops(call) or []), f"the rule of module {n.module!r} wrote no op"
         elif (handler := handler_for(n.func)) is not None:
@@ -211,13 +224,25 @@ class TraceWriter:
                     return inputs
         if not emits:
             return [self._unmodelled(g, T, inputs, tags, why)]
-        ids = []
+        ids, by_suffix, results = [], {}, []
         for k, e in enumerate(emits):
-            op_id = e.id or self._id(g, e.kind, "" if len(emits) == 1 else f".{k}")
+            suffix = e.suffix if e.suffix is not None else ("" if len(emits) == 1 else f".{k}")
+            op_id = e.id or self._id(g, e.kind, suffix)
+            by_suffix[suffix] = op_id
             if e.id is not None and (e.id in self.ids or e.id in self.used):
                 raise TraceError(f"module {n.module!r} (rule): op id {e.id!r} is already taken")
-            if e.inputs is not None and (unknown := [i for i in e.inputs if i not in self.ids]):
-                raise TraceError(f"module {n.module!r} (rule): op {op_id!r} reads ops not written before it: {unknown}")
+            if e.inputs is not None and e.reads is not None:
+                raise TraceError(f"module {n.module!r} (rule): op {op_id!r} sets both inputs (op ids) and reads")
+            if e.inputs is not None:
+                if unknown := [i for i in e.inputs if i not in self.ids]:
+                    raise TraceError(f"module {n.module!r} (rule): op {op_id!r} reads ops not written before it: "
+                                     f"{unknown}")
+                reads = list(e.inputs)
+            elif e.reads is not None:
+                reads = [i for r in e.reads
+                         for i in (self._inputs(pos, g, r)[0] if isinstance(r, int) else [by_suffix[r]])]
+            else:
+                reads = inputs if k == 0 else [ids[-1]]
             etags = {**tags, **e.tags}
             if e.kind in ("conv2d", "linear"):
                 etags["layer_index"] = self.gemm_index
@@ -227,9 +252,8 @@ class TraceWriter:
             try:
                 ops = [self._operand(name, o, e.kind, T) for name, o in e.operands]
                 out = self._operand("output", e.output, e.kind, T, output=True) if e.output is not None else None
-                op_inputs = (inputs if e.inputs is None else e.inputs) if k == 0 else [ids[-1]]
-                self.b.add(e.kind, op_id, inputs=op_inputs, operands=ops, output=out,
-                           timesteps=T, tags=etags, **e.fields)
+                self.b.add(e.kind, op_id, inputs=list(dict.fromkeys(reads)), operands=ops, output=out,
+                           timesteps=e.timesteps or T, tags=etags, **e.fields)
             except TraceError as exc:
                 if rule is not None:      # a caller's rule described it: its mistake, not an unmodelled op
                     raise TraceError(f"module {n.module!r} (rule): {exc}") from exc
@@ -238,7 +262,9 @@ class TraceWriter:
             ids.append(op_id)
             self.ids.add(op_id)
             self.used.setdefault(op_id, 1)
-        return ids[-1:]
+            if e.result:
+                results.append(op_id)
+        return results or ids[-1:]
 
     def _lif(self, g: Group, T: int, operand, inputs, tags) -> str:
         n, spec = g.first, g.first.neuron

@@ -1,6 +1,5 @@
-"""The operands both trace writers give a layer (the graph capture's :mod:`workloads.capture.build`
-and the forward-hook exporter :mod:`workloads.export`): a weight stored as per-output-channel
-integers, and a tensor seen over the timesteps as spikes or as activations."""
+"""The operands the trace writer (:mod:`workloads.capture.build`) gives a layer: a weight stored as
+per-output-channel integers, and a tensor seen over the timesteps as spikes or as activations."""
 from __future__ import annotations
 
 import numpy as np

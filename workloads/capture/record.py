@@ -8,7 +8,8 @@ control flow, timestep loops and the stateful neurons of the SNN libraries work 
 (``torch.export`` refuses modules that mutate their attributes, as SpikingJelly's neurons do).
 Module hooks keep the module path of every op, and a spiking-neuron module
 (:mod:`workloads.capture.neurons`) is recorded as one node instead of the ops inside it, as is a
-module whose caller's rule writes its ops (:mod:`workloads.capture.rules`, ``ops=``).
+module whose caller's rule writes its ops or no op (:mod:`workloads.capture.rules`, ``ops=``,
+``through=True``).
 
 Attention runs on PyTorch's math backend and ``nn.MultiheadAttention``'s fused fast path is off
 during capture: the fused CPU kernels (``_scaled_dot_product_flash_attention_for_cpu``,
@@ -17,6 +18,7 @@ during capture: the fused CPU kernels (``_scaled_dot_product_flash_attention_for
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 from typing import Any
@@ -67,9 +69,11 @@ class Recorder(TorchDispatchMode):
     """Records :class:`Node` s while a model runs (use with :func:`capture`)."""
 
     def __init__(self, model: nn.Module, timesteps: int, store_values: bool = True,
-                 opaque: set[str] | frozenset[str] = frozenset()):
+                 opaque: set[str] | frozenset[str] = frozenset(), through: set[str] | frozenset[str] = frozenset()):
         super().__init__()
-        self.opaque = set(opaque)     # module paths recorded as one node per call (a rule writes their ops)
+        self.opaque = set(opaque) | set(through)   # module paths recorded as one node per call (a rule writes their ops)
+        self.through = set(through)                # ... of which those that write no op
+        self.where = ""               # the aten op / module running now (named when the model fails)
         self.opaque_depth = 0
         self.T = timesteps
         self.nodes: list[Node] = []
@@ -83,6 +87,8 @@ class Recorder(TorchDispatchMode):
         self.params = {id(p): n for n, p in model.named_parameters()}
         self.calls: dict[str, int] = {}
         self.store_values = store_values
+        # [T, B, ...] tensors exist only with the multi-step neurons of SpikingJelly / Norse
+        self.major_ok = any(s.step == "multi" and s.library != "archsim" for s in self.specs.values())
 
     # ---- tensors
     def _info(self, t: torch.Tensor) -> TInfo:
@@ -93,15 +99,20 @@ class Recorder(TorchDispatchMode):
         return i
 
     def _set(self, t: torch.Tensor, i: TInfo) -> None:
+        if i.major and not self.major_ok:    # [T*B, ...] layout: a tensor of T rows is not [T, B, ...]
+            i = dataclasses.replace(i, major=False)
         self.info[id(t)] = i
         self.alive.append(t)
 
-    def mark_input(self, x: Any) -> None:
+    def mark_input(self, x: Any, timed: bool = False) -> None:
+        """The model's inputs; ``timed``: they already hold the T timesteps on their leading axis
+        (``[T*B, ...]``, or ``[T, B, ...]`` for the multi-step libraries)."""
         flat, _ = tree_flatten(x)
         for t in flat:
             if isinstance(t, torch.Tensor):
-                timed = self.input_timed(t)
-                self._set(t, TInfo(is_input=True, timed=timed, major=timed))
+                major = self.input_timed(t)
+                on = major or (timed and self.T > 1 and t.dim() > 0 and t.shape[0] % self.T == 0)
+                self._set(t, TInfo(is_input=True, timed=on, major=major))
 
     def input_timed(self, t: torch.Tensor) -> bool:
         multi = any(s.step == "multi" and s.library != "archsim" for s in self.specs.values())
@@ -179,15 +190,23 @@ class Recorder(TorchDispatchMode):
         module._capture_args = None
         flat, _ = tree_flatten(output)
         outs = [t for t in flat if isinstance(t, torch.Tensor)]
+        through = name in self.through
         with _no_mode(self):
-            args = [self._arg(t) for t in xs]
-            node = Node(len(self.nodes), None, "module", name, (name, "module", *_user_site(2)), args, {}, leaf=True)
+            args = [self._arg(t, copy=not through) for t in xs]
+            node = Node(len(self.nodes), None, "through" if through else "module", name,
+                        (name, "module", *_user_site(2)), args, {}, leaf=True)
             timed = any(a.info.timed for a in args)
             major = any(a.info.major for a in args)
+            lead = xs[0].shape[0] if xs and xs[0].dim() else 0
             for i, t in enumerate(outs):
-                t_ok = timed and self.T > 1 and t.dim() > 0 and t.shape[0] % self.T == 0
-                ti = TInfo(src=node.index, timed=t_ok, major=t_ok and major and t.shape[0] == self.T and t.dim() > 1)
-                arr = self._arg(t).array if i == 0 else None
+                lead_ok = self.T > 1 and t.dim() > 0 and t.shape[0] % self.T == 0
+                # a module that lengthens the leading axis to a multiple of T makes timesteps (repeats
+                # or joins them); one that writes no op passes its input on (spikes, the model's input)
+                t_ok = lead_ok and (timed or t.shape[0] > lead)
+                ti = TInfo(src=node.index, timed=t_ok, major=t_ok and major and t.shape[0] == self.T and t.dim() > 1,
+                           spike=through and bool(args) and all(a.info.spike for a in args),
+                           is_input=through and bool(args) and all(a.info.is_input for a in args))
+                arr = self._arg(t, copy=not through).array if i == 0 else None
                 node.out.append(Arg(arr, tuple(t.shape), ti))
                 self._set(t, ti)
             self.nodes.append(node)
@@ -200,6 +219,7 @@ class Recorder(TorchDispatchMode):
             return out
         name = func.overloadpacket.__name__
         base = name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
+        self.where = f"aten.{name} in module {self._module() or '(model)'!r}"
         flat_in, _ = tree_flatten((args, kwargs))
         tin = [t for t in flat_in if isinstance(t, torch.Tensor)]
         recorded = not (self.neuron_depth and base not in GEMM_NAMES) and base not in CREATION_OPS \

@@ -12,11 +12,20 @@ way) says so with a :class:`ModuleRule`; the capture still records, orders and c
 * ``edit``: the ops the mapping table made from the aten ops this module ran itself (its innermost
   module, not its children's) pass through ``edit(call, emit)``, which returns the op to write
   (``dataclasses.replace`` a kind, fields, operands, tags, its ``id`` or its ``inputs``, e.g. to
-  name ops after a reference trace) or None: the op is not written (work the target folds away, a
-  BatchNorm folded into the convolution before it) and its consumers read its producers instead;
-  ``call.nth`` tells apart the module's ops of one aten op (its first ``add``, its second...) and
-  ``call.inputs`` are the op ids the op reads;
-* ``tags``: added to every op of the module.
+  name ops after a reference trace) or None: the op is not written (work the target folds away)
+  and its consumers read its producers instead; ``call.nth`` tells apart the module's ops of one
+  aten op (its first ``add``, its second...) and ``call.inputs`` are the op ids the op reads;
+* ``tags``: added to every op of the module;
+* ``through``: the module writes **no op** (it folds into a neighbouring op, as inference
+  batch-norm folds into the convolution before it, or it only rearranges timesteps): the aten ops
+  inside it are not recorded, and the ops that read its output read its inputs' producers;
+* ``timesteps``: the module's ops run on this many timesteps, not the network's T (an ANN branch
+  of a hybrid network: 1; a layer run on half the timesteps): its tensors' leading axis holds
+  that many steps (``[k*B, ...]``), whatever the capture inferred.
+
+``ops`` may write several ops (a module whose work is not one op): each
+:class:`~workloads.capture.aten_ops.Emit` may name its op (``suffix`` of the module's op id),
+its edges (``reads``), its timesteps, and whether it stands for the module's output (``result``).
 
 An operand an ``ops`` / ``edit`` function writes itself is an
 :class:`~workloads.capture.aten_ops.Operand` with ``spec``: the keyword arguments of
@@ -40,13 +49,17 @@ from workloads.capture.aten_ops import Emit, View
 class Call:
     """One captured layer of a module with a rule: its path, the module, the tensors (``view``);
     ``nth``: how many layers of the same aten op this module ran before it (0: its first ``add``);
-    ``inputs``: the ids of the ops it reads, in argument order."""
+    ``inputs``: the ids of the ops it reads, in argument order; the network's timesteps and the
+    capture's options (``weight_bits``, ``activation_bits``, ``input_bits``, ``store_spikes``,
+    ``store_lif_spikes``) for ops a rule describes itself."""
 
     name: str
     module: nn.Module
     view: View
     nth: int = 0
     inputs: tuple[str, ...] = ()
+    timesteps: int = 1
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,19 @@ class ModuleRule:
     ops: Callable[[Call], list[Emit]] | None = None
     edit: Callable[[Call, Emit], Emit] | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+    through: bool = False
+    timesteps: int | None = None
+
+    def __post_init__(self):
+        if self.through and (self.ops is not None or self.edit is not None):
+            raise ValueError("ModuleRule: a module that writes no op (through=True) has no ops or edit")
+        if self.timesteps is not None and self.timesteps < 1:
+            raise ValueError(f"ModuleRule: timesteps must be >= 1, got {self.timesteps}")
+
+    @property
+    def opaque(self) -> bool:
+        """Recorded as one node per call (its aten ops not recorded)."""
+        return self.ops is not None or self.through
 
 
 Rules = Union[Mapping[Union[type, str], ModuleRule], Callable[[str, nn.Module], Union[ModuleRule, None]]]
@@ -84,10 +110,11 @@ def resolve_rules(model: nn.Module, rules: Rules | None) -> dict[str, ModuleRule
         for n in (n for n, m in names.items() if isinstance(m, key)):   # a class the model lacks: no rule
             if not isinstance(rules.get(n), ModuleRule):
                 out.setdefault(n, rule)
-    nested = sorted(n for n, r in out.items() if r.ops is not None and any(
+    nested = sorted(n for n, r in out.items() if r.opaque and any(
         o != n and o.startswith(f"{n}.") for o in out))
     if nested:   # an opaque module's children never run under the recorder's eye
         inner = {o for n in nested for o in out if o.startswith(f"{n}.")}
-        raise ValueError(f"rules: module(s) {nested} are one node each (ops=...), so the rules of {sorted(inner)} "
+        raise ValueError(f"rules: module(s) {nested} are one node each (ops=... / through=True), so the rules of "
+                         f"{sorted(inner)} "
                          "inside them would never apply")
     return out

@@ -20,11 +20,14 @@ as the authors' code does; the two compute the same function.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from archsim.trace.schema import Role
+from workloads.capture.aten_ops import Emit, Operand
 from workloads.ops import Add, MatMul, Mul
 from workloads.snn.neuron import LIF
 
@@ -41,11 +44,17 @@ def set_trace_hints(module: nn.Module, timesteps: int | None = None, **tags) -> 
         m.trace_tags = {**(getattr(m, "trace_tags", None) or {}), **tags}
 
 
-def _inherit_tags(ex, call) -> dict:
-    return dict(getattr(call.module, "trace_tags", None) or {})
-
-
 # --- modules that write their own (or no) ops ---------------------------------------------------
+
+class Normalize(nn.Module):
+    """``(clip - mean) / std``: the input pipeline, as a SpikingNet's encoding. No op in the trace
+    (``trace_through``): the network's layers read the clip."""
+
+    trace_through = True
+
+    def forward(self, clip, mean, std):
+        return (clip - mean) / std
+
 
 class ResidualFrames(nn.Module):
     """clip ``[B, F, C, H, W]`` -> the residual frames ``[T*B, C, H, W]`` (frame t+1 minus frame 0,
@@ -57,27 +66,23 @@ class ResidualFrames(nn.Module):
         res = clip[:, 1:] - clip[:, :1]
         return res.transpose(0, 1).reshape(-1, *clip.shape[2:])
 
-    def trace_ops(self, ex, call):
-        out = call.output
-        per_t = out.shape[0] // ex.T
-        ex.b.add("elementwise", call.name, inputs=[], timesteps=ex.T, function="subtract_key_frame",
-                 elements=per_t * out[0].numel(), tags=_inherit_tags(ex, call),
-                 output=ex.b.operand("output", Role.activation, data=out.numpy().reshape(ex.T, per_t, *out.shape[1:]),
-                                     bits=ex.input_bits or 8, store=False, timesteps=ex.T))
-        return [call.name]
+    def trace_ops(self, call):
+        out, T = call.view.node.out[0].array, call.timesteps
+        per_t = out.shape[0] // T
+        return [Emit("elementwise", dict(function="subtract_key_frame", elements=per_t * math.prod(out.shape[1:])), [],
+                     Operand.described(role=Role.activation, data=out.reshape(T, per_t, *out.shape[1:]),
+                                       bits=call.options.get("input_bits") or 8, store=False, timesteps=T),
+                     timesteps=T)]
 
 
 class RepeatTimesteps(nn.Module):
-    """``[B, ...]`` -> ``[T*B, ...]`` (the same tensor at every timestep). No op: its output stands
-    for its input's producer."""
+    """``[B, ...]`` -> ``[T*B, ...]`` (the same tensor at every timestep). No op (a repeat is a view
+    to the capture): its output stands for its input's producer."""
 
     timesteps = 1
 
     def forward(self, x):
         return x.repeat(self.timesteps, *([1] * (x.dim() - 1)))
-
-    def trace_ops(self, ex, call):
-        return ex.resolve(call.producers)
 
 
 class TimeMeanConcat(nn.Module):
@@ -89,16 +94,13 @@ class TimeMeanConcat(nn.Module):
         T = self.timesteps
         return torch.cat([snn.view(T, -1, *snn.shape[1:]).mean(0), ann], 1)
 
-    def trace_ops(self, ex, call):
-        snn, ann = call.inputs
-        tags = _inherit_tags(ex, call)
-        src = [ex.resolve([s]) if s else [] for s in call.sources]
-        per = snn.shape[0] // ex.T
-        ex.b.add("elementwise", f"{call.name}.mean_t", inputs=src[0], timesteps=ex.T, function="mean_over_t",
-                 elements=per * snn[0].numel(), tags=tags)
-        ex.b.add("concat", call.name, inputs=[f"{call.name}.mean_t", *src[1]], timesteps=1, axis=1,
-                 elements=call.output.numel(), tags=tags)
-        return [call.name]
+    def trace_ops(self, call):
+        snn, out, T = call.view.node.args[0], call.view.node.out[0], call.timesteps
+        per = snn.shape[0] // T
+        return [Emit("elementwise", dict(function="mean_over_t", elements=per * math.prod(snn.shape[1:])), [],
+                     suffix=".mean_t", reads=[0], timesteps=T),
+                Emit("concat", dict(axis=1, elements=math.prod(out.shape)), [], suffix="", reads=[".mean_t", 1],
+                     timesteps=1)]
 
 
 # --- the ANN -------------------------------------------------------------------------------------
@@ -235,6 +237,7 @@ class ReSpike(nn.Module):
         self.timesteps = stride - 1
         self.register_buffer("input_mean", torch.zeros(1))
         self.register_buffer("input_std", torch.ones(1))
+        self.normalize = Normalize()
         self.ann = ANN(in_channels)
         self.residual = ResidualFrames()
         self.snn_conv1 = nn.Conv2d(in_channels, SNN_WIDTHS[0], 3, 1, 1, bias=False)
@@ -289,7 +292,7 @@ class ReSpike(nn.Module):
         """``clip [B, stride, C, H, W]`` in [0, 1] -> class scores ``[B, classes]``."""
         if clip.dim() != 5 or clip.shape[1] != self.timesteps + 1:
             raise ValueError(f"ReSpike expects clips [B, {self.timesteps + 1}, C, H, W], got {tuple(clip.shape)}")
-        clip = (clip - self.input_mean) / self.input_std
+        clip = self.normalize(clip, self.input_mean, self.input_std)
         feats = self.ann(clip[:, 0])                                        # once per key frame
         contexts = []
         for i, f in enumerate(feats):

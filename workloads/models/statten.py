@@ -63,45 +63,42 @@ class ChunkAttention(nn.Module):
         return out.reshape(TB, D, H, W)
 
     # --- the trace ---------------------------------------------------------------------------
-    def trace_ops(self, ex, call) -> list[str]:
+    def trace_ops(self, call) -> list:
         """Per chunk j: ``{name}.kv.c{j}`` (spike K^T x spike V, summed over the chunk) and
-        ``{name}.qa.c{j}`` (spike Q x the counts). Returns the Q x A ops (the output)."""
-        T, c, h = ex.T, self.chunk_size, self.heads
-        q, k, v = (t.float().cpu().numpy() for t in call.inputs)
+        ``{name}.qa.c{j}`` (spike Q x the counts); the Q x A ops stand for the output (a capture
+        rule, :mod:`workloads.model_export`)."""
+        from workloads.capture.aten_ops import Emit, Operand
+
+        T, c, h = call.timesteps, self.chunk_size, self.heads
+        store = call.options.get("store_spikes", True)
+        q, k, v = (call.view.node.args[i].array for i in range(3))
         TB, D, H, W = q.shape
         B, N, d = TB // T, H * W, D // h
         heads_of = lambda a: a.reshape(T, B * h, d, N)          # noqa: E731  [T, B*h, d, N]: channel = head*d + j
         kT, vv, qq = heads_of(k), heads_of(v).transpose(0, 1, 3, 2), heads_of(q).transpose(0, 1, 3, 2)
-        src = [None if s is None else ex.resolve([s]) for s in call.sources]
         count_bits = math.ceil(math.log2(c * N + 1))
         out_bits = math.ceil(math.log2(d * c * N + 1))
-        ids = []
+        spikes = lambda a: Operand.described(role=Role.spike, data=a.astype(np.uint8), timesteps=c,  # noqa: E731
+                                             store=store)
+        emits = []
         for j in range(T // c):
             ts = slice(j * c, (j + 1) * c)
             tags = {"chunk": j, "chunk_size": c, "t_start": j * c, "part": "attn"}
             counts = np.einsum("tgdn,tgne->gde", kT[ts], vv[ts]).astype(np.int64)       # summed over the chunk
-            b = ex.b
-            kv_id = f"{call.name}.kv.c{j}"
-            b.add("matmul", kv_id, inputs=[*(src[1] or []), *(src[2] or [])], timesteps=c,
-                  batch=B * h, M=d, K=N, N=d, tags={**tags, "reduce": "timesteps"},
-                  operands=[b.operand("a", Role.spike, data=kT[ts].astype(np.uint8), timesteps=c,
-                                      store=ex.store_spikes),
-                            b.operand("b", Role.spike, data=vv[ts].astype(np.uint8), timesteps=c,
-                                      store=ex.store_spikes)],
-                  output=b.operand("output", Role.activation, data=counts, bits=count_bits, dtype=DType.uint,
-                                   store=False, timesteps=1))
+            emits.append(Emit(
+                "matmul", dict(batch=B * h, M=d, K=N, N=d), [("a", spikes(kT[ts])), ("b", spikes(vv[ts]))],
+                Operand.described(role=Role.activation, data=counts, bits=count_bits, dtype=DType.uint, store=False,
+                                  timesteps=1),
+                {**tags, "reduce": "timesteps"}, suffix=f".kv.c{j}", reads=[1, 2], timesteps=c))
             qa = np.einsum("tgnd,gde->tgne", qq[ts], counts)
-            qa_id = f"{call.name}.qa.c{j}"
-            b.add("matmul", qa_id, inputs=[*(src[0] or []), kv_id], timesteps=c, batch=B * h, M=N, K=d, N=d,
-                  tags=tags,
-                  operands=[b.operand("a", Role.spike, data=qq[ts].astype(np.uint8), timesteps=c,
-                                      store=ex.store_spikes),
-                            b.operand("b", Role.dynamic_weight, data=counts, bits=count_bits, dtype=DType.uint,
-                                      store=True)],
-                  output=b.operand("output", Role.activation, data=qa, bits=out_bits, dtype=DType.uint,
-                                   store=False, timesteps=c))
-            ids.append(qa_id)
-        return ids
+            emits.append(Emit(
+                "matmul", dict(batch=B * h, M=N, K=d, N=d),
+                [("a", spikes(qq[ts])), ("b", Operand.described(role=Role.dynamic_weight, data=counts, bits=count_bits,
+                                                                dtype=DType.uint, store=True))],
+                Operand.described(role=Role.activation, data=qa, bits=out_bits, dtype=DType.uint, store=False,
+                                  timesteps=c),
+                tags, suffix=f".qa.c{j}", reads=[0, f".kv.c{j}"], timesteps=c, result=True))
+        return emits
 
 
 class SPS(nn.Module):

@@ -2,7 +2,7 @@
 and image size, optionally with prefix prompts in the keys and values of chosen layers, TReX
 attention reuse, and LV-ViT's convolutional stem and token-labelling head.
 
-Every operation an accelerator cares about is its own module, so a hook-based exporter sees it:
+Every operation an accelerator cares about is its own module, so the exporter's module rules can name it:
 the patch embedding is a ``Conv2d`` (kernel = stride = patch), the attention products Q.K^T and
 P.V are :class:`MatMul` modules (``attn.qk``, ``attn.av``), softmax an ``nn.Softmax``, the MLP
 ``Linear -> GELU -> Linear``. ``attn.k_out`` and ``attn.v_out`` (identities by default) see K and

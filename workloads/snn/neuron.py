@@ -53,7 +53,7 @@ class LIF(nn.Module):
     """Multi-step LIF neuron. Input ``[T*B, ...]`` (timestep-major) of currents, output spikes of
     the same shape. ``timesteps`` is set by the network (:func:`set_timesteps`)."""
 
-    is_spiking = True   # the exporter recognises spiking modules by this flag
+    is_spiking = True   # the capture recognises our spiking modules by this flag (workloads.capture.neurons)
 
     def __init__(self, tau: float = 4.0 / 3.0, v_threshold: float = 1.0, v_reset: float | None = 0.0,
                  decay_input: bool = True, alpha: float = 2.0, detach_reset: bool = True,
