@@ -179,7 +179,3 @@ def main(argv=None) -> int:
     print(f"{d}: {total / 1e6:.2f} MB committed for the main job"
           + (f"; {len(missing)} missing, {len(stale)} stale" if missing or stale else ""))
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

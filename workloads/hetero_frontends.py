@@ -165,7 +165,3 @@ def main(argv=None) -> int:
     old = json.loads(path.read_text()) if path.exists() else {}
     path.write_text(json.dumps({**old, **summary}, indent=1, sort_keys=True))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

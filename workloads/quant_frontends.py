@@ -60,7 +60,3 @@ def main(argv=None) -> int:
     old = json.loads(path.read_text()) if path.exists() else {}
     path.write_text(json.dumps({**old, **summary}, indent=1))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

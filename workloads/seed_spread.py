@@ -240,7 +240,3 @@ def main(argv=None) -> int:
             print(f"{study}: {c['a']} - {c['b']}: {100 * c['mean']:+.2f} +- {100 * c['sd']:.2f} points -> {c['verdict']}")
         print(f"{study}: wrote {path}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

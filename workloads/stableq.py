@@ -271,7 +271,3 @@ def main(argv=None) -> int:
     for run_ in r["runs"]:
         print(f"{run_['label']:32s} {run_['accuracy']:.4f}  ({run_['calibration_description']})")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -190,7 +190,3 @@ def main(argv=None) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             print("  ->", export_trace(cfg, r, args.out, phase=args.phase, context=args.context))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -102,7 +102,3 @@ def main(argv=None) -> int:
         print(f"ClipFormer: {len(result['runs'])} evaluations in {result['seconds']:.0f} s")
     print(f"wrote {out}/ in {time.perf_counter() - t0:.0f} s")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
