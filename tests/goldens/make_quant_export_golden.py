@@ -97,12 +97,18 @@ def golden(made_by: str = "") -> dict:
     return {"made_by": made_by, "batch": trace.header.batch, "ops": describe(trace), "runs": simulate(trace)}
 
 
-def main(argv: list[str]) -> int:
+def write(path: Path, make) -> int:
+    """The goldens makers' command: ``make(made_by)`` (the first argument, the exporter that wrote
+    it) as JSON into ``path``."""
     sys.path.insert(0, str(REPO))
-    made_by = argv[0] if argv else ""
-    GOLDEN.write_text(json.dumps(golden(made_by), indent=1, sort_keys=True, default=float) + "\n")
-    print(f"wrote {GOLDEN.relative_to(REPO)}")
+    made_by = sys.argv[1] if len(sys.argv) > 1 else ""
+    path.write_text(json.dumps(make(made_by), indent=1, sort_keys=True, default=float) + "\n")
+    print(f"wrote {path.relative_to(REPO)}")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return write(GOLDEN, golden)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ the trace, and say why in the commit.
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 from pathlib import Path
 
@@ -82,11 +81,7 @@ def golden(made_by: str = "") -> dict:
 
 
 def main(argv: list[str]) -> int:
-    sys.path.insert(0, str(REPO))
-    made_by = argv[0] if argv else ""
-    GOLDEN.write_text(json.dumps(golden(made_by), indent=1, sort_keys=True, default=float) + "\n")
-    print(f"wrote {GOLDEN.relative_to(REPO)}")
-    return 0
+    return _quant_maker().write(GOLDEN, golden)
 
 
 if __name__ == "__main__":
