@@ -57,7 +57,9 @@ def weight_digits(wq: np.ndarray, bits: int, bits_per_cell: int, signed_weights:
     differential pairs)."""
     mask = 2 ** bits_per_cell - 1
     S = weight_slices(bits, bits_per_cell, signed_weights)
-    shifts = bits_per_cell * np.arange(S)
+    shifts = bits_per_cell * np.arange(S, dtype=np.int32)
+    if bits <= 30:                              # narrower than int64, the same digits
+        wq = np.asarray(wq).astype(np.int32)
     if signed_weights == "offset":
         offset = 2 ** (bits - 1)
         u = wq + offset
@@ -79,14 +81,28 @@ def apply_noise(G: np.ndarray, model: NoiseModel, g_min: float, g_max: float,
     """One draw of the programming/write noise model on target conductances ``G`` (uS)."""
     if model.kind == "none" or model.sigma == 0.0 or (model.kind == "txsim" and model.gamma == 0.0):
         return np.array(G, dtype=np.float64, copy=True)
-    eps = rng.normal(0.0, model.sigma, size=np.shape(G))
-    if model.kind == "proportional":
-        return G * (1.0 + eps)
-    if model.kind == "additive":
-        return G + (g_max - g_min) * eps
-    if model.kind == "txsim":
-        return G + model.gamma * np.sqrt(np.maximum(G - g_min, 0.0) * (g_max - g_min)) * eps
-    raise ValueError(f"unknown noise model {model.kind!r}")
+    if model.kind not in ("proportional", "additive", "txsim"):
+        raise ValueError(f"unknown noise model {model.kind!r}")
+    G = np.asarray(G, dtype=np.float64)
+    eps = rng.normal(0.0, model.sigma, size=G.shape)
+    # in place, in the order of the formulas (same numbers): the arrays are large and temporaries
+    # cost more than the arithmetic
+    if model.kind == "proportional":             # G (1 + eps)
+        eps += 1.0
+        eps *= G
+        return eps
+    if model.kind == "additive":                 # G + (g_max - g_min) eps
+        eps *= g_max - g_min
+        eps += G
+        return eps
+    s = np.subtract(G, g_min)                    # txsim: G + gamma sqrt(max(G - g_min, 0) (g_max - g_min)) eps
+    np.maximum(s, 0.0, out=s)
+    s *= g_max - g_min
+    np.sqrt(s, out=s)
+    s *= model.gamma
+    s *= eps
+    s += G
+    return s
 
 
 def noise_moments(G: np.ndarray, model: NoiseModel, g_min: float, g_max: float) -> tuple[np.ndarray, np.ndarray]:

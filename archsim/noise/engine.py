@@ -228,7 +228,7 @@ def _program_cells(W: np.ndarray, spec: CrossbarSpec, *, seed: int, dynamic: boo
     if transform is not None:
         target = np.asarray(transform(target, spec.g_min_us, spec.g_max_us), dtype=np.float64)
     d2d_rng = np.random.default_rng(np.random.SeedSequence([seed if d2d_seed is None else d2d_seed, 2]))
-    G_us = target * device_variation(target.shape, spec.d2d_sigma, d2d_rng)
+    G_us = target * device_variation(target.shape, spec.d2d_sigma, d2d_rng) if spec.d2d_sigma else target
     model = spec.write if dynamic else spec.programming
     G_us = apply_noise(G_us, model, spec.g_min_us, spec.g_max_us,
                        np.random.default_rng(np.random.SeedSequence([seed, 1])))
@@ -242,14 +242,16 @@ def input_digits(xq: np.ndarray, bits: int, signed: bool, dac_bits: int) -> tupl
     ``ceil(b / dac)`` digits of ``dac_bits``; signed (two's complement): the ``b - 1`` magnitude
     bits in digits plus a sign plane weighing ``-2^(b-1)``."""
     mask = 2 ** dac_bits - 1
+    if bits <= 30:                              # narrower than int64, the same digits
+        xq = np.asarray(xq).astype(np.int32)
     if not signed:
         P = math.ceil(bits / dac_bits)
-        shifts = dac_bits * np.arange(P)
+        shifts = dac_bits * np.arange(P, dtype=np.int32)
         return ((xq[None] >> shifts.reshape(-1, *[1] * xq.ndim)) & mask).astype(np.uint8), 2.0 ** shifts
     u = xq & (2 ** bits - 1)
     mag = u & (2 ** (bits - 1) - 1)
     P = math.ceil((bits - 1) / dac_bits)
-    shifts = dac_bits * np.arange(P)
+    shifts = dac_bits * np.arange(P, dtype=np.int32)
     planes = ((mag[None] >> shifts.reshape(-1, *[1] * xq.ndim)) & mask).astype(np.uint8)
     sign = ((u >> (bits - 1)) & 1).astype(np.uint8)[None]
     return np.concatenate([planes, sign]), np.concatenate([2.0 ** shifts, [-(2.0 ** (bits - 1))]])
