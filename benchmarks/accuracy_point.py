@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     from archsim.noise import CrossbarSpec
     from workloads.noise import evaluate as ev
     from workloads import checkpoints
-    from workloads.small_vit import SmallViTConfig, checkpoint_key, fashion_mnist
+    from workloads.papers.vit.small_vit import SmallViTConfig, checkpoint_key, fashion_mnist
     from workloads.models.vit import ViT
 
     cfg = SmallViTConfig()

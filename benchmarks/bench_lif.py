@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from workloads.models.loas_nets import loas_vgg16
+from workloads.papers.loas.nets import loas_vgg16
 from workloads.snn import neuron
 
 

@@ -178,7 +178,7 @@ def other(run: Run, name: str) -> None:
 
 
 def small_vit(run: Run) -> None:
-    from workloads import small_vit as sv
+    from workloads.papers.vit import small_vit as sv
 
     cfg = sv.SmallViTConfig()
     if run.smoke:

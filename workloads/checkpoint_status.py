@@ -5,7 +5,7 @@ from workloads.train import StrongConfig, TrainConfig, entry_key
 
 
 def _small_vit_key() -> str:
-    from workloads.small_vit import SmallViTConfig, checkpoint_key
+    from workloads.papers.vit.small_vit import SmallViTConfig, checkpoint_key
     return checkpoint_key(SmallViTConfig())
 
 

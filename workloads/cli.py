@@ -35,10 +35,11 @@ from functools import partial
 DELEGATED = {
     "quant": ("workloads.quant_frontends", "main job step: StableQ, TesseraQ (SmolLM2) and PCL traces and figures"),
     "hetero": ("workloads.hetero_frontends", "main job step: STAtten, TT-SNN and ReSpike trained and traced"),
-    "vit-studies": ("workloads.vit_studies", "main job step: the small ViT, TReX's search, ClipFormer's tables"),
-    "stableq": ("workloads.stableq", "StableQ: data-scarce quantisation of a ResNet-18 (run, export)"),
-    "tesseraq": ("workloads.tesseraq", "TesseraQ: SmolLM2-135M quantised, perplexity and traces (run, export)"),
-    "pcl": ("workloads.pcl", "prompt-based continual learning, one- vs two-stage, on Fashion-MNIST"),
+    "vit-studies": ("workloads.papers.vit.studies", "main job step: the small ViT, TReX's search, ClipFormer's tables"),
+    "stableq": ("workloads.papers.stableq.study", "StableQ: data-scarce quantisation of a ResNet-18 (run, export)"),
+    "tesseraq": ("workloads.papers.tesseraq.study",
+                 "TesseraQ: SmolLM2-135M quantised, perplexity and traces (run, export)"),
+    "pcl": ("workloads.papers.pcl.study", "prompt-based continual learning, one- vs two-stage, on Fashion-MNIST"),
     "seeds": ("workloads.seed_spread", "main job step: accuracy claims over seeds (TT-SNN, StableQ), mean and spread"),
     "results": ("workloads.committed_results", "the main job's committed experiment results (results/): list, --commit"),
 }
@@ -195,7 +196,7 @@ def run_train(args) -> int:
     else:
         raise ValueError("train: name a model or pass --all")
     if args.all and args.commit and args.schedule == "main":
-        from workloads import small_vit
+        from workloads.papers.vit import small_vit
 
         if args.retrain:
             small_vit.load_or_train(small_vit.SmallViTConfig(), refresh=True, progress=not args.quiet)

@@ -52,8 +52,13 @@ def _file(entry: tuple) -> str:
 
 def main_job() -> list[Entry]:
     """The experiments of the main job, with the main job's configurations."""
-    from workloads import clipformer, pcl, seed_spread, stableq, tesseraq, trex
-    from workloads.small_vit import SmallViTConfig
+    from workloads import seed_spread
+    from workloads.papers.clipformer import study as clipformer
+    from workloads.papers.pcl import study as pcl
+    from workloads.papers.stableq import study as stableq
+    from workloads.papers.tesseraq import study as tesseraq
+    from workloads.papers.trex import search as trex
+    from workloads.papers.vit.small_vit import SmallViTConfig
 
     out = []
     sq = stableq.StableQConfig()

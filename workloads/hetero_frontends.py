@@ -109,7 +109,7 @@ def statten(out: Path, progress: bool = True) -> dict:
 def ttsnn(out: Path, progress: bool = True) -> dict:
     """The baseline and its TT versions; their traces carry each decomposed conv's rank
     (``rank_<i>``) and the EVBMF estimate it was floored from (``evbmf_rank_<i>``)."""
-    from workloads.models.ttsnn import decomposed_convs, vbmf_ranks
+    from workloads.papers.ttsnn.model import decomposed_convs, vbmf_ranks
     from workloads.train import TrainConfig, load_or_train
 
     result, evbmf = {}, None

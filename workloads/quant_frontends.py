@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     summary: dict = {}
     if "stableq" in args.only:
-        from workloads.stableq import StableQConfig, export_traces
+        from workloads.papers.stableq.study import StableQConfig, export_traces
         t0 = time.perf_counter()
         r = export_traces(StableQConfig(), args.out)
         summary["stableq"] = {"fp_accuracy": r["fp_accuracy"], "test_images": r["test_images"],
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
         print(f"stableq: FP {r['fp_accuracy']:.4f}; " + ", ".join(
             f"{k} {v:.4f}" for k, v in summary["stableq"]["accuracy"].items()), flush=True)
     if "llm" in args.only:
-        from workloads.tesseraq import export_trace, main_configs, measure
+        from workloads.papers.tesseraq.study import export_trace, main_configs, measure
         t0 = time.perf_counter()
         ppl = {}
         for cfg in main_configs():
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
         summary["smollm2_perplexity"] = ppl
         summary["smollm2_seconds"] = time.perf_counter() - t0
     if "pcl" in args.only:
-        from workloads.pcl import measure as pcl_measure
+        from workloads.papers.pcl.study import measure as pcl_measure
         t0 = time.perf_counter()
         r = pcl_measure()
         summary["pcl"] = {f"{run['mode']}-qr{run['qr_weight']}": {

@@ -23,18 +23,20 @@ class ModelEntry:
     strong: dict[str, Any] | None = None  # the main job's strong-mode fine-tune (StrongConfig fields), if any
 
 
-def _loas(name):
+def _build(module: str, name: str, **fixed):
+    """A builder that imports ``module`` (torch) only when a model is built, then calls ``name``."""
     def build(**kw):
-        from workloads.models import loas_nets
-        return getattr(loas_nets, name)(**kw)
+        import importlib
+        return getattr(importlib.import_module(module), name)(**fixed, **kw)
     return build
+
+
+def _loas(name):
+    return _build("workloads.papers.loas.nets", name)
 
 
 def _tiny(name):
-    def build(**kw):
-        from workloads.models import tiny
-        return getattr(tiny, name)(**kw)
-    return build
+    return _build("workloads.models.tiny", name)
 
 
 _LOAS = "LoAS (MICRO 2024), Yin et al., arXiv 2407.14073"
@@ -103,16 +105,9 @@ register(ModelEntry(
 
 # --- STAtten, TT-SNN, ReSpike (docs/workloads/statten.md, ttsnn.md, respike.md) --------------------
 
-def _module(module, name):
-    def build(**kw):
-        import importlib
-        return getattr(importlib.import_module(f"workloads.models.{module}"), name)(**kw)
-    return build
-
-
 _STATTEN_DATA = dict(dataset="fashion-mnist", image_size=32, channels=1, prune_rounds=0, batch_size=64, lr=2e-3)
 register(ModelEntry(
-    "statten-fmnist", _module("statten", "statten"), "snn",
+    "statten-fmnist", _build("workloads.papers.statten.model", "statten"), "snn",
     "STAtten (Lee et al., CVPR 2025, arXiv 2409.19764) on the Spike-driven Transformer",
     "spiking transformer with spatial-temporal attention: 2 blocks x D 64, 4 heads, 64 tokens, T=4, chunk 2, "
     "32x32x1 input",
@@ -120,35 +115,23 @@ register(ModelEntry(
                "quick": dict(_STATTEN_DATA, train_size=256, test_size=128, dense_epochs=1)}))
 
 
-def _tt(schedule):
-    def build(parent=None, **kw):
-        from workloads.models import ttsnn
-
-        if schedule == "baseline":
-            return ttsnn.ttsnn_resnet18(schedule="baseline", **kw)
-        # the TT network starts from the trained baseline (starts_from, handed over by the trainer as
-        # `parent`): EVBMF ranks (floored), TT-SVD cores
-        return ttsnn.from_baseline(parent, schedule, ttsnn.tt_ranks(parent), **kw)
-    return build
-
-
 _TT = "TT-SNN (Lee et al., DATE 2024, arXiv 2401.08001)"
 _TT_DATA = dict(dataset="fashion-mnist", image_size=32, channels=1, train_size=3000, test_size=1000, prune_rounds=0,
                 batch_size=64)
 register(ModelEntry(
-    "ttsnn-r18-fmnist", _tt("baseline"), "snn", _TT,
+    "ttsnn-r18-fmnist", _build("workloads.papers.ttsnn.model", "build", schedule="baseline"), "snn", _TT,
     "spiking ResNet-18 layout (MS-ResNet), widths 16-128, T=4, 32x32x1 input: the TT-SNN baseline",
     schedules={"main": dict(_TT_DATA, dense_epochs=2, lr=2e-3)}, export_options=dict(activation_bits=8)))
 for _s in ("stt", "ptt", "htt"):
     register(ModelEntry(
-        f"ttsnn-r18-fmnist-{_s}", _tt(_s), "snn", _TT,
+        f"ttsnn-r18-fmnist-{_s}", _build("workloads.papers.ttsnn.model", "build", schedule=_s), "snn", _TT,
         f"the baseline's 3x3 convs as TT cores (EVBMF ranks >= C/4, TT-SVD init), {_s.upper()} schedule, "
         "fine-tuned",
         schedules={"main": dict(_TT_DATA, train_size=2000, dense_epochs=1, lr=1e-3)},
         export_options=dict(activation_bits=8), starts_from="ttsnn-r18-fmnist"))
 
 register(ModelEntry(
-    "respike-fmnist-clips", _module("respike", "respike"), "snn",
+    "respike-fmnist-clips", _build("workloads.papers.respike.model", "respike"), "snn",
     "ReSpike (Xiao et al., arXiv 2409.01564), hybrid ANN-SNN",
     "bottleneck-ResNet ANN on the key frame + spiking ResNet on 3 residual frames + 4 cross-attention fusions, "
     "clips of 4 frames 40x40x1 (moving Fashion-MNIST)",
@@ -161,7 +144,7 @@ register(ModelEntry(
 # --- Spikformer (the LoAS paper's transformer scaling point; docs/workloads/spikformer.md) --------
 _SPIKFORMER_DATA = dict(dataset="fashion-mnist", image_size=32, channels=1, batch_size=64, lr=2e-3, rewind="lr")
 register(ModelEntry(
-    "spikformer-fmnist", _module("spikformer", "spikformer"), "snn",
+    "spikformer-fmnist", _build("workloads.papers.spikformer.model", "spikformer"), "snn",
     "Spikformer (Zhou et al., ICLR 2023, arXiv 2209.15425), the transformer layer of LoAS (MICRO 2024)",
     "Spikformer-style spiking transformer: SPS stem, 1 block x D 128 (spiking self-attention on Q/K/V "
     "spikes, 8 heads; MLP 128 -> 512 -> 128), 64 tokens, T=4, 32x32x1 input; pruned to 90 %",

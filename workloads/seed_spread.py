@@ -80,7 +80,7 @@ def _tt_measure(seed: int, progress: bool) -> dict[str, float]:
 # --- StableQ: FP ResNet-18 and its W4A4 / W2A4 formats, progressive vs round-to-nearest ------------
 
 def _sq_config(seed: int):
-    from workloads.stableq import StableQConfig
+    from workloads.papers.stableq.study import StableQConfig
 
     main = StableQConfig()
     if seed == main.seed == main.train.seed:
@@ -91,12 +91,12 @@ def _sq_config(seed: int):
 
 def _sq_keys(seed: int) -> str:
     from workloads.result_cache import config_key
-    from workloads.stableq import CACHE_VERSION as SQ_VERSION
+    from workloads.papers.stableq.study import CACHE_VERSION as SQ_VERSION
     return config_key(_sq_config(seed), SQ_VERSION)
 
 
 def _sq_measure(seed: int, progress: bool) -> dict[str, float]:
-    from workloads import stableq
+    from workloads.papers.stableq import study as stableq
 
     cfg = _sq_config(seed)
     result = stableq.measure(cfg, progress=progress)
@@ -108,7 +108,7 @@ def _sq_measure(seed: int, progress: bool) -> dict[str, float]:
 
 
 def _sq_comparisons() -> tuple[tuple[str, str], ...]:
-    from workloads.stableq import StableQConfig
+    from workloads.papers.stableq.study import StableQConfig
     return tuple((f"w{w}a{a}-progressive", f"w{w}a{a}-rtn") for w, a in StableQConfig().formats)
 
 
@@ -205,7 +205,7 @@ def tables(result: dict) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    from workloads.vit_studies import write_tables
+    from workloads.papers.vit.studies import write_tables
 
     p = argparse.ArgumentParser(prog="archsim-workloads seeds", description=__doc__.split("\n\n")[0])
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder (writes OUT/seeds/<study>.json)")

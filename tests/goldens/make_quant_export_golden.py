@@ -1,5 +1,5 @@
 """Write ``tests/goldens/quant_export.json``: what the StableQ trace export
-(:func:`workloads.quant.export.export_quantized_cnn`) gives for a fixed-seed quantised ResNet-18
+(:func:`workloads.papers.stableq.export.export_quantized_cnn`) gives for a fixed-seed quantised ResNet-18
 (random weights, two synthetic 1x32x32 images, W2A4 round-to-nearest): every op's kind, loop
 bounds, MACs, operands (role, bits, dtype, shape, density, quantisation, a hash of the stored
 codes), tags and inputs, and the summary figures of the StableQ recipe's hardware runs on it.
@@ -30,8 +30,8 @@ def fixed_trace():
 
     from archsim.trace.schema import Header, Provenance
     from workloads.models.resnet import resnet18
-    from workloads.quant.cnn import fold_batchnorm, quantize_cnn
-    from workloads.quant.export import export_quantized_cnn
+    from workloads.papers.stableq.cnn import fold_batchnorm, quantize_cnn
+    from workloads.papers.stableq.export import export_quantized_cnn
 
     torch.manual_seed(0)
     model = resnet18().eval()

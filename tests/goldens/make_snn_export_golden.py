@@ -56,7 +56,7 @@ def _tiny_cnn():
 
 def _loas(name):
     import torch
-    from workloads.models import loas_nets
+    from workloads.papers.loas import nets as loas_nets
     from workloads.snn.network import SpikingNet
 
     torch.manual_seed(0)
@@ -76,7 +76,7 @@ def _loas(name):
 
 def _ttsnn(schedule):
     import torch
-    from workloads.models.ttsnn import ttsnn_resnet18
+    from workloads.papers.ttsnn.model import ttsnn_resnet18
 
     torch.manual_seed(0)
     m = ttsnn_resnet18(timesteps=4, widths=TT_WIDTHS, schedule=schedule,
@@ -87,7 +87,7 @@ def _ttsnn(schedule):
 
 def _respike(kv_reuse):
     import torch
-    from workloads.models.respike import respike
+    from workloads.papers.respike.model import respike
 
     torch.manual_seed(0)
     m = respike(timesteps=3, kv_reuse=kv_reuse)
@@ -102,7 +102,7 @@ def _respike(kv_reuse):
 
 def _statten():
     import torch
-    from workloads.models.statten import statten
+    from workloads.papers.statten.model import statten
 
     torch.manual_seed(0)
     m = _bn(statten(timesteps=4, image_size=16, dim=16, layers=1, heads=2, chunk_size=2), torch.rand(32, 1, 16, 16))
@@ -111,7 +111,7 @@ def _statten():
 
 def _spikformer():
     import torch
-    from workloads.models.spikformer import spikformer
+    from workloads.papers.spikformer.model import spikformer
 
     torch.manual_seed(0)
     m = _bn(spikformer(timesteps=4, dim=16, heads=2, layers=1), torch.rand(32, 1, 16, 16))

@@ -4,10 +4,10 @@ now goes through the one trainer (:mod:`workloads.training`):
 
 * ``registry``: ``workloads.train.train`` (dense Adam + cosine phase with a rewind point,
   crop-flip augmentation, a pruning round with masks) and ``finetune_strong``;
-* ``small_vit``: ``workloads.small_vit.train`` (AdamW + one-cycle, 1.5 epochs, crop-flip);
-* ``stableq``: ``workloads.stableq.train_fp`` (Adam + one-cycle);
-* ``pcl_rotation`` / ``pcl_supervised``: ``workloads.pcl.pretrain_backbone``;
-* ``pcl_continual``: ``workloads.pcl.run_continual`` (two tasks, query-pool regularisation).
+* ``small_vit``: ``workloads.papers.vit.small_vit.train`` (AdamW + one-cycle, 1.5 epochs, crop-flip);
+* ``stableq``: ``workloads.papers.stableq.study.train_fp`` (Adam + one-cycle);
+* ``pcl_rotation`` / ``pcl_supervised``: ``workloads.papers.pcl.study.pretrain_backbone``;
+* ``pcl_continual``: ``workloads.papers.pcl.study.run_continual`` (two tasks, query-pool regularisation).
 
 tests/workloads/test_trainer_goldens.py runs the same cases on today's code and compares. The
 stored file was written by each caller's own loop, before the loops were merged (the commit is
@@ -69,19 +69,19 @@ def run_cases() -> dict:
     out["registry_strong"] = {**summary(s.model.state_dict()),
                               "metrics": {k: v for k, v in s.metrics.items() if not k.startswith(("time", "cpu_time"))}}
 
-    from workloads import small_vit as V
+    from workloads.papers.vit import small_vit as V
     vcfg = V.SmallViTConfig(dim=16, depth=1, heads=2, mlp_dim=32, train_images=96, test_images=32, epochs=1.5,
                             batch_size=32, augment="crop-flip")
     model, info = V.train(vcfg, V.fashion_mnist(vcfg), progress=False)
     out["small_vit"] = {**summary(model.state_dict()),
                         "metrics": {k: info[k] for k in ("train_accuracy", "test_accuracy")}}
 
-    from workloads import stableq as Q
+    from workloads.papers.stableq import study as Q
     ccfg = Q.CnnTrainConfig(train_size=48, test_size=16, epochs=2, batch_size=32, threads=1)
     model, metrics = Q.train_fp(ccfg, Q.load_data(ccfg), progress=False)
     out["stableq"] = {**summary(model.state_dict()), "metrics": {"accuracy_top1": metrics["accuracy_top1"]}}
 
-    from workloads import pcl as P
+    from workloads.papers.pcl import study as P
     torch.set_num_threads(1)
     base = dict(image_size=8, patch_size=4, dim=16, depth=2, heads=2, mlp_dim=32, batch_size=16, pretrain_epochs=2,
                 tasks=2, pool=4, prompt_length=4, prompt_layers=(0, 1), epochs=2, lr=3e-3)

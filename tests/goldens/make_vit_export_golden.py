@@ -1,5 +1,5 @@
 """Write ``tests/goldens/vit_export.json``: what the ViT trace export
-(:func:`workloads.vit_trace.export_vit_trace`) gives for fixed-seed small ViTs (random weights,
+(:func:`workloads.papers.vit.trace.export_vit_trace`) gives for fixed-seed small ViTs (random weights,
 synthetic images): the header (model, source, dataset, input description, batch, timesteps,
 provenance, metrics, config) and every op's id, kind, loop bounds, MACs, operands (role, bits,
 dtype, shape, density, quantisation, histogram, a hash of the stored int8 codes), tags and
@@ -47,7 +47,7 @@ def fixed_trace(name: str):
     import torch
 
     from workloads.models.vit import ViT, ViTConfig
-    from workloads.vit_trace import export_vit_trace
+    from workloads.papers.vit.trace import export_vit_trace
 
     torch.set_num_threads(1)     # the float sums (K^T and V histogram edges) depend on the thread count
     fields, (n, c, size), kwargs = CONFIGS[name]

@@ -29,6 +29,6 @@ def test_no_python_m_workloads_commands(repo):
 
 def test_the_check_sees_one(tmp_path):
     (tmp_path / "docs").mkdir()
-    (tmp_path / "README.md").write_text("run `.venv/bin/python -m workloads.stableq run`\n")
+    (tmp_path / "README.md").write_text("run `.venv/bin/python -m workloads.papers.stableq.study run`\n")
     (tmp_path / "setup.sh").write_text("archsim-workloads quant -o x\n")
-    assert offenders(tmp_path) == ["README.md:1: run `.venv/bin/python -m workloads.stableq run`"]
+    assert offenders(tmp_path) == ["README.md:1: run `.venv/bin/python -m workloads.papers.stableq.study run`"]

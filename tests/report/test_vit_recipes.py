@@ -44,7 +44,7 @@ def test_trex_ratios_next_to_the_paper(outcomes):
 
 
 def test_study_tables_in_the_report(outcomes):
-    """With the studies' JSON present (as ``workloads.vit_studies`` writes it), the report page
+    """With the studies' JSON present (as ``workloads.papers.vit.studies`` writes it), the report page
     shows the TReX search and ClipFormer tables under their recipes; without it, how to make it."""
     results, out = outcomes
     md, _ = write_report(out, lambda figures: recipes_page(list(results.values()), None, out))

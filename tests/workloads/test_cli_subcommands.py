@@ -63,7 +63,7 @@ def test_a_subcommand_error_is_one_line(monkeypatch, capsys):
 
 
 def test_pcl_subcommand_prints_every_run(monkeypatch, capsys):
-    from workloads import pcl
+    from workloads.papers.pcl import study as pcl
 
     runs = [{"mode": m, "qr_weight": q, "final_accuracy": 0.5, "average_forgetting": 0.1, "train_time_s": 1.0}
             for m, q in pcl.MODES]

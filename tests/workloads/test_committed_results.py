@@ -121,7 +121,12 @@ def test_not_yet_committed_names_real_entries():
 
 
 def _forbid_computing(monkeypatch):
-    from workloads import clipformer, pcl, seed_spread, stableq, tesseraq, trex
+    from workloads import seed_spread
+    from workloads.papers.clipformer import study as clipformer
+    from workloads.papers.pcl import study as pcl
+    from workloads.papers.stableq import study as stableq
+    from workloads.papers.tesseraq import study as tesseraq
+    from workloads.papers.trex import search as trex
 
     def boom(*a, **k):
         raise AssertionError("the main job computed an experiment that has a committed result")

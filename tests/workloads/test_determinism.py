@@ -31,12 +31,12 @@ cfg = TrainConfig.for_model("tiny-snn", train_size=96, test_size=48, batch_size=
 t = train(cfg, progress=False)
 out["snn"] = [digest(t.model), t.metrics["accuracy_top1"]]
 
-from workloads.small_vit import SmallViTConfig, fashion_mnist, train as train_vit
+from workloads.papers.vit.small_vit import SmallViTConfig, fashion_mnist, train as train_vit
 vcfg = SmallViTConfig(dim=16, depth=1, heads=2, mlp_dim=32, train_images=128, test_images=64, epochs=1, batch_size=32)
 model, info = train_vit(vcfg, fashion_mnist(vcfg), progress=False)
 out["vit"] = [digest(model), info["test_accuracy"]]
 
-from workloads.stableq import CnnTrainConfig, load_data, train_fp
+from workloads.papers.stableq.study import CnnTrainConfig, load_data, train_fp
 ccfg = CnnTrainConfig(train_size=64, test_size=32, epochs=1, batch_size=32)
 model, metrics = train_fp(ccfg, load_data(ccfg), progress=False)
 out["resnet18"] = [digest(model), metrics["accuracy_top1"]]

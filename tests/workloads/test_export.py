@@ -9,7 +9,7 @@ from archsim.trace.io import load_trace
 from archsim.trace.quant import quantize_weight
 from archsim.trace.schema import Role
 from workloads.model_export import export_model
-from workloads.models.loas_nets import BasicBlock
+from workloads.papers.loas.nets import BasicBlock
 from workloads.models.tiny import tiny_cnn, tiny_snn
 from workloads.snn.network import SpikingNet
 from workloads.snn.neuron import LIF

@@ -54,7 +54,7 @@ def test_clips_are_grey():
 
 def test_chunk_must_divide_the_timesteps():
     import torch
-    from workloads.models.statten import statten
+    from workloads.papers.statten.model import statten
 
     m = statten(timesteps=4, image_size=16, dim=16, layers=1, heads=2, chunk_size=3)
     with pytest.raises(ValueError, match="multiple of chunk_size"):

@@ -10,12 +10,12 @@ pytest.importorskip("transformers")
 torch.set_num_threads(1)
 
 from archsim.trace.io import load_trace  # noqa: E402
-from workloads.models.smollm2 import tiny_llama  # noqa: E402
-from workloads.quant.llm import (LINEARS, capture_layer_inputs, enable_token_act_quant, perplexity,  # noqa: E402
-                                 quantize_llama)
+from workloads.papers.tesseraq.llm import (LINEARS, capture_layer_inputs,  # noqa: E402
+                                           enable_token_act_quant, perplexity, quantize_llama)
+from workloads.papers.tesseraq.smollm2 import tiny_llama  # noqa: E402
+from workloads.papers.tesseraq.study import LlmQuantConfig, export_trace, quantize_and_measure, shape_of  # noqa: E402
 from workloads.quant.progressive import ProgressiveConfig  # noqa: E402
 from workloads.quant.uniform import QuantSpec, rtn  # noqa: E402
-from workloads.tesseraq import LlmQuantConfig, export_trace, quantize_and_measure, shape_of  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +102,8 @@ def test_measure_and_export_trace(tiny, tmp_path):
 def test_smollm2_loads_and_predicts():
     """The real SmolLM2-135M: perplexity on 512 tokens of the GPL-3 text about 19-21 (18.8 in the
     research note with another window)."""
-    from workloads.models import smollm2
-    from workloads.tesseraq import EVAL_TEXT, text_ids
+    from workloads.papers.tesseraq import smollm2
+    from workloads.papers.tesseraq.study import EVAL_TEXT, text_ids
     model, tok = smollm2.load()
     assert model.config.num_hidden_layers == 30 and model.config.num_key_value_heads == 3
     ppl = perplexity(model, text_ids(tok, EVAL_TEXT, 512), window=512)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from workloads.model_export import export_model
-from workloads.models import loas_nets
+from workloads.papers.loas import nets as loas_nets
 
 ALEXNET = [(64, 576, 192), (64, 1728, 384), (64, 3456, 256), (64, 2304, 256)]
 VGG16 = [(1024, 576, 64), (256, 576, 128), (256, 1152, 128), (64, 1152, 256), (64, 2304, 256),

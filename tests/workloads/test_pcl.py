@@ -6,7 +6,7 @@ torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
 from workloads.models.vit import ViT, ViTConfig  # noqa: E402
-from workloads.pcl import PromptedViT, PromptPool, task_classes  # noqa: E402
+from workloads.papers.pcl.study import PromptedViT, PromptPool, task_classes  # noqa: E402
 
 CFG = ViTConfig(image_size=8, patch_size=4, in_channels=1, num_classes=10, dim=16, depth=3, heads=2, mlp_dim=32)
 

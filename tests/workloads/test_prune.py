@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from workloads import prune as P
-from workloads.models.loas_nets import loas_alexnet
+from workloads.papers.loas.nets import loas_alexnet
 
 
 def test_schedule_hits_target_exactly():

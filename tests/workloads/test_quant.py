@@ -7,9 +7,9 @@ torch = pytest.importorskip("torch")
 torch.set_num_threads(1)   # the machine's cores are shared: one thread is faster than two competing
 from torch import nn  # noqa: E402
 
+from workloads.papers.stableq.cnn import (accuracy, bn_statistics_inversion, fold_batchnorm,  # noqa: E402
+                                          quant_layers, quantize_cnn)
 from workloads.quant.activation import ActQuant, per_token_fake_quant  # noqa: E402
-from workloads.quant.cnn import (accuracy, bn_statistics_inversion, fold_batchnorm, quant_layers,  # noqa: E402
-                                 quantize_cnn)
 from workloads.quant.progressive import ProgressiveConfig, SoftRounding, block_mse, progressive_round  # noqa: E402
 from workloads.quant.uniform import QuantSpec, rtn, rtn_numpy, search_clip, to_groups  # noqa: E402
 

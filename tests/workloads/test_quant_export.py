@@ -1,4 +1,4 @@
-"""Trace export of a post-training-quantised ResNet-18 (workloads.quant.export: the graph capture
+"""Trace export of a post-training-quantised ResNet-18 (workloads.papers.stableq.export: the graph capture
 with the quantised CNN's module rules)."""
 import importlib.util
 import json
@@ -15,8 +15,8 @@ from archsim.trace.io import load_trace  # noqa: E402
 from archsim.trace.schema import Header, Provenance  # noqa: E402
 from workloads.models.resnet import resnet18  # noqa: E402
 from tests.helpers import golden_mismatches  # noqa: E402
-from workloads.quant.cnn import fold_batchnorm, quant_layers  # noqa: E402
-from workloads.quant.export import export_quantized_cnn  # noqa: E402
+from workloads.papers.stableq.cnn import fold_batchnorm, quant_layers  # noqa: E402
+from workloads.papers.stableq.export import export_quantized_cnn  # noqa: E402
 
 GOLDENS = Path(__file__).resolve().parents[1] / "goldens"
 
@@ -139,7 +139,7 @@ def test_export_simulates_as_the_forward_hook_exporter(maker, exported):
 
 
 def test_export_needs_quantised_layers():
-    from workloads.quant.cnn import wrap_layers
+    from workloads.papers.stableq.cnn import wrap_layers
     model = wrap_layers(fold_batchnorm(resnet18().eval()), 4, 4)
     with pytest.raises(ValueError, match="not quantised"):
         export_quantized_cnn(model, torch.zeros(1, 1, 32, 32),

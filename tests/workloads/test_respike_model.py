@@ -8,7 +8,7 @@ import torch
 from archsim.trace.schema import Role
 from workloads.data import load
 from workloads.model_export import export_model
-from workloads.models.respike import respike
+from workloads.papers.respike.model import respike
 from workloads.train import recalibrate_bn
 
 T = 3

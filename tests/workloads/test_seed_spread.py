@@ -88,7 +88,7 @@ def test_a_seed_repeats_the_registry_chain():
 
 
 def test_stableq_seed_zero_is_the_main_jobs_run():
-    from workloads import stableq
+    from workloads.papers.stableq import study as stableq
 
     assert S._sq_config(0) == stableq.StableQConfig()
     other = S._sq_config(1)

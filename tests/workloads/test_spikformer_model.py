@@ -9,7 +9,7 @@ import torch
 
 from archsim.trace.schema import Role
 from workloads.model_export import export_model
-from workloads.models.spikformer import ATTN_THRESHOLD, SPIKFORMER_SCALE, SSA, reference_ssa, spikformer
+from workloads.papers.spikformer.model import ATTN_THRESHOLD, SPIKFORMER_SCALE, SSA, reference_ssa, spikformer
 from workloads.snn.neuron import LIF
 from workloads.train import recalibrate_bn
 

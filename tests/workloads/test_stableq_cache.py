@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("torch")
 
 from archsim.trace.io import load_trace  # noqa: E402
-from workloads import stableq  # noqa: E402
+from workloads.papers.stableq import study as stableq  # noqa: E402
 from workloads.quant.progressive import ProgressiveConfig  # noqa: E402
 
 TINY = stableq.StableQConfig(

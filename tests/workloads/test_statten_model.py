@@ -7,7 +7,7 @@ import torch
 
 from archsim.trace.schema import Role
 from workloads.model_export import export_model
-from workloads.models.statten import ChunkAttention, reference_attention, statten
+from workloads.papers.statten.model import ChunkAttention, reference_attention, statten
 from workloads.train import recalibrate_bn
 
 T, B, D, HEADS = 4, 2, 16, 2

@@ -3,7 +3,7 @@ with small TT ranks, and the cores as convolutions give the original convolution
 import numpy as np
 import pytest
 
-from workloads.tt.decompose import conv_cores, reconstruct, tt_svd
+from workloads.papers.ttsnn.decompose import conv_cores, reconstruct, tt_svd
 
 
 def test_full_rank_is_exact(rng):

@@ -7,9 +7,9 @@ import torch
 
 from archsim.trace.schema import Role
 from workloads.model_export import export_model
-from workloads.models.ttsnn import decomposed_convs, from_baseline, tt_ranks, ttsnn_resnet18, vbmf_ranks
+from workloads.papers.ttsnn.model import decomposed_convs, from_baseline, tt_ranks, ttsnn_resnet18, vbmf_ranks
 from workloads.train import recalibrate_bn
-from workloads.tt.decompose import conv_cores
+from workloads.papers.ttsnn.decompose import conv_cores
 
 T = 4
 RANKS = [3] * 16

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from workloads.tt.vbmf import conv_rank, evbmf_rank
+from workloads.papers.ttsnn.vbmf import conv_rank, evbmf_rank
 
 
 @pytest.mark.parametrize("rank, shape", [(5, (64, 576)), (12, (128, 1152)), (3, (300, 40))])

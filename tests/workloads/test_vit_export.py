@@ -1,4 +1,4 @@
-"""Trace export of a PyTorch ViT (workloads.vit_trace: the graph capture with the ViT's module
+"""Trace export of a PyTorch ViT (workloads.papers.vit.trace: the graph capture with the ViT's module
 rules) against what the forward-hook exporter wrote (tests/goldens/vit_export.json)."""
 import importlib.util
 import json
@@ -14,7 +14,7 @@ from torch import nn  # noqa: E402
 from archsim.errors import TraceError  # noqa: E402
 from tests.helpers import golden_mismatches  # noqa: E402
 from workloads.models.vit import ViT, ViTConfig  # noqa: E402
-from workloads.vit_trace import export_vit_trace  # noqa: E402
+from workloads.papers.vit.trace import export_vit_trace  # noqa: E402
 
 GOLDENS = Path(__file__).resolve().parents[1] / "goldens"
 # the header keys the capture writes itself (how it traced: capture, loop, neurons, bit widths,

@@ -13,11 +13,11 @@ from archsim.noise import ClipFormerTransform, CrossbarSpec, dynamic_matmul, pro
 from archsim.generators.shapes.examples import SMALL_VIT  # noqa: E402
 from archsim.generators.shapes.reuse import reuse_pattern  # noqa: E402
 from archsim.generators.shapes.transformers import vit_trace  # noqa: E402
-from workloads.clipformer import AttentionSnr, on_crossbars  # noqa: E402
 from workloads.models.vit import ViT, ViTConfig  # noqa: E402
-from workloads.small_vit import SmallViTConfig, with_reuse  # noqa: E402
-from workloads.trex import shape_arguments  # noqa: E402
-from workloads.vit_trace import export_vit_trace  # noqa: E402
+from workloads.papers.clipformer.study import AttentionSnr, on_crossbars  # noqa: E402
+from workloads.papers.trex.search import shape_arguments  # noqa: E402
+from workloads.papers.vit.small_vit import SmallViTConfig, with_reuse  # noqa: E402
+from workloads.papers.vit.trace import export_vit_trace  # noqa: E402
 
 CFG = ViTConfig(image_size=8, patch_size=4, in_channels=1, num_classes=10, dim=16, depth=4, heads=2, mlp_dim=32)
 SHAPE = dict(layers=4, dim=16, heads=2, mlp_ratio=2, image=8, patch=4, in_chans=1, classes=10)
@@ -219,7 +219,7 @@ def caches(tmp_path, monkeypatch):
 
 
 def test_checkpoint_cache(caches):
-    from workloads.small_vit import load_or_train
+    from workloads.papers.vit.small_vit import load_or_train
     model, info = load_or_train(TINY, progress=False)
     assert 0.1 < info["test_accuracy"] <= 1 and info["parameters"] == sum(p.numel() for p in model.parameters())
     files = sorted(p.name for p in (caches / "ckpt").iterdir())
@@ -234,7 +234,7 @@ def test_trex_search_end_to_end(caches):
     (checked against the cost model), every pattern of that count is fine-tuned and costed, and
     the chosen one is the most accurate within the budget."""
     from archsim.config.hardware import load_hardware
-    from workloads import trex
+    from workloads.papers.trex import search as trex
     cfg = trex.TrexSearchConfig(vit=TINY, latency_budget=0.8)
     res = trex.search(cfg, progress=False)
     hw = load_hardware(trex.REPO / cfg.hardware)
@@ -253,7 +253,7 @@ def test_trex_search_end_to_end(caches):
 
 
 def test_clipformer_study_smoke(caches):
-    from workloads import clipformer
+    from workloads.papers.clipformer import study as clipformer
     cfg = clipformer.ClipFormerConfig(vit=TINY, write_sigmas=(0.2,), gammas=(5.0,), clips=((2.0, 0.5),),
                                       sweep=((1.0, 0.5),), sweep_sigma=0.2, seeds=(0, 1), images=20, workers=1)
     res = clipformer.experiment(cfg, progress=False)
@@ -273,7 +273,7 @@ def test_clipformer_study_smoke(caches):
 
 @pytest.mark.parametrize("arg", ["--images=0", "--seeds=-2", "--images=many"])
 def test_vit_studies_rejects_bad_sizes(arg, tmp_path, capsys):
-    from workloads.vit_studies import main
+    from workloads.papers.vit.studies import main
     with pytest.raises(SystemExit):
         main(["-o", str(tmp_path / "out"), arg])
     assert "expected a positive integer" in capsys.readouterr().err and not (tmp_path / "out").exists()

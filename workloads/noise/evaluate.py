@@ -3,7 +3,7 @@ run on the design point's crossbars through :func:`workloads.noise.convert`.
 
     evaluate("small-vit", "fashion-mnist", images=200, seed=0, spec=CrossbarSpec(...), options={})
 
-Models: ``small-vit`` (:mod:`workloads.small_vit`, trained on Fashion-MNIST and cached), or any
+Models: ``small-vit`` (:mod:`workloads.papers.vit.small_vit`, trained on Fashion-MNIST and cached), or any
 name of :mod:`workloads.registry` (its ``schedule`` option, default ``main``, picks the cached
 checkpoint of :func:`workloads.train.load_or_train`; the dataset must be the one it was trained
 on). Options:
@@ -29,7 +29,7 @@ KNOWN_OPTIONS = {"kinds", "skip", "batch", "schedule"}
 
 
 def _small_vit(dataset: str):
-    from workloads.small_vit import SmallViTConfig, fashion_mnist, load_or_train
+    from workloads.papers.vit.small_vit import SmallViTConfig, fashion_mnist, load_or_train
 
     if dataset != "fashion-mnist":
         raise ValueError(f"accuracy.dataset: small-vit is trained on fashion-mnist, not {dataset!r}")

@@ -19,7 +19,7 @@ LLM_FORMATS = ("fp16", "w2a16", "w2a16g128", "w2a16g64", "w3a16", "w3a16g128", "
 DECODE_CONTEXT = 2048
 PREFILL_FORMATS = ("fp16", "w2a16g128", "w4a4")
 PREFILL_CONTEXT = 512
-# the small ViT of the Fashion-MNIST continual-learning run (workloads.pcl.PclConfig defaults)
+# the small ViT of the Fashion-MNIST continual-learning run (workloads.papers.pcl.study.PclConfig defaults)
 FMNIST_VIT = dict(layers=4, dim=64, heads=4, mlp_ratio=2, image=28, patch=4, in_chans=1, classes=10)
 FMNIST_PROMPTS = dict(prompt_layers=(0, 1, 2), pool=10, prompt_length=8)
 # TReX (reports/trex.yaml): baselines and attention-reuse variants; the number in a name is the
@@ -37,7 +37,7 @@ TREX = {
     "bert_base_trex6": ("bert_base", "strided", 6, {}),
 }
 LAYERS = {"deit_s": 12, "lvvit_s": 16, "bert_base": 12}
-# the small ViT trained on Fashion-MNIST for the TReX / ClipFormer studies (workloads.small_vit)
+# the small ViT trained on Fashion-MNIST for the TReX / ClipFormer studies (workloads.papers.vit.small_vit)
 SMALL_VIT = dict(model="small-vit-fmnist", layers=8, dim=64, heads=4, mlp_ratio=2, image=28, patch=4, in_chans=1,
                  classes=10, dataset="Fashion-MNIST shapes")
 

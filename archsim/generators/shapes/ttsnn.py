@@ -26,7 +26,7 @@ ranks come with); ``"pool"`` runs the cores at the input resolution and max-pool
 
 Ranks: ResNet-34 uses the 32 ranks of the SATA_Sim TT-SNN workload (``RANKS["resnet34"]``);
 ResNet-18 the ranks of the first two blocks of each ResNet-34 stage (:func:`default_ranks`)
-unless given; the small trained configuration estimates its own by VBMF (``workloads.tt.vbmf``).
+unless given; the small trained configuration estimates its own by VBMF (``workloads.papers.ttsnn.vbmf``).
 """
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def default_ranks(depth: int) -> tuple[int, ...]:
     """ResNet-34: the published workload's ranks. ResNet-18: no ranks are published; we take the
     ranks of the first two blocks of each ResNet-34 stage (same channels, same position in the
     stage). VBMF needs trained weights (on a freshly initialised layer it finds rank 0), which
-    exist only for the small trained configuration (``workloads.models.ttsnn``)."""
+    exist only for the small trained configuration (``workloads.papers.ttsnn.model``)."""
     r34 = RANKS["resnet34"]
     if depth == 34:
         return r34

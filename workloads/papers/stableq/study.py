@@ -5,7 +5,7 @@ calibration data of three kinds:
 * ``real``: ``calib_images`` training images (a random, seeded subset);
 * ``fewshot``: ``fewshot_per_class`` real training image(s) of each class (10 images by default);
 * ``zeroshot``: ``calib_images`` synthetic images made from the FP network alone by batch-norm
-  statistics inversion (:func:`workloads.quant.cnn.bn_statistics_inversion`). StableQ generates
+  statistics inversion (:func:`workloads.papers.stableq.cnn.bn_statistics_inversion`). StableQ generates
   its images with a text-to-image diffusion model; none is available offline, so this simple
   generator stands in for it.
 
@@ -83,7 +83,7 @@ def train_fp(cfg: CnnTrainConfig, data: dict, progress: bool = True,
     from workloads import checkpoints
     from workloads.device import describe, resolve
     from workloads.models.resnet import resnet18
-    from workloads.quant.cnn import accuracy
+    from workloads.papers.stableq.cnn import accuracy
     from workloads.training import fit
 
     torch.set_num_threads(cfg.threads)
@@ -112,7 +112,7 @@ def train_fp(cfg: CnnTrainConfig, data: dict, progress: bool = True,
 def calibration_images(kind: str, cfg: StableQConfig, model: torch.nn.Module, data: dict,
                        progress: bool = True) -> tuple[torch.Tensor, str]:
     """(images, description) of one calibration kind."""
-    from workloads.quant.cnn import bn_statistics_inversion
+    from workloads.papers.stableq.cnn import bn_statistics_inversion
 
     g = torch.Generator().manual_seed(cfg.seed)
     pool_x = data["x_train"][cfg.train.train_size:]       # images the FP model was not trained on
@@ -140,7 +140,7 @@ def run(cfg: StableQConfig, progress: bool = True, keep_models: bool = False) ->
 
 
 def _run(cfg: StableQConfig, progress: bool, keep_models: bool) -> dict:
-    from workloads.quant.cnn import accuracy, fold_batchnorm, quantize_cnn
+    from workloads.papers.stableq.cnn import accuracy, fold_batchnorm, quantize_cnn
 
     data = load_data(cfg.train)
     fp, fp_metrics = train_fp(cfg.train, data, progress)
@@ -194,7 +194,7 @@ def export_traces(cfg: StableQConfig, out_dir: str | Path, refresh: bool = False
     quantised models are not), so the quantisation reruns only when the cache lacks a trace."""
     from archsim.fileio import atomic_path
     from archsim.trace.schema import Header, Provenance
-    from workloads.quant.export import export_quantized_cnn
+    from workloads.papers.stableq.export import export_quantized_cnn
 
     out_dir = Path(out_dir)
     names = trace_names(cfg)
@@ -224,6 +224,7 @@ def export_traces(cfg: StableQConfig, out_dir: str | Path, refresh: bool = False
     by_label = {r["label"]: r for r in result["runs"]}
     for label, path in paths.items():
         r = by_label[label]
+        # source: the label the committed traces carry (a name, not this module's path)
         header = Header(
             model=f"resnet18-fmnist-{label}", source="workloads.stableq (StableQ frontend, arXiv 2312.05272)",
             dataset=f"fashion-mnist test[0:{cfg.trace_images}] (1x{cfg.train.image_size}x{cfg.train.image_size})",

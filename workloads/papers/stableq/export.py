@@ -1,8 +1,8 @@
-"""Export a post-training-quantised CNN (:mod:`workloads.quant.cnn`) as an archsim trace, from one
+"""Export a post-training-quantised CNN (:mod:`workloads.papers.stableq.cnn`) as an archsim trace, from one
 forward pass on real images, with the graph capture (:func:`workloads.trace`) and these
 per-module rules (:mod:`workloads.capture.rules`):
 
-* every :class:`~workloads.quant.cnn.QLayer` is one ``conv2d`` / ``linear`` op (its fake
+* every :class:`~workloads.papers.stableq.cnn.QLayer` is one ``conv2d`` / ``linear`` op (its fake
   quantisation is not a separate op): the input operand with the layer's activation bits
   (``uint`` after a ReLU, ``int`` for the signed network input), a per-tensor static ``quant``
   spec and the density measured on the images; the weight operand holds the **real integer
@@ -28,7 +28,7 @@ from archsim.trace.io import Trace
 from archsim.trace.schema import DType, Header, Histogram, Quant, Role
 from workloads.capture import Call, ModuleRule
 from workloads.capture.aten_ops import Emit, Operand
-from workloads.quant.cnn import QLayer, quant_layers
+from workloads.papers.stableq.cnn import QLayer, quant_layers
 
 
 def _pair(v) -> tuple[int, int]:
@@ -117,7 +117,7 @@ def export_quantized_cnn(model: nn.Module, x: torch.Tensor, header: Header) -> T
 
     for name, m in quant_layers(model):
         if m.quantized is None:
-            raise ValueError(f"{name}: layer is not quantised (run workloads.quant.cnn.quantize_cnn first)")
+            raise ValueError(f"{name}: layer is not quantised (run workloads.papers.stableq.cnn.quantize_cnn first)")
     p = header.provenance
     return workloads.trace(
         model, x, name=header.model, source=header.source, dataset=header.dataset,

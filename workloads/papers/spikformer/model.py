@@ -16,16 +16,16 @@ One departure from Spikformer, for spike inputs everywhere: Spikformer adds the 
 MLP's output spikes into its residual stream, so its Q/K/V and MLP layers read integers 0..2, not
 spikes, which LoAS's temporal-parallel join cannot take. The blocks here keep the residual stream
 as membrane input and fire a LIF before every GEMM (the membrane shortcut of the Spike-driven
-Transformer, the block of :class:`workloads.models.statten.Block`, whose layers this reuses): every
-GEMM of a block reads spikes. The stem is STAtten's SPS (:class:`workloads.models.statten.SPS`).
+Transformer, the block of :class:`workloads.papers.statten.model.Block`, whose layers this reuses): every
+GEMM of a block reads spikes. The stem is STAtten's SPS (:class:`workloads.papers.statten.model.SPS`).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from workloads.models.statten import Block, SpikingTransformerBody, _lif
 from workloads.ops import MatMul
+from workloads.papers.statten.model import Block, SpikingTransformerBody, _lif
 from workloads.snn.network import SpikingNet
 
 SPIKFORMER_SCALE = 0.125       # Spikformer's attention scale
@@ -54,7 +54,7 @@ class SSA(nn.Module):
 
 
 class SpikformerBlock(Block):
-    """The block of :class:`~workloads.models.statten.Block` (LIF -> Q, K, V -> attention -> LIF ->
+    """The block of :class:`~workloads.papers.statten.model.Block` (LIF -> Q, K, V -> attention -> LIF ->
     projection; LIF -> fc1 -> LIF -> fc2; membrane shortcuts) with Spikformer's SSA."""
 
     def __init__(self, dim: int, heads: int, mlp_ratio: int = 4):

@@ -9,7 +9,7 @@ ViT: from a latency budget to the most accurate attention-reuse pattern that mee
    explicit lists), keeping those within the budget.
 3. **Fine-tune** each briefly: the trained model with those encoders' attention replaced by a
    transformation block (initialised from the encoder's own output projection,
-   :func:`workloads.small_vit.with_reuse`), all weights trained for ``finetune_epochs`` on a
+   :func:`workloads.papers.vit.small_vit.with_reuse`), all weights trained for ``finetune_epochs`` on a
    ``finetune_fraction`` of the training images.
 4. **Pick** the most accurate pattern within the budget. Accuracy, EDAP, TOPS/mm2 and TOPS/W are
    reported for every pattern (TReX's step 4, full variation-aware training of the winner, is not
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from workloads.small_vit import SCHEDULE, SmallViTConfig, accuracy, fashion_mnist, load_or_train, with_reuse
+from workloads.papers.vit.small_vit import SCHEDULE, SmallViTConfig, accuracy, fashion_mnist, load_or_train, with_reuse
 from workloads.training import fit
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,7 @@ def export_vit_trace(model: ViT, images: torch.Tensor, *, model_name: str = "vit
     if reuse:
         config["reuse"] = {str(i): s for i, s in reuse.items()}
         config["reuse_encoders"] = len(reuse)
+    # source: the label the goldens and committed traces carry (a name, not this module's path)
     trace = workloads.trace(
         model, images, per_sample=True, rules=vit_rules(model, bits, bins), name=model_name,
         source="workloads.vit_trace (graph capture, ViT rules)", dataset=dataset,

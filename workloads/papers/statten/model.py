@@ -154,7 +154,7 @@ class Block(nn.Module):
 
 
 class SpikingTransformerBody(nn.Module):
-    """The body STAtten and Spikformer (:mod:`workloads.models.spikformer`) share: the SPS stem,
+    """The body STAtten and Spikformer (:mod:`workloads.papers.spikformer.model`) share: the SPS stem,
     ``layers`` blocks (``block()`` builds one), the mean over tokens, a LIF and the linear head."""
 
     def __init__(self, in_channels: int, num_classes: int, dim: int, layers: int, pooling_stat: str,

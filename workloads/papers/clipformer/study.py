@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from workloads.small_vit import SmallViTConfig, accuracy, fashion_mnist, load_or_train
+from workloads.papers.vit.small_vit import SmallViTConfig, accuracy, fashion_mnist, load_or_train
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 PAPER_DEIT_S = {  # ClipFormer Table II, DeiT-S standard training, non-ideal top-1 % (research notes)
     3.0: (71.06, 74.64), 4.0: (54.82, 68.81), 5.0: (22.59, 64.05)}
 

@@ -7,7 +7,7 @@ The default (:class:`SmallViTConfig`): 28x28 grey images, 4x4 patches (49 + 1 to
 checkpoint is kept in the checkpoint store (:mod:`workloads.checkpoints`) under a hash of the
 configuration, with its measured accuracy and training time beside it.
 
-    from workloads.small_vit import SmallViTConfig, load_or_train, fashion_mnist
+    from workloads.papers.vit.small_vit import SmallViTConfig, load_or_train, fashion_mnist
     model, info = load_or_train(SmallViTConfig())
 """
 from __future__ import annotations

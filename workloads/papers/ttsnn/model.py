@@ -7,10 +7,10 @@ first conv so that the stages run at 16/8/4/2: a quarter of the CIFAR layout's w
 budget):
 
 1. the **baseline** (3x3 convs) is trained;
-2. each 3x3 conv's rank is estimated by EVBMF on its trained weight (``workloads.tt.vbmf``, the
+2. each 3x3 conv's rank is estimated by EVBMF on its trained weight (``workloads.papers.ttsnn.vbmf``, the
    authors' method), floored at a quarter of its channels (:func:`tt_ranks`), and its four cores
    are initialised by TT-SVD of that weight
-   (``workloads.tt.decompose``); every other weight is copied;
+   (``workloads.papers.ttsnn.decompose``); every other weight is copied;
 3. the **STT / PTT / HTT** networks are fine-tuned from there (PTT and HTT are different functions
    from STT: the SVD cores are only their starting point).
 
@@ -150,7 +150,7 @@ def decomposed_convs(model: nn.Module) -> list[tuple[str, nn.Module]]:
 def vbmf_ranks(baseline: nn.Module) -> list[int]:
     """EVBMF rank of each residual-branch 3x3 conv, at least 1 and at most min(Cin, Cout) (a
     larger bond cannot be filled by the TT-SVD)."""
-    from workloads.tt.vbmf import conv_rank
+    from workloads.papers.ttsnn.vbmf import conv_rank
     return [min(max(1, conv_rank(m.weight.detach().numpy())), m.in_channels, m.out_channels)
             for _, m in decomposed_convs(baseline)]
 
@@ -171,7 +171,7 @@ def tt_ranks(baseline: nn.Module, floor: float = RANK_FLOOR) -> list[int]:
 def from_baseline(baseline: nn.Module, schedule: str, ranks: list[int], **build_kw) -> SpikingNet:
     """A TT network whose cores are the TT-SVD of the baseline's 3x3 weights (truncated to the
     ranks) and whose other weights and BN statistics are the baseline's."""
-    from workloads.tt.decompose import conv_cores
+    from workloads.papers.ttsnn.decompose import conv_cores
 
     tt = ttsnn_resnet18(schedule=schedule, ranks=ranks, **build_kw)
     state = tt.state_dict()
@@ -185,3 +185,12 @@ def from_baseline(baseline: nn.Module, schedule: str, ranks: list[int], **build_
             state[f"{name}.{core}.weight"] = torch.from_numpy(w).to(torch.float32)
     tt.load_state_dict(state)
     return tt
+
+
+def build(schedule: str, parent: SpikingNet | None = None, **kw) -> SpikingNet:
+    """The registry's builder: the baseline (``schedule`` "baseline"), or a TT network that starts
+    from the trained baseline ``parent`` (the trainer hands it over): EVBMF ranks (floored),
+    TT-SVD cores."""
+    if schedule == "baseline":
+        return ttsnn_resnet18(schedule="baseline", **kw)
+    return from_baseline(parent, schedule, tt_ranks(parent), **kw)

@@ -74,13 +74,13 @@ def text_ids(tokenizer, path: str | Path, n_tokens: int) -> torch.Tensor:
 
 def quantize_and_measure(cfg: LlmQuantConfig, model=None, tokenizer=None, progress: bool = True) -> dict:
     """Quantise a copy of SmolLM2 (or of ``model``) per ``cfg`` and measure it (no cache)."""
-    from workloads.quant.llm import enable_token_act_quant, perplexity, quantize_llama, trace_op_id
+    from workloads.papers.tesseraq.llm import enable_token_act_quant, perplexity, quantize_llama, trace_op_id
     from workloads.quant.uniform import QuantSpec
 
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.progressive.seed)
     if model is None:
-        from workloads.models import smollm2
+        from workloads.papers.tesseraq import smollm2
         model, tokenizer = smollm2.load()
     else:
         model = copy.deepcopy(model)

@@ -1,10 +1,10 @@
 """The main job's vision-transformer studies (``setup.sh`` runs this before ``archsim reproduce``):
 
-1. the small ViT trained on Fashion-MNIST (:mod:`workloads.small_vit`, checkpoint cached), and
+1. the small ViT trained on Fashion-MNIST (:mod:`workloads.papers.vit.small_vit`, checkpoint cached), and
    its trace with real K/V histograms (``OUT/vit/small_vit_fmnist.trace``);
-2. TReX's reuse-pattern search on it (:mod:`workloads.trex`) and the TReX ratios' sensitivity to
+2. TReX's reuse-pattern search on it (:mod:`workloads.papers.trex.search`) and the TReX ratios' sensitivity to
    the K/V write time -> ``OUT/vit/trex_search.json``;
-3. ClipFormer's accuracy and attention SNR under K/V write noise (:mod:`workloads.clipformer`)
+3. ClipFormer's accuracy and attention SNR under K/V write noise (:mod:`workloads.papers.clipformer.study`)
    -> ``OUT/vit/clipformer.json``.
 
 The report recipes ``reports/trex.yaml`` and ``reports/clipformer.yaml`` show the tables
@@ -68,9 +68,10 @@ def main(argv=None) -> int:
 
     import torch
 
-    from workloads import clipformer, trex
-    from workloads.small_vit import SmallViTConfig, fashion_mnist, load_or_train
-    from workloads.vit_trace import export_vit_trace
+    from workloads.papers.clipformer import study as clipformer
+    from workloads.papers.trex import search as trex
+    from workloads.papers.vit.small_vit import SmallViTConfig, fashion_mnist, load_or_train
+    from workloads.papers.vit.trace import export_vit_trace
 
     out = args.out / "vit"
     t0 = time.perf_counter()

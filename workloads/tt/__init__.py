@@ -1,1 +1,0 @@
-"""Tensor-train (TT-SNN) helpers that need no torch: VBMF rank estimation."""
