@@ -6,7 +6,7 @@ pairs (384 x 1536 weights, 8 columns each: 4.7 M cells) drifted to one year on t
 same numbers (checked to 1e-13); the ratio is reference time / kernel time, on one thread and on
 all threads.
 
-    .venv/bin/python benchmarks/drift_kernel.py [--cells N] [--repeat 3] [--json out.json]
+    .venv/bin/python benchmarks/drift_kernel.py [--cells N] [--repeat 5] [--json out.json]
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cells", type=int, default=384 * 1536 * 8)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=5, help="rounds, each timing the three cases in turn (medians)")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
 
@@ -42,21 +43,13 @@ def main(argv=None) -> int:
     call("numba")
     first = time.perf_counter() - t0
 
-    def timed(backend, repeat):
-        wall, cpu, out = [], [], None
-        for _ in range(repeat):
-            w0, c0 = time.perf_counter(), time.process_time()
-            out = call(backend)
-            wall.append(time.perf_counter() - w0)
-            cpu.append(time.process_time() - c0)
-        return out, float(np.median(wall)), float(np.median(cpu))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))   # benchmarks/: scripts beside their helper
+    from interleaved import interleaved
 
     threads = numba.config.NUMBA_NUM_THREADS
-    numba.set_num_threads(1)
-    k1, k1_wall, k1_cpu = timed("numba", args.repeat)
-    numba.set_num_threads(threads)
-    kn, kn_wall, _ = timed("numba", args.repeat)
-    ref, ref_wall, ref_cpu = timed("reference", 1)
+    t = interleaved({"k1": (lambda: call("numba"), 1), "kn": (lambda: call("numba"), threads),
+                     "ref": (lambda: call("reference"), None)}, args.repeat, numba.set_num_threads)
+    (k1, k1_wall, k1_cpu), (kn, kn_wall, _), (ref, ref_wall, ref_cpu) = t["k1"], t["kn"], t["ref"]
     same = bool(np.allclose(k1, ref, rtol=1e-13, atol=0) and np.allclose(kn, ref, rtol=1e-13, atol=0))
     figures = {"cells": args.cells, "cpus": os.cpu_count(), "threads_all": threads, "first_call_s": first,
                "kernel_1thread_wall_s": k1_wall, "kernel_1thread_cpu_s": k1_cpu, "kernel_all_threads_wall_s": kn_wall,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -32,8 +33,7 @@ def main(argv=None) -> int:
     p.add_argument("--k", type=int, default=384)
     p.add_argument("--n", type=int, default=1536)
     p.add_argument("--threads", type=int, default=None, help="Numba threads of the all-threads run (default: all)")
-    p.add_argument("--repeat", type=int, default=3, help="kernel timings (the median is used)")
-    p.add_argument("--reference-repeat", type=int, default=1)
+    p.add_argument("--repeat", type=int, default=3, help="rounds, each timing the three cases in turn (medians)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = p.parse_args(argv)
 
@@ -53,21 +53,14 @@ def main(argv=None) -> int:
     y = matmul(x, arr, seed=2)                       # first call: compiles or loads the Numba cache
     first_s = time.perf_counter() - t0
 
-    def timed(backend, repeat):
-        wall, cpu = [], []
-        for _ in range(repeat):
-            w0, c0 = time.perf_counter(), time.process_time()
-            out = matmul(x, arr, seed=2, backend=backend)
-            wall.append(time.perf_counter() - w0)
-            cpu.append(time.process_time() - c0)
-        return out, float(np.median(wall)), float(np.median(cpu))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))   # benchmarks/: scripts beside their helper
+    from interleaved import interleaved
 
     all_threads = args.threads or numba.config.NUMBA_NUM_THREADS
-    numba.set_num_threads(1)
-    y, k1_wall, k1_cpu = timed("numba", args.repeat)
-    numba.set_num_threads(all_threads)
-    yn, kn_wall, _ = timed("numba", args.repeat)
-    y_ref, ref_wall, ref_cpu = timed("reference", args.reference_repeat)
+    run = lambda backend: matmul(x, arr, seed=2, backend=backend)  # noqa: E731
+    t = interleaved({"k1": (lambda: run("numba"), 1), "kn": (lambda: run("numba"), all_threads),
+                     "ref": (lambda: run("reference"), None)}, args.repeat, numba.set_num_threads)
+    (y, k1_wall, k1_cpu), (yn, kn_wall, _), (y_ref, ref_wall, ref_cpu) = t["k1"], t["kn"], t["ref"]
     same = bool(np.array_equal(y, y_ref) and np.array_equal(yn, y_ref))
     exact = x @ W
     figures = {
