@@ -519,13 +519,15 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
     if adc_mode != ADC_DYNAMIC or (read_sigma == 0.0 and not local):
         lows = np.empty((B, n_groups, P, n_chunks))
         highs = np.empty((B, n_groups, P, n_chunks))
-        if adc_mode == ADC_DYNAMIC:
+        # per-tensor ranges first (a pass that records them), then the pass that quantises and adds
+        for apply in (adc_mode != ADC_DYNAMIC, True):
             for it in prange(B * n_chunks):
                 b, c = it // n_chunks, it % n_chunks
                 _chunk_pass(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, keys,
-                            binary, pats, set_base, b, c, c * width, min(width, NC - c * width), n_lut, False, los,
-                            inv_steps, steps,
-                            max_code, lows, highs, out)
+                            binary, pats, set_base, b, c, c * width, min(width, NC - c * width), n_lut, apply, los,
+                            inv_steps, steps, max_code, lows, highs, out)
+            if apply:
+                break
             for b in range(B):
                 for g in range(n_groups):
                     for p in range(P):
@@ -533,12 +535,6 @@ def _crossbar_mvm(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_
                         los[b, g, p] = lo
                         steps[b, g, p] = (hi - lo) / max_code
                         inv_steps[b, g, p] = 1.0 / steps[b, g, p] if steps[b, g, p] > 0.0 else 0.0
-        for it in prange(B * n_chunks):
-            b, c = it // n_chunks, it % n_chunks
-            _chunk_pass(digits, G, G2, starts, plane_weights, gmin_int, inv_unit, inv_unit2, read_sigma, keys,
-                        binary, pats, set_base, b, c, c * width, min(width, NC - c * width), n_lut, True, los,
-                        inv_steps, steps,
-                        max_code, lows, highs, out)
         return out
     n_lut2 = n_lut if read_sigma > 0.0 else 0
     if local:
