@@ -78,31 +78,24 @@ def level_conductance(digits: np.ndarray, g_min: float, g_max: float, bits_per_c
 
 def apply_noise(G: np.ndarray, model: NoiseModel, g_min: float, g_max: float,
                 rng: np.random.Generator) -> np.ndarray:
-    """One draw of the programming/write noise model on target conductances ``G`` (uS)."""
-    if model.kind == "none" or model.sigma == 0.0 or (model.kind == "txsim" and model.gamma == 0.0):
+    """One draw of the programming/write noise model on target conductances ``G`` (uS), before
+    the clip to the device's range (the formulas: :mod:`archsim.kernels.programming`)."""
+    from archsim.kernels.programming import NOISE_KINDS, noisy_reference
+
+    eps = noise_draws(np.shape(G), model, rng)
+    if eps is None:
         return np.array(G, dtype=np.float64, copy=True)
-    if model.kind not in ("proportional", "additive", "txsim"):
+    return noisy_reference(np.asarray(G, dtype=np.float64), eps, NOISE_KINDS[model.kind], model.gamma, g_min, g_max)
+
+
+def noise_draws(shape, model: NoiseModel, rng: np.random.Generator) -> np.ndarray | None:
+    """The ``N(0, sigma^2)`` draws of a write (numpy's generator, one per cell), or None when the
+    model writes without noise."""
+    if model.kind not in ("none", "proportional", "additive", "txsim"):
         raise ValueError(f"unknown noise model {model.kind!r}")
-    G = np.asarray(G, dtype=np.float64)
-    eps = rng.normal(0.0, model.sigma, size=G.shape)
-    # in place, in the order of the formulas (same numbers): the arrays are large and temporaries
-    # cost more than the arithmetic
-    if model.kind == "proportional":             # G (1 + eps)
-        eps += 1.0
-        eps *= G
-        return eps
-    if model.kind == "additive":                 # G + (g_max - g_min) eps
-        eps *= g_max - g_min
-        eps += G
-        return eps
-    s = np.subtract(G, g_min)                    # txsim: G + gamma sqrt(max(G - g_min, 0) (g_max - g_min)) eps
-    np.maximum(s, 0.0, out=s)
-    s *= g_max - g_min
-    np.sqrt(s, out=s)
-    s *= model.gamma
-    s *= eps
-    s += G
-    return s
+    if model.kind == "none" or model.sigma == 0.0 or (model.kind == "txsim" and model.gamma == 0.0):
+        return None
+    return rng.normal(0.0, model.sigma, size=shape)
 
 
 def noise_moments(G: np.ndarray, model: NoiseModel, g_min: float, g_max: float) -> tuple[np.ndarray, np.ndarray]:

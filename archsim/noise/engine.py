@@ -34,7 +34,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from archsim.kernels import crossbar as xk
-from archsim.noise.conductance import (G_CEILING, apply_noise, device_variation, level_conductance, quantize,
+from archsim.kernels import programming
+from archsim.noise.conductance import (G_CEILING, device_variation, level_conductance, noise_draws, quantize,
                                        transform_values, weight_digits)
 from archsim.noise.drift import compensation_scale, drift_conductances
 from archsim.noise.ir_drop import ir_drop_currents
@@ -119,16 +120,14 @@ def _normalise_groups(row_groups, k: int, rows: int) -> list[list[np.ndarray]]:
     return groups
 
 
-def _fixed_point(G_us: np.ndarray, spec: CrossbarSpec, max_rows: int):
+def _fixed_point(G_us: np.ndarray, spec: CrossbarSpec, max_rows: int, backend: str = "numba"):
     """Integer conductances for exact sums: (G, inv_unit, G2, inv_unit2, gmin_int)."""
     dmax = 2 ** spec.dac_bits - 1
     top = G_CEILING * spec.g_max_us / spec.level_us          # largest conductance, in levels
     F = FIXED_POINT_BITS
     while top * 2 ** F * max_rows * dmax >= EXACT_LIMIT and F > 4:
         F -= 1
-    G = np.rint(G_us / spec.level_us * 2 ** F).astype(np.int64)
-    if top * 2 ** F * max_rows * dmax < INT32_LIMIT:
-        G = G.astype(np.int32)
+    dtype = np.int32 if top * 2 ** F * max_rows * dmax < INT32_LIMIT else np.int64
     # the read-noise variance needs far less precision: the finest grid whose sums fit int32
     F2 = int(math.floor(math.log2(math.sqrt(INT32_LIMIT / (max_rows * dmax * dmax)) / top)))
     dtype2 = np.int32
@@ -136,8 +135,7 @@ def _fixed_point(G_us: np.ndarray, spec: CrossbarSpec, max_rows: int):
         F2 = int(math.floor(math.log2(math.sqrt(EXACT_LIMIT / (max_rows * dmax * dmax)) / top)))
         dtype2 = np.int64
     F2 = min(F2, F)
-    g2 = np.rint(G_us / spec.level_us * 2 ** F2).astype(np.int64)
-    G2 = (g2 * g2).astype(dtype2)
+    G, G2 = programming.grids(G_us, spec.level_us, 2.0 ** F, 2.0 ** F2, dtype, dtype2, backend=backend)
     gmin_int = int(np.rint(spec.g_min_us / spec.level_us * 2 ** F))
     return G, 2.0 ** -F, G2, 2.0 ** -F2, gmin_int
 
@@ -160,7 +158,7 @@ def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool =
     if weight_scale is not None and spec.weight_scale == "channel":
         weight_scale = np.asarray(weight_scale, dtype=np.float64).reshape(1, -1)
     cells = _program_cells(W[None], spec, seed=seed, dynamic=dynamic, transform=transform, row_groups=row_groups,
-                           d2d_seed=d2d_seed, weight_scale=weight_scale)
+                           d2d_seed=d2d_seed, weight_scale=weight_scale, backend=backend)
     G_us, target = cells.G_us[0], cells.target[0]
     drift_scale = 1.0
     if not dynamic and spec.drift.model != "none" and spec.drift.time_s > 0:
@@ -168,7 +166,7 @@ def program(W: np.ndarray, spec: CrossbarSpec, *, seed: int = 0, dynamic: bool =
         if spec.drift.compensation == "global":
             drift_scale = compensation_scale(G_us, G_t, spec.g_min_us)
         G_us = G_t
-    G, inv_unit, G2, inv_unit2, gmin_int = _fixed_point(G_us, spec, cells.max_rows)
+    G, inv_unit, G2, inv_unit2, gmin_int = _fixed_point(G_us, spec, cells.max_rows, backend)
     w_scale = cells.w_scale[0]
     return ProgrammedArray(spec=spec, k=cells.k, n=cells.n, c=cells.c, col_weights=cells.col_weights,
                            w_scale=w_scale.reshape(-1) if spec.weight_scale == "channel" else w_scale.reshape(()),
@@ -196,7 +194,7 @@ class _Cells:
 
 
 def _program_cells(W: np.ndarray, spec: CrossbarSpec, *, seed: int, dynamic: bool, transform, row_groups,
-                   d2d_seed: int | None, weight_scale) -> _Cells:
+                   d2d_seed: int | None, weight_scale, backend: str = "numba") -> _Cells:
     """Steps 1 of the module docstring for a batch ``W`` (B, K, N): each operand quantised on its
     own scale; the noise of the whole batch drawn from one generator (``seed``), the device
     variation from another (``d2d_seed``), so operand ``b`` of two calls with the same seeds and
@@ -230,9 +228,9 @@ def _program_cells(W: np.ndarray, spec: CrossbarSpec, *, seed: int, dynamic: boo
     d2d_rng = np.random.default_rng(np.random.SeedSequence([seed if d2d_seed is None else d2d_seed, 2]))
     G_us = target * device_variation(target.shape, spec.d2d_sigma, d2d_rng) if spec.d2d_sigma else target
     model = spec.write if dynamic else spec.programming
-    G_us = apply_noise(G_us, model, spec.g_min_us, spec.g_max_us,
-                       np.random.default_rng(np.random.SeedSequence([seed, 1])))
-    G_us = np.clip(G_us, 0.0, G_CEILING * spec.g_max_us)
+    eps = noise_draws(target.shape, model, np.random.default_rng(np.random.SeedSequence([seed, 1])))
+    G_us = programming.write_noise(G_us, eps, "none" if eps is None else model.kind, model.gamma, spec.g_min_us,
+                                   spec.g_max_us, G_CEILING * spec.g_max_us, backend=backend)
     return _Cells(k=k, n=n, c=c, col_weights=col_weights, w_scale=w_scale, offset=offset, perm=perm, starts=starts,
                   crossbar_rows=crossbar_rows, max_rows=max(sizes), target=target, G_us=G_us)
 
@@ -333,8 +331,8 @@ def dynamic_matmul(a: np.ndarray, b: np.ndarray, spec: CrossbarSpec, *, seed: in
     if B == 0 or M == 0 or n == 0:
         return out.reshape(*lead, M, n)
     cells = _program_cells(b3, spec, seed=seed, dynamic=True, transform=transform, row_groups=None,
-                           d2d_seed=d2d_seed, weight_scale=None)
-    G, inv_unit, G2, inv_unit2, gmin_int = _fixed_point(cells.G_us, spec, cells.max_rows)
+                           d2d_seed=d2d_seed, weight_scale=None, backend=backend)
+    G, inv_unit, G2, inv_unit2, gmin_int = _fixed_point(cells.G_us, spec, cells.max_rows, backend)
     keys = np.random.SeedSequence([seed, 4]).generate_state(B, np.uint64)
     bits = spec.input_bits
     negative = (a3 < 0).any(axis=(1, 2))
