@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.arch.imc.mapping import weight_slices
 from archsim.arch.imc.params import NoiseModel
+# the cell formulas live beside their kernels; imported here as this module's public names
+from archsim.kernels.programming import (NOISE_KINDS, level_conductance, noisy_reference,  # noqa: F401
+                                         weight_columns, weight_digits)
 
 G_CEILING = 2.0   # programmed conductances are clipped to [0, 2 G_max]: a device cannot go negative
 
@@ -51,37 +53,10 @@ def quantize(x: np.ndarray, bits: int, *, signed: bool | None = None, axis: int 
     return q, scale, signed
 
 
-def weight_digits(wq: np.ndarray, bits: int, bits_per_cell: int, signed_weights: str):
-    """(digits (K, N, C) int64, col_weights (C,) float64, offset) for integer weights ``wq``
-    (K, N) in ``+-(2^(b-1) - 1)``. ``offset`` is what was added to every weight (0 for
-    differential pairs)."""
-    mask = 2 ** bits_per_cell - 1
-    S = weight_slices(bits, bits_per_cell, signed_weights)
-    shifts = bits_per_cell * np.arange(S, dtype=np.int32)
-    if bits <= 30:                              # narrower than int64, the same digits
-        wq = np.asarray(wq).astype(np.int32)
-    if signed_weights == "offset":
-        offset = 2 ** (bits - 1)
-        u = wq + offset
-        digits = (u[..., None] >> shifts) & mask
-        col_weights = (2.0 ** shifts)
-        return digits, col_weights, offset
-    pos, neg = np.maximum(wq, 0), np.maximum(-wq, 0)
-    digits = np.concatenate([(pos[..., None] >> shifts) & mask, (neg[..., None] >> shifts) & mask], axis=-1)
-    col_weights = np.concatenate([2.0 ** shifts, -(2.0 ** shifts)])
-    return digits, col_weights, 0
-
-
-def level_conductance(digits: np.ndarray, g_min: float, g_max: float, bits_per_cell: int) -> np.ndarray:
-    return g_min + digits * ((g_max - g_min) / (2 ** bits_per_cell - 1))
-
-
 def apply_noise(G: np.ndarray, model: NoiseModel, g_min: float, g_max: float,
                 rng: np.random.Generator) -> np.ndarray:
     """One draw of the programming/write noise model on target conductances ``G`` (uS), before
     the clip to the device's range (the formulas: :mod:`archsim.kernels.programming`)."""
-    from archsim.kernels.programming import NOISE_KINDS, noisy_reference
-
     eps = noise_draws(np.shape(G), model, rng)
     if eps is None:
         return np.array(G, dtype=np.float64, copy=True)

@@ -34,9 +34,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from archsim.kernels import crossbar as xk
+from archsim.kernels import digits as xd
 from archsim.kernels import programming
-from archsim.noise.conductance import (G_CEILING, device_variation, level_conductance, noise_draws, quantize,
-                                       transform_values, weight_digits)
+from archsim.noise.conductance import (G_CEILING, device_variation, noise_draws, quantize, transform_values,
+                                       weight_columns)
 from archsim.noise.drift import compensation_scale, drift_conductances
 from archsim.noise.ir_drop import ir_drop_currents
 from archsim.noise.spec import CrossbarSpec
@@ -214,15 +215,16 @@ def _program_cells(W: np.ndarray, spec: CrossbarSpec, *, seed: int, dynamic: boo
         # a transform of whole values (ClipFormer): on each value's conductance, before slicing
         wq = transform_values(wq, spec.weight_bits, spec.signed_weights, transform, spec.g_min_us, spec.g_max_us)
         transform = None
-    digits, col_weights, offset = weight_digits(wq, spec.weight_bits, spec.bits_per_cell, spec.signed_weights)
-    c = digits.shape[-1]
+    _, col_weights, offset = weight_columns(spec.weight_bits, spec.bits_per_cell, spec.signed_weights)
+    c = len(col_weights)
     groups = _normalise_groups(row_groups, k, spec.rows)
     perm = np.concatenate([x for g in groups for x in g])
     sizes = [sum(x.size for x in g) for g in groups]
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     crossbar_rows = [np.concatenate([[0], np.cumsum([x.size for x in g])]) for g in groups]
 
-    target = level_conductance(digits[:, perm].reshape(B, k, n * c), spec.g_min_us, spec.g_max_us, spec.bits_per_cell)
+    target = programming.weight_levels(wq, perm, spec.weight_bits, spec.bits_per_cell, spec.signed_weights,
+                                       spec.g_min_us, spec.g_max_us, backend=backend)
     if transform is not None:
         target = np.asarray(transform(target, spec.g_min_us, spec.g_max_us), dtype=np.float64)
     d2d_rng = np.random.default_rng(np.random.SeedSequence([seed if d2d_seed is None else d2d_seed, 2]))
@@ -238,21 +240,8 @@ def _program_cells(W: np.ndarray, spec: CrossbarSpec, *, seed: int, dynamic: boo
 def input_digits(xq: np.ndarray, bits: int, signed: bool, dac_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Digits (P, *xq.shape) uint8 of integer inputs and the weight of each plane. Unsigned values:
     ``ceil(b / dac)`` digits of ``dac_bits``; signed (two's complement): the ``b - 1`` magnitude
-    bits in digits plus a sign plane weighing ``-2^(b-1)``."""
-    mask = 2 ** dac_bits - 1
-    if bits <= 30:                              # narrower than int64, the same digits
-        xq = np.asarray(xq).astype(np.int32)
-    if not signed:
-        P = math.ceil(bits / dac_bits)
-        shifts = dac_bits * np.arange(P, dtype=np.int32)
-        return ((xq[None] >> shifts.reshape(-1, *[1] * xq.ndim)) & mask).astype(np.uint8), 2.0 ** shifts
-    u = xq & (2 ** bits - 1)
-    mag = u & (2 ** (bits - 1) - 1)
-    P = math.ceil((bits - 1) / dac_bits)
-    shifts = dac_bits * np.arange(P, dtype=np.int32)
-    planes = ((mag[None] >> shifts.reshape(-1, *[1] * xq.ndim)) & mask).astype(np.uint8)
-    sign = ((u >> (bits - 1)) & 1).astype(np.uint8)[None]
-    return np.concatenate([planes, sign]), np.concatenate([2.0 ** shifts, [-(2.0 ** (bits - 1))]])
+    bits in digits plus a sign plane weighing ``-2^(b-1)`` (:mod:`archsim.kernels.digits`)."""
+    return xd.input_digits_reference(xq, bits, signed, dac_bits), xd.plane_weights(bits, signed, dac_bits)
 
 
 def _full_scale(arr: ProgrammedArray, digit_max: int) -> np.ndarray:
@@ -285,15 +274,16 @@ def matmul(x: np.ndarray, arr: ProgrammedArray, *, seed: int = 0, input_bits: in
     x2 = x.reshape(-1, arr.k)
     bits = input_bits or s.input_bits
     xq, x_scale, signed = quantize(x2, bits, signed=input_signed, scale=input_scale)
-    digits, plane_w = input_digits(xq[:, arr.perm], bits, signed, s.dac_bits)
+    planes = xd.input_planes(xq[None], arr.perm, bits, signed, s.dac_bits, backend=backend)[0]
+    plane_w = xd.plane_weights(bits, signed, s.dac_bits)
     digit_max = 2 ** s.dac_bits - 1 if (bits > 1 or not signed) else 1
     mode = _adc_mode(s)
     full_scale = _full_scale(arr, digit_max)
     key = np.uint64(seed % 2 ** 64)
     if s.ir_drop.enabled:
-        levels = _ir_drop_levels(digits, plane_w, arr, key, mode, full_scale, backend)
+        levels = _ir_drop_levels(planes, plane_w, arr, key, mode, full_scale, backend)
     else:
-        levels = xk.crossbar_mvm(digits, arr.G, arr.G2, arr.starts, plane_w, arr.gmin_int, arr.inv_unit,
+        levels = xk.crossbar_mvm(planes, arr.G, arr.G2, arr.starts, plane_w, arr.gmin_int, arr.inv_unit,
                                  arr.inv_unit2, s.read_sigma, key, mode, s.adc_bits, full_scale, backend=backend)
     if arr.drift_scale != 1.0:
         levels = levels * arr.drift_scale
@@ -344,16 +334,17 @@ def dynamic_matmul(a: np.ndarray, b: np.ndarray, spec: CrossbarSpec, *, seed: in
         top = 2 ** (bits - 1) - 1 if signed else 2 ** bits - 1
         x_scale = np.where(peak[idx] > 0, peak[idx] / top, 1.0)[:, None, None]
         xq, _, _ = quantize(a3[idx], bits, signed=signed, scale=x_scale)
-        digits, plane_w = input_digits(xq[:, :, cells.perm], bits, signed, spec.dac_bits)
+        planes = xd.input_planes(xq, cells.perm, bits, signed, spec.dac_bits, backend=backend)  # (b, P, M, K)
+        plane_w = xd.plane_weights(bits, signed, spec.dac_bits)
         digit_max = 2 ** spec.dac_bits - 1 if (bits > 1 or not signed) else 1
         if spec.ir_drop.enabled:          # one relaxation solve per product: the slow path
-            levels = np.stack([_ir_drop_levels(digits[:, i], plane_w, _batch_member(cells, idx[i], G, G2, inv_unit,
+            levels = np.stack([_ir_drop_levels(planes[i], plane_w, _batch_member(cells, idx[i], G, G2, inv_unit,
                                                                                      inv_unit2, gmin_int, spec),
                                                keys[idx[i]], _adc_mode(spec),
                                                _group_full_scale(spec, cells.starts, digit_max), backend)
                                for i in range(idx.size)])
         else:
-            levels = xk.crossbar_mvm_batch(digits.transpose(1, 0, 2, 3), G[idx], G2[idx], cells.starts, plane_w,
+            levels = xk.crossbar_mvm_batch(planes, G[idx], G2[idx], cells.starts, plane_w,
                                            gmin_int, inv_unit, inv_unit2, spec.read_sigma, keys[idx],
                                            _adc_mode(spec), spec.adc_bits,
                                            _group_full_scale(spec, cells.starts, digit_max), backend=backend)

@@ -35,3 +35,17 @@ def test_grids_match_reference(rng, dtypes):
 def test_write_noise_rejects_mismatched_draws(rng):
     with pytest.raises(ValueError, match="differ in shape"):
         write_noise(np.ones(4), np.ones(3), "txsim", 3.0, 0.1, 10.0, 20.0)
+
+
+@pytest.mark.parametrize("signed_weights", ["offset", "differential"])
+@pytest.mark.parametrize("bits,bpc", [(8, 2), (8, 1), (4, 3), (6, 6)])
+def test_weight_levels_match_reference(rng, signed_weights, bits, bpc):
+    from archsim.kernels.programming import weight_levels
+
+    top = 2 ** (bits - 1) - 1
+    wq = rng.integers(-top, top + 1, (3, 10, 7))
+    wq[0, 0, :2] = [top, -top]
+    perm = rng.permutation(10)[:8]
+    ref = weight_levels(wq, perm, bits, bpc, signed_weights, 0.1, 10.0, backend="reference")
+    np.testing.assert_array_equal(weight_levels(wq, perm, bits, bpc, signed_weights, 0.1, 10.0), ref)
+    assert ref.shape[:2] == (3, 8) and ref.min() >= 0.1 and ref.max() <= 10.0 + 1e-12
