@@ -70,3 +70,14 @@ def golden_mismatches(ours, golden, where: str = "") -> list[str]:
         tol = MEASURED_DENSITY_ABS if where.endswith(".density") else 0.0
         return [] if math.isclose(ours, golden, rel_tol=1e-9, abs_tol=tol) else [f"{where}: {ours!r} != golden {golden!r}"]
     return [] if ours == golden and type(ours) is type(golden) else [f"{where}: {ours!r} != golden {golden!r}"]
+
+
+def golden_maker(name: str):
+    """The script ``tests/goldens/<name>.py`` as a module (the goldens' makers are scripts, not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "goldens" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

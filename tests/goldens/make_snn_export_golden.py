@@ -209,13 +209,15 @@ def golden(made_by: str = "") -> dict:
     for case in CASES:
         trace = export(case)
         cases[case] = {**describe(trace), "runs": simulate(trace, case)}
-    return {"made_by": made_by, "cases": cases}
+    import torch
+    return {"made_by": made_by, "machine": {"cpu": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__},
+            "cases": cases}
 
 
 def dumps(g: dict) -> str:
     """Compact JSON, one op per line (diffs stay readable, the file small)."""
     line = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"))  # noqa: E731
-    parts = [f'{{"made_by":{line(g["made_by"])},"cases":{{']
+    parts = [f'{{"made_by":{line(g["made_by"])},"machine":{line(g["machine"])},"cases":{{']
     for i, (case, d) in enumerate(g["cases"].items()):
         parts.append(f'{line(case)}:{{"header":{line(d["header"])},"runs":{line(d["runs"])},"ops":[')
         parts.append(",\n".join(line(op) for op in d["ops"]))

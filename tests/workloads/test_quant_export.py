@@ -1,6 +1,5 @@
 """Trace export of a post-training-quantised ResNet-18 (workloads.papers.stableq.export: the graph capture
 with the quantised CNN's module rules)."""
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -14,7 +13,7 @@ torch.set_num_threads(1)
 from archsim.trace.io import load_trace  # noqa: E402
 from archsim.trace.schema import Header, Provenance  # noqa: E402
 from workloads.models.resnet import resnet18  # noqa: E402
-from tests.helpers import golden_mismatches  # noqa: E402
+from tests.helpers import golden_maker, golden_mismatches  # noqa: E402
 from workloads.papers.stableq.cnn import fold_batchnorm, quant_layers  # noqa: E402
 from workloads.papers.stableq.export import export_quantized_cnn  # noqa: E402
 
@@ -29,10 +28,7 @@ SHORTCUT_BLOCKS = (2, 4, 6)      # the blocks whose shape changes: a 1x1 strided
 
 @pytest.fixture(scope="module")
 def maker():
-    spec = importlib.util.spec_from_file_location("make_quant_export_golden", GOLDENS / "make_quant_export_golden.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return golden_maker("make_quant_export_golden")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """Trace export of a PyTorch ViT (workloads.papers.vit.trace: the graph capture with the ViT's module
 rules) against what the forward-hook exporter wrote (tests/goldens/vit_export.json)."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,7 +11,7 @@ torch.set_num_threads(1)
 from torch import nn  # noqa: E402
 
 from archsim.errors import TraceError  # noqa: E402
-from tests.helpers import golden_mismatches  # noqa: E402
+from tests.helpers import golden_maker, golden_mismatches  # noqa: E402
 from workloads.models.vit import ViT, ViTConfig  # noqa: E402
 from workloads.papers.vit.trace import export_vit_trace  # noqa: E402
 
@@ -25,10 +24,7 @@ CAPTURE_CONFIG = {"capture", "timestep_loop", "neurons", "weight_bits", "activat
 
 @pytest.fixture(scope="module")
 def maker():
-    spec = importlib.util.spec_from_file_location("make_vit_export_golden", GOLDENS / "make_vit_export_golden.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return golden_maker("make_vit_export_golden")
 
 
 @pytest.fixture(scope="module")
