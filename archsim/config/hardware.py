@@ -16,7 +16,7 @@ See ``docs/hardware-config.md``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -124,10 +124,34 @@ def _yaml_scalar(v: Any) -> str:
     return str(v)
 
 
+def _energy_tables(energy: EnergyRef, doc: Document):
+    from archsim.energy.table import load_tables
+
+    paths = [resolve_reference(t, doc.path, None, f"{doc.locate(('energy', 'tables', i))}: energy.tables[{i}]")
+             for i, t in enumerate(energy.tables)]
+    return load_tables(paths, energy.variables)
+
+
+def with_tables(hw: Hardware, path: str | Path, overrides: Mapping[str, Any] | None = None) -> Hardware:
+    """``load_hardware(path, overrides)`` for a point that differs from the already loaded design
+    ``hw`` only in its energy tables (a sweep over table variables or files: the same count key),
+    without validating its configuration and parameters again. A composite design (engines with
+    tables of their own) is loaded whole."""
+    if hw.parts:
+        return load_hardware(path, overrides)
+    doc = resolve_hardware(path, overrides)
+    if overrides:
+        doc.data["name"] = derived_name(resolve_hardware(path).data, doc.data, overrides)
+    energy = validate(EnergyRef, doc.data.get("energy"), doc, prefix=("energy",))
+    out = replace(hw, config=hw.config.model_copy(update={"energy": energy, "name": doc.data.get("name", hw.name)}),
+                  table=_energy_tables(energy, doc), raw=doc.data, path=doc.path)
+    hw.model_cls.check(out)  # cross-field checks that need the table
+    return out
+
+
 def build_hardware(doc: Document) -> Hardware:
     """Validate a resolved hardware document (from :func:`resolve_hardware`) into a Hardware."""
     from archsim.arch.registry import get_model_class
-    from archsim.energy.table import load_tables
 
     path = doc.path
     config = validate(HardwareConfig, doc.data, doc)
@@ -137,9 +161,7 @@ def build_hardware(doc: Document) -> Hardware:
         raise ConfigError(f"{doc.locate(('architecture',))}: architecture: {exc.args[0]}") from None
     params = validate(model_cls.Params, config.params, doc, prefix=("params",))
     check_ceilings(params, doc, ("params",))
-    table_paths = [resolve_reference(t, path, None, f"{doc.locate(('energy', 'tables', i))}: energy.tables[{i}]")
-                   for i, t in enumerate(config.energy.tables)]
-    table = load_tables(table_paths, config.energy.variables)
+    table = _energy_tables(config.energy, doc)
     parts, table = model_cls.assemble(params, table, path, doc)   # a composite design's engines
     hw = Hardware(config=config, params=params, model_cls=model_cls, table=table, path=path, raw=doc.data,
                   parts=parts)

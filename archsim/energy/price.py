@@ -176,10 +176,13 @@ def load_pricing(source: "EnergyTable | Hardware | str | Path") -> "tuple[Energy
     raise PriceError(f"{path}: neither a hardware description (architecture:) nor an energy table (components:)")
 
 
-def reprice(result: "Result | str | Path", source: "EnergyTable | Hardware | str | Path") -> "Result":
+def reprice(result: "Result | str | Path", source: "EnergyTable | Hardware | str | Path",
+            details: bool = True) -> "Result":
     """``result`` priced again with another table (or the table of another hardware file of the
     same counted design), without simulating. A hardware file must count the same as the one
-    simulated (same architecture, clock and parameters), else PriceError says what differs."""
+    simulated (same architecture, clock and parameters), else PriceError says what differs.
+    ``details=False``: the summary only (no per-op energies, no table of sources), as a sweep's
+    rows need."""
     import pandas as pd
 
     from archsim.result import Result, order_op_columns
@@ -201,6 +204,10 @@ def reprice(result: "Result | str | Path", source: "EnergyTable | Hardware | str
     priced = apply_prices(summary, counts, table)
 
     ops = result.ops
+    if not details:
+        return Result(summary=summary, ops=ops.iloc[:0], actions=result.actions.iloc[:0],
+                      sources=pd.DataFrame(columns=["component", "quantity", "value", "unit", "source"]),
+                      counts=counts)
     if len(ops):
         ops = ops.drop(columns=[c for c in ops.columns if c == "energy_pj" or c.startswith("energy_pj.")])
         per_op: dict[str, dict[str, dict[str, float]]] = {}

@@ -76,26 +76,27 @@ _COUNTED: dict[tuple, Any] = {}   # per process: (count_key, trace, digest, seed
 def run_task(task: Task) -> dict[str, Any]:
     """Simulate the task, or, when this process already counted a design that counts the same
     (same ``count_key``: only energy-table variables or files differ), re-price those counts."""
-    from archsim.config.hardware import load_hardware
+    from archsim.config.hardware import load_hardware, with_tables
     from archsim.energy.price import reprice
     from archsim.engine import simulate
 
     start = time.perf_counter()
     row: dict[str, Any] = {"row_id": task.row_id}
     try:
-        hw = load_hardware(task.hardware, task.overrides)
         key = (task.count_key, task.trace, task.trace_digest, task.seed,
                json.dumps(task.workload, sort_keys=True))
         counted = _COUNTED.get(key) if task.count_key else None
-        if counted is not None:
-            result = reprice(counted, hw)
+        if counted is not None:      # the counted design with this point's tables: nothing else to validate
+            hw = with_tables(counted[1], task.hardware, task.overrides)
+            result = reprice(counted[0], hw, details=False)
         else:
+            hw = load_hardware(task.hardware, task.overrides)
             result = simulate(_trace(task.trace, task.trace_digest, task.workload), hw, seed=task.seed,
                               details=False)
             if task.count_key:
                 if len(_COUNTED) >= 64:
                     _COUNTED.pop(next(iter(_COUNTED)))
-                _COUNTED[key] = result
+                _COUNTED[key] = (result, hw)
         row.update(status="ok", error="", repriced=counted is not None)
         row.update(flatten(result.summary))
         if task.accuracy is not None:
