@@ -93,6 +93,11 @@ for m in loas-alexnet loas-vgg16 loas-resnet19; do
   stage_bg "export $m" .venv/bin/archsim-workloads export "$m" -q -o "reports/traces/$m.trace"
   stage_bg "export $m strong" .venv/bin/archsim-workloads export "$m" --strong -q -o "reports/traces/$m-strong.trace"
 done
+#    VGG16 at T = 6 and 8 and at 25-90 % weight sparsity (variants of the trained VGG16, fine-tuned;
+#    checkpoints committed): the real-trace family of LoAS's scaling studies (reports/sweeps/loas_vgg16_t_sparsity.yaml)
+for m in loas-vgg16-t6 loas-vgg16-t8 loas-vgg16-ws25 loas-vgg16-ws50 loas-vgg16-ws75 loas-vgg16-ws90; do
+  stage_bg "export $m" .venv/bin/archsim-workloads export "$m" -q -o "reports/traces/$m.trace"
+done
 # 2. The vision-transformer studies that need PyTorch: a small ViT trained on
 # Fashion-MNIST (once; cached in data/), TReX's reuse-pattern search and ClipFormer's accuracy
 # under K/V write noise -> reports/out/vit/*.json, shown by the trex and clipformer recipes.

@@ -13,6 +13,13 @@ all dataflows, conv and GEMM topologies). Per case, side by side in one run, ``-
   process (the hardware YAML is imported once beforehand with ``archsim import scalesim``,
   ``dram_model: scalesim``; the CSV is read directly).
 
+``--set networks`` takes instead the fixed cases of tests/golden/scalesim/ whose SCALE-Sim run is
+small enough to repeat (the mobilenet_small and transformer_gemm topologies, 3 dataflows x 2
+arrays: 12 cases; ResNet-18's take minutes to hours in SCALE-Sim). ``--scalesim-cli`` runs
+SCALE-Sim as its command line does (``python -m scalesim.scale -c CFG -t TOPO -l LAYOUT -p DIR -i
+conv|gemm``: verbose, per-cycle traces written, whatever ``-s`` says) instead of the API with
+traces off; the cycles come from the same report either way.
+
 Wall time of each process (fork to exit), median per case; the ratio SCALE-Sim / archsim is
 printed per case and as the median over cases. The summed cycles of the two must agree (checked).
 
@@ -46,6 +53,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tools/scalesim_golden/random_goldens.json"
+FIXED = REPO / "tests/golden/scalesim"
+NETWORKS = ("mobilenet_small", "transformer_gemm")
 LAYOUT = "Layer name, (no custom layout rows),\n"
 SCALESIM_CHILD = ("import sys; from scalesim.scale_sim import scalesim; "
                   "s = scalesim(save_disk_space=True, verbose=False, config=sys.argv[1], topology=sys.argv[2], "
@@ -64,6 +73,22 @@ def timed(cmd, env=None) -> float:
     return time.perf_counter() - t0
 
 
+def load_cases(which: str, n: int) -> list[dict]:
+    """``random``: the first ``n`` harness cases; ``networks``: the fixed cases of NETWORKS, in the
+    harness cases' form (seed = the case's name)."""
+    if which == "random":
+        return json.loads(GOLDEN.read_text())["cases"][:n]
+    cases = []
+    for path in sorted(FIXED.glob("*.json")):
+        h = json.loads(path.read_text())["header"]
+        if h["topology"] not in NETWORKS:
+            continue
+        cases.append({"seed": h["case"], "cfg_text": h["cfg_text"], "topology_text": h["topology_csv_text"],
+                      "gemm": h["input_type_gemm"], "cfg": {"mode": "CALC", "dataflow": h["dataflow"],
+                                                            "rows": h["array_rows"], "cols": h["array_cols"]}})
+    return cases[:n]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=int, default=10)
@@ -71,13 +96,17 @@ def main(argv=None) -> int:
     ap.add_argument("--scalesim-python", default="/work/scalesim-venv/bin/python")
     ap.add_argument("--batch-only", action="store_true",
                     help="time archsim only as the batch (SCALE-Sim still one process per case and as its batch)")
+    ap.add_argument("--set", choices=("random", "networks"), default="random",
+                    help="random: small harness configurations; networks: the fixed small-network cases")
+    ap.add_argument("--scalesim-cli", action="store_true",
+                    help="run SCALE-Sim through its command line (writes its per-cycle traces) instead of the API")
     a = ap.parse_args(argv)
-    cases = json.loads(GOLDEN.read_text())["cases"][: a.cases]
+    cases = load_cases(a.set, a.cases)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     work = Path(tempfile.mkdtemp(prefix="bench_proc_"))
     runs = []
     for c in cases:
-        d = work / f"seed{c['seed']}"
+        d = work / f"case-{c['seed']}"
         d.mkdir()
         (d / "arch.cfg").write_text(c["cfg_text"])
         (d / "net.csv").write_text(c["topology_text"])
@@ -88,6 +117,10 @@ def main(argv=None) -> int:
                        "--trace", str(d / "net.csv"), "-o", str(d / "out"), "--quiet"]
         scalesim_cmd = [a.scalesim_python, "-c", SCALESIM_CHILD, str(d / "arch.cfg"), str(d / "net.csv"),
                         str(d / "layout.csv"), "1" if c["gemm"] else "0", str(d / "ss")]
+        if a.scalesim_cli:
+            scalesim_cmd = [a.scalesim_python, "-m", "scalesim.scale", "-c", str(d / "arch.cfg"), "-t",
+                            str(d / "net.csv"), "-l", str(d / "layout.csv"), "-p", str(d / "ss"),
+                            "-i", "gemm" if c["gemm"] else "conv"]
         if not a.batch_only:
             timed(archsim_cmd, env)             # warm the file cache (not timed)
         runs.append((c, d, archsim_cmd, scalesim_cmd, [], []))
@@ -98,7 +131,10 @@ def main(argv=None) -> int:
                 t_arch.append(timed(acmd, env))
 
     def scalesim_cycles(d: Path) -> int:
-        with open(next((d / "ss").rglob("COMPUTE_REPORT.csv"))) as f:
+        with open(next((d / "ss").rglob("COMPUTE_REPORT.csv"))) as f:     # its traces: not kept
+            for trace in (d / "ss").rglob("*.csv"):
+                if "REPORT" not in trace.name:
+                    trace.unlink()
             rows = list(csv.reader(f))[1:]
         return sum(int(r[2]) for r in rows if r and r[0].strip())
 
@@ -122,8 +158,8 @@ def main(argv=None) -> int:
     jobs.write_text("hw,trace,out\n" + "".join(f"{d.name}/imported/arch.yaml,{d.name}/net.csv,{d.name}/batch_out\n"
                                                 for _, d, *_ in runs))
     ss_jobs = work / "scalesim_jobs.tsv"
-    ss_jobs.write_text("".join(f"{scmd[3]}\t{scmd[4]}\t{scmd[5]}\t{scmd[6]}\t{d / 'ss_batch'}\n"
-                               for _, d, _, scmd, *_ in runs))
+    ss_jobs.write_text("".join(f"{d / 'arch.cfg'}\t{d / 'net.csv'}\t{d / 'layout.csv'}\t{1 if c['gemm'] else 0}\t"
+                               f"{d / 'ss_batch'}\n" for c, d, *_ in runs))
     batch_cmd = [sys.executable, "-m", "archsim.cli", "simulate", "--batch", str(jobs), "--quiet"]
     t_batch, t_ss_batch = [], []
     timed(batch_cmd, env)                       # warm: compiles the Numba kernel on a fresh checkout (not timed)

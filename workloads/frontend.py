@@ -23,6 +23,14 @@ DATA_NOTES = {
 
 def describe_training(trained: Trained) -> str:
     c = trained.config
+    if c.finetune_parent:
+        parent = registry.get(c.model).starts_from
+        text = (f"a variant of the trained {parent} (checkpoint {c.starts_from}): its weights run at T={c.timesteps}, "
+                f"its pruning mask moved to {100 * c.target_sparsity:g} % of the prunable weights (grown by "
+                f"gradient magnitude, or pruned by magnitude), then fine-tuned here on {c.dataset} "
+                f"train[0:{c.train_size}], {c.dense_epochs} epoch(s), batch {c.batch_size}, Adam lr {c.lr:g} "
+                "cosine, mask held" + ("; first and last layer kept dense" if c.skip_first_last else ""))
+        return text
     text = (f"trained here: {c.dataset} train[0:{c.train_size}], {c.dense_epochs} dense epoch(s), "
             f"batch {c.batch_size}, Adam lr {c.lr:g} cosine")
     if c.prune_rounds:

@@ -73,3 +73,32 @@ def sparsity(tensors) -> float:
     tensors = list(tensors)
     total = sum(t.numel() for t in tensors)
     return 1.0 - sum(int(torch.count_nonzero(t)) for t in tensors) / total if total else 0.0
+
+
+def masks_of_nonzeros(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The masks a pruned network carries implicitly: its nonzero weights."""
+    return {n: p.detach() != 0 for n, p in params.items()}
+
+
+def grow_by_gradient(params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
+                     grads: dict[str, torch.Tensor], keep: int) -> dict[str, torch.Tensor]:
+    """Masks with ``keep`` weights: those alive now plus the pruned ones whose loss gradient is
+    largest in magnitude, chosen globally (RigL's growth criterion: Evci et al., ICML 2020). The
+    grown weights start at zero, as in RigL, and training gives them their values."""
+    alive = sum(int(m.sum()) for m in masks.values())
+    total = sum(m.numel() for m in masks.values())
+    if not alive <= keep <= total:
+        raise ValueError(f"cannot grow {alive} weights to {keep} (of {total})")
+    dead = torch.cat([grads[n].detach().abs().flatten()[~masks[n].flatten()] for n in params])
+    order = torch.argsort(dead, descending=True, stable=True)
+    chosen = torch.zeros_like(dead, dtype=torch.bool)
+    chosen[order[:keep - alive]] = True
+    out, i = {}, 0
+    for n in params:
+        m = masks[n]
+        k = int((~m).sum())
+        new = m.clone()
+        new[~m] = chosen[i:i + k]
+        out[n] = new
+        i += k
+    return out

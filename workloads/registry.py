@@ -90,6 +90,23 @@ register(ModelEntry(
     "loas-resnet19", _loas("loas_resnet19"), "snn", _LOAS,
     "spiking ResNet19, 19 conv (incl. 3 1x1 shortcuts) + 2 fc, 12.63 M weights, 32x32x3 input",
     schedules={"main": _loas_main("loas-resnet19"), "quick": _QUICK}, strong=_STRONG))
+# LoAS's scaling studies (timesteps, weight sparsity) on real VGG16s: variants of the trained
+# loas-vgg16 (98 %, T = 4), each the parent's weights at its T with the parent's mask moved to its
+# sparsity (grown by gradient magnitude, RigL's criterion), fine-tuned 64 steps on 4,096 training
+# images with the mask held. Short schedules sized for a CPU (docs/workloads.md says what that buys).
+_LOAS_VARIANT = dict(_MAIN, train_size=4096, test_size=2000, batch_size=64, lr=5e-4, dense_epochs=1,
+                     prune_rounds=0, eval_dense=False, finetune_parent=True, target_sparsity=0.98)
+LOAS_VGG16_VARIANTS = {f"loas-vgg16-t{t}": dict(timesteps=t) for t in (6, 8)}
+LOAS_VGG16_VARIANTS.update({f"loas-vgg16-ws{round(s * 100)}": dict(target_sparsity=s) for s in (0.25, 0.5, 0.75, 0.9)})
+for _name, _knobs in LOAS_VGG16_VARIANTS.items():
+    register(ModelEntry(
+        _name, _loas("loas_vgg16"), "snn", _LOAS,
+        f"loas-vgg16 at T = {_knobs.get('timesteps', 4)}, "
+        f"{round(100 * _knobs.get('target_sparsity', 0.98))} % weight sparsity: the trained parent's weights, "
+        "its mask moved to that sparsity, fine-tuned with the mask held",
+        schedules={"main": dict(_LOAS_VARIANT, **_knobs)}, starts_from="loas-vgg16"))
+
+
 register(ModelEntry(
     "tiny-snn", _tiny("tiny_snn"), "snn", "archsim test model",
     "2 conv + fc spiking net for tests and examples (any input size divisible by 4)",

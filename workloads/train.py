@@ -66,6 +66,10 @@ class TrainConfig:
     seed: int = 0
     starts_from: str | None = None   # config key of the checkpoint this model is built from (set from the registry)
     augment: str = "none"         # training-time augmentation (workloads.augment): "none" or "crop-flip"
+    # a variant of a trained, pruned parent (the registry's starts_from): the parent's weights at this
+    # configuration's T, its mask moved to target_sparsity (grown by gradient magnitude when denser,
+    # pruned by magnitude when sparser), then dense_epochs of training with the mask held
+    finetune_parent: bool = False
 
     def __post_init__(self):
         if self.rewind not in ("weights", "lr"):
@@ -73,6 +77,8 @@ class TrainConfig:
         from workloads.augment import AUGMENTATIONS
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment must be one of {', '.join(AUGMENTATIONS)}, got {self.augment!r}")
+        if self.finetune_parent and self.prune_rounds:
+            raise ValueError("finetune_parent moves the parent's mask to target_sparsity once: prune_rounds must be 0")
         if not 0.0 <= self.target_sparsity < 1.0:
             raise ValueError(f"target_sparsity must be in [0, 1), got {self.target_sparsity}")
         for f in ("train_size", "test_size", "batch_size", "timesteps", "image_size", "channels"):
@@ -82,7 +88,7 @@ class TrainConfig:
     def key(self) -> str:
         fields = dataclasses.asdict(self)
         # settings added later leave the keys of configurations that do not use them unchanged
-        for name, default in (("starts_from", None), ("augment", "none")):
+        for name, default in (("starts_from", None), ("augment", "none"), ("finetune_parent", False)):
             if fields[name] == default:
                 del fields[name]
         blob = json.dumps({"v": CACHE_VERSION, **fields}, sort_keys=True)
@@ -108,8 +114,12 @@ class TrainConfig:
 
 def parent_config(cfg: TrainConfig) -> TrainConfig:
     """The configuration of the trained model ``cfg``'s model starts from (its registry entry's
-    ``starts_from``, "main" schedule) at ``cfg``'s timesteps and seed: a seed repeats the chain."""
+    ``starts_from``, "main" schedule) at ``cfg``'s timesteps and seed: a seed repeats the chain.
+    A ``finetune_parent`` variant starts from the parent as trained (its own T): changing T is
+    what such a variant is for."""
     entry = registry.get(cfg.model)
+    if cfg.finetune_parent:
+        return TrainConfig.for_model(entry.starts_from, "main", seed=cfg.seed)
     return TrainConfig.for_model(entry.starts_from, "main", timesteps=cfg.timesteps, seed=cfg.seed)
 
 
@@ -170,10 +180,47 @@ def dataset_description(cfg: TrainConfig, split: str, start: int, stop: int) -> 
 def build(cfg: TrainConfig) -> torch.nn.Module:
     entry = registry.get(cfg.model)
     kw = {}
-    if entry.starts_from is not None:     # built from the trained model it starts from (its "main" schedule)
+    if entry.starts_from is not None and not cfg.finetune_parent:
+        # built from the trained model it starts from (its "main" schedule)
         kw["parent"] = load_or_train(parent_config(cfg), progress=False).model
     return entry.build(num_classes=10, timesteps=cfg.timesteps, encoding=cfg.encoding,
                        in_channels=cfg.channels, image_size=cfg.image_size, **kw)
+
+
+def _gradients(model: torch.nn.Module, params: dict, x: torch.Tensor, y: torch.Tensor, batches: int,
+               batch_size: int) -> dict[str, torch.Tensor]:
+    """The loss gradient of ``params`` summed over the first ``batches`` training batches (the
+    pruned weights included: it is what growing them would buy)."""
+    import torch.nn.functional as F
+
+    model.train()
+    model.zero_grad(set_to_none=True)
+    dev = _device_of(model)
+    for i in range(0, min(batches * batch_size, len(x)), batch_size):
+        F.cross_entropy(model(x[i:i + batch_size].to(dev)), y[i:i + batch_size].to(dev)).backward()
+    grads = {n: p.grad.detach().clone() for n, p in params.items()}
+    model.zero_grad(set_to_none=True)
+    return grads
+
+
+def _variant_of_parent(cfg: TrainConfig, model: torch.nn.Module, x, y, metrics: dict):
+    """The parent's weights and mask in ``model`` (built at ``cfg``'s T), the mask moved to
+    ``cfg.target_sparsity``. Returns the prunable parameters and their masks."""
+    parent = load_or_train(parent_config(cfg), progress=False)
+    model.load_state_dict(parent.model.state_dict())
+    params = P.prunable(model, cfg.skip_first_last)
+    dev = _device_of(model)
+    masks = {n: parent.masks[n].to(dev) for n in params}
+    total = sum(p.numel() for p in params.values())
+    alive = sum(int(m.sum()) for m in masks.values())
+    keep = int(round(total * (1.0 - cfg.target_sparsity)))
+    metrics["parent_weight_sparsity_pruned_layers"] = 1.0 - alive / total
+    if keep > alive:
+        masks = P.grow_by_gradient(params, masks, _gradients(model, params, x, y, 8, cfg.batch_size), keep)
+    elif keep < alive:
+        masks = P.global_magnitude_masks(params, masks, keep)
+    P.apply_masks(params, masks)
+    return params, masks
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:
@@ -252,10 +299,12 @@ def _train(cfg: TrainConfig, progress: bool, dev: torch.device) -> Trained:
     model = build(cfg).to(dev)
     if hasattr(model, "set_input_stats"):
         model.set_input_stats(float(x.mean()), float(x.std()))
-    params = P.prunable(model, cfg.skip_first_last)
-    masks = P.full_masks(params)
     metrics: dict[str, float] = {}
     name = cfg.model
+    if cfg.finetune_parent:
+        return _finetune_variant(cfg, model, x, y, xt, yt, metrics, progress, dev)
+    params = P.prunable(model, cfg.skip_first_last)
+    masks = P.full_masks(params)
 
     t0, c0 = time.perf_counter(), time.process_time()
     rewind, acc = _train_phase(model, x, y, cfg, cfg.dense_epochs, cfg.lr, rewind_at=cfg.rewind_step,
@@ -290,6 +339,30 @@ def _train(cfg: TrainConfig, progress: bool, dev: torch.device) -> Trained:
     model.eval().cpu()
     masks = {n: m.cpu() for n, m in masks.items()}
     trained = Trained(model, cfg, masks, metrics)
+    trained.device = describe(dev)
+    return trained
+
+
+def _finetune_variant(cfg: TrainConfig, model, x, y, xt, yt, metrics: dict, progress: bool,
+                      dev: torch.device) -> Trained:
+    """A ``finetune_parent`` variant: the parent at this T and sparsity, measured, then trained
+    ``dense_epochs`` with the mask held, measured again."""
+    from workloads.device import describe
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    params, masks = _variant_of_parent(cfg, model, x, y, metrics)
+    recalibrate_bn(model, x)
+    metrics["accuracy_before_finetune"] = evaluate(model, xt, yt, progress=progress, desc=f"{cfg.model} test")
+    _, acc = _train_phase(model, x, y, cfg, cfg.dense_epochs, cfg.lr, params, masks, progress=progress,
+                          desc=f"{cfg.model} fine-tune")
+    metrics["train_accuracy_finetune"] = acc
+    recalibrate_bn(model, x)
+    metrics["accuracy_top1"] = evaluate(model, xt, yt, progress=progress, desc=f"{cfg.model} test")
+    metrics["weight_sparsity_pruned_layers"] = P.sparsity(params.values())
+    metrics["time_total_s"] = time.perf_counter() - t0
+    metrics["cpu_time_total_s"] = time.process_time() - c0
+    model.eval().cpu()
+    trained = Trained(model, cfg, {n: m.cpu() for n, m in masks.items()}, metrics)
     trained.device = describe(dev)
     return trained
 

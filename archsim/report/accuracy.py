@@ -67,7 +67,7 @@ def accuracy_vs_time_plot(rows: pd.DataFrame, path: Path, time: str = "time_s", 
     return _save(fig, path)
 
 
-def accuracy_blocks(ok: pd.DataFrame, keys: list[str], figures) -> list:
+def accuracy_blocks(ok: pd.DataFrame, keys: list[str], figures, level: int = 2, prefix: str = "") -> list:
     """The accuracy section of a sweep page (nothing when the table has no accuracy)."""
     if "accuracy_mean" not in ok.columns or not len(ok) or not {"edap_j_s_mm2", "area_mm2"} <= set(ok.columns):
         return []
@@ -76,12 +76,12 @@ def accuracy_blocks(ok: pd.DataFrame, keys: list[str], figures) -> list:
             "latency_s"]
     cols = [c for c in dict.fromkeys(cols) if c in front.columns]
     rows = [[r[c] for c in cols] for r in front[cols].head(MAX_ROWS).to_dict("records")]
-    blocks = [Heading("Pareto front: accuracy vs EDAP and area", 2),
+    blocks = [Heading("Pareto front: accuracy vs EDAP and area", level),
               Paragraph(f"Design points that no other point beats in accuracy (mean over seeds, maximised), "
                         f"EDAP and area, per trace: {len(front)} of {len(ok)}."),
               Table(cols, rows)]
     if figures is not None:
-        blocks.append(figures.add("pareto-accuracy-edap", lambda p: accuracy_edap_plot(ok, front, p),
+        blocks.append(figures.add(f"{prefix}pareto-accuracy-edap", lambda p: accuracy_edap_plot(ok, front, p),
                                   "Accuracy vs EDAP (bars: std over seeds); the line joins the (accuracy, EDAP, "
                                   "area) front"))
     time_key = next((k for k in keys if k.endswith("drift.time_s")), None)
@@ -94,12 +94,12 @@ def accuracy_blocks(ok: pd.DataFrame, keys: list[str], figures) -> list:
                          device=ok[others].astype(str).agg(", ".join, axis=1) if others else ok["trace"])
         cols = ["device", "time_s", "accuracy_mean", "accuracy_std", "energy_j", "edap_j_s_mm2"]
         cols = [c for c in cols if c in rows.columns]
-        blocks += [Heading("Accuracy against time after programming (conductance drift)", 2),
+        blocks += [Heading("Accuracy against time after programming (conductance drift)", level),
                    Paragraph(f"One line per value of {', '.join(others) or 'trace'}; time is {time_key}."),
                    Table(cols, [[r[c] for c in cols] for r in rows.sort_values(["device", "time_s"])[cols]
                                 .head(MAX_ROWS).to_dict("records")])]
         if figures is not None:
-            blocks.append(figures.add("accuracy-vs-time", lambda p: accuracy_vs_time_plot(rows, p),
+            blocks.append(figures.add(f"{prefix}accuracy-vs-time", lambda p: accuracy_vs_time_plot(rows, p),
                                       "Accuracy vs time after programming (bars: std over seeds)"))
     return blocks
 

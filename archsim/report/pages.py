@@ -199,6 +199,14 @@ def recipe_blocks(outcome: dict[str, Any], figures: FigureWriter | None, base: P
         blocks += table_ref_blocks(ref, Path(out).parent if out is not None else None, level)
     from archsim.report.layers import layer_figure_blocks
     blocks += layer_figure_blocks(recipe, out, figures, level)
+    for sweep in getattr(recipe, "sweeps", []):
+        blocks.append(Heading(sweep.title, level))
+        sweep_dir = Path(out) / "sweeps" / sweep.name if out is not None else None
+        if sweep_dir is None or not (sweep_dir / "sweep.json").exists():
+            blocks.append(Paragraph(f"Not run yet: `archsim reproduce` runs {sweep.spec} into sweeps/{sweep.name}/."))
+            continue
+        blocks += sweep_blocks(sweep_dir, figures, base if base is not None else sweep_dir, level + 1,
+                               prefix=f"{recipe.name}-{sweep.name}-")
     if figures is not None and len(summaries) > 1:
         blocks.append(Heading("Energy and latency of the runs", level))
         # runs in physical and in relative units are never on one energy axis
@@ -517,7 +525,9 @@ def _design_table(rows, keys: list[str], several_hw: bool, relative: bool, lead:
     return Table(["design", *lead, *[names[k] for k in keys], *hw, *headers], out)
 
 
-def sweep_blocks(sweep_dir: Path, figures: FigureWriter | None, base: Path) -> list:
+def sweep_blocks(sweep_dir: Path, figures: FigureWriter | None, base: Path, level: int = 2, prefix: str = "") -> list:
+    """The page of a sweep: summary, plots against each swept key, Pareto fronts, the runs.
+    ``level``: of its headings; ``prefix``: of its figure names (several sweeps on one page)."""
     from archsim.sweep.pareto import pareto_front
     from archsim.sweep.store import MANIFEST_FILE, load_table
 
@@ -540,6 +550,10 @@ def sweep_blocks(sweep_dir: Path, figures: FigureWriter | None, base: Path) -> l
             f"{table['design'].nunique()} designs; swept keys: {', '.join(keys) or 'none'}; "
             f"traces: {', '.join(traces)}.")
     blocks.append(Paragraph(text))
+    for family, gaps in (manifest.get("family_gaps") or {}).items():
+        blocks.append(Paragraph(f"Trace family {family} has no member recorded at "
+                                f"{'; '.join(', '.join(f'{k} = {v}' for k, v in g.items()) for g in gaps)}: "
+                                "those runs were not planned (a real trace cannot be moved to another T or sparsity)."))
     if several_hw:
         hw = table[["hardware_file", "hardware", "architecture"]].drop_duplicates("hardware_file")
         blocks.append(Table(["hardware file", "design name", "model"], hw.values.tolist()))
@@ -563,48 +577,52 @@ def sweep_blocks(sweep_dir: Path, figures: FigureWriter | None, base: Path) -> l
             for trace, g in ok.groupby("trace", sort=False):
                 best = g.loc[g[key].idxmin(), "design"] if key != "tops_per_w" else g.loc[g[key].idxmax(), "design"]
                 stats.append([header, trace, g[key].min() * mult, g[key].median() * mult, g[key].max() * mult, best])
-        blocks += [Heading("Summary", 2), Table(["metric", "trace", "min", "median", "max", "best design"], stats)]
+        blocks += [Heading("Summary", level), Table(["metric", "trace", "min", "median", "max", "best design"], stats)]
 
     if len(ok) and len(ok) <= MAX_TABLE_ROWS and figures is not None and ok["design"].nunique() > 1:
-        blocks.append(Heading("Designs side by side", 2))
-        blocks.append(figures.add("designs", lambda p: plots.designs_bars(
+        blocks.append(Heading("Designs side by side", level))
+        blocks.append(figures.add(f"{prefix}designs", lambda p: plots.designs_bars(
             ok, "design", metrics, p, by="trace", relative=relative),
             f"{metric_names} of each design (one bar per trace)"))
 
     if len(ok) >= 1 and {"energy_j", "latency_s"} <= set(ok.columns):
         front = pareto_front(ok, ["energy_j", "latency_s"])
-        blocks += [Heading("Pareto front: energy vs latency", 2),
+        blocks += [Heading("Pareto front: energy vs latency", level),
                    Paragraph("Design points that no other point beats in both energy and latency, per trace."),
                    _design_table(front.head(MAX_TABLE_ROWS), keys, several_hw, relative, ["trace", "point"])]
         if figures is not None:
-            blocks.append(figures.add("pareto-energy-latency", lambda p: plots.pareto_plot(
+            blocks.append(figures.add(f"{prefix}pareto-energy-latency", lambda p: plots.pareto_plot(
                 ok, front, "latency_s", "energy_j", p, by=series, label="design", relative=relative),
                 "Energy vs latency; the line joins the Pareto front, whose points are labelled with their design"))
             if {"area_mm2", "edap_j_s_mm2"} <= set(ok.columns):
                 front2 = pareto_front(ok, ["area_mm2", "edap_j_s_mm2"])
-                blocks.append(figures.add("pareto-edap-area", lambda p: plots.pareto_plot(
+                blocks.append(figures.add(f"{prefix}pareto-edap-area", lambda p: plots.pareto_plot(
                     ok, front2, "area_mm2", "edap_j_s_mm2", p, by=series, label="design", relative=relative),
                     "EDAP vs area; the line joins the Pareto front, whose points are labelled with their design"))
 
     from archsim.report.accuracy import accuracy_blocks
-    blocks += accuracy_blocks(ok, keys, figures)      # sweeps with an accuracy block (archsim.sweep.accuracy)
+    blocks += accuracy_blocks(ok, keys, figures, level, prefix)      # sweeps with an accuracy block (archsim.sweep.accuracy)
     plotted = [k for k in keys if ok[k].nunique() > 1] if len(ok) else []
     groups = varied_together(ok, plotted)[:MAX_SWEEP_KEYS_PLOTTED] if plotted else []
     if figures is not None and groups and metrics:
-        blocks.append(Heading("Metrics against each swept key", 2))
+        blocks.append(Heading("Metrics against each swept key", level))
+        from archsim.report.plots import SPLIT_STYLES
         for g in groups:
             k = g[0]
             together = f" ({', '.join(names[o] for o in g[1:])} varied with it: one plot for all)" if len(g) > 1 else ""
-            blocks.append(figures.add(f"vs-{k}", lambda p, k=k: plots.metric_vs_param(
-                ok, k, metrics, p, by=series, relative=relative),
-                f"{metric_names} against {names[k]}{together} (dots: design points; line: median over the "
-                "other keys)"))
+            # two independent keys with few values: one line per value of the other (a T x sparsity grid)
+            other = [o[0] for o in groups if o is not g]
+            split = other[0] if len(groups) == 2 and ok[other[0]].nunique() <= len(SPLIT_STYLES) else None
+            line = (f"one line per {names[split]} (its line style)" if split else "line: median over the other keys")
+            blocks.append(figures.add(f"{prefix}vs-{k}", lambda p, k=k, split=split: plots.metric_vs_param(
+                ok, k, metrics, p, by=series, relative=relative, split=split),
+                f"{metric_names} against {names[k]}{together} (dots: design points; {line})"))
     if len(failed):
         cols = [c for c in ["design", "point", "trace", *keys, "error"] if c in failed.columns]
         rows = [[r[c] for c in cols] for r in failed[cols].head(MAX_TABLE_ROWS).to_dict("records")]
-        blocks += [Heading(f"Failed runs ({len(failed)})", 2), Table([names.get(c, c) for c in cols], rows)]
+        blocks += [Heading(f"Failed runs ({len(failed)})", level), Table([names.get(c, c) for c in cols], rows)]
     if len(table) <= MAX_TABLE_ROWS:
-        blocks += [Heading("All runs", 2), _design_table(table, keys, several_hw, relative, ["trace", "point", "status"])]
+        blocks += [Heading("All runs", level), _design_table(table, keys, several_hw, relative, ["trace", "point", "status"])]
     return blocks
 
 

@@ -320,10 +320,21 @@ def _groups(table: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame, str]]
     return [(n, g, c) for (n, g), c in zip(out, colors([n for n, _ in out]))]
 
 
+SPLIT_STYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3))]
+SPLIT_MARKERS = ["o", "s", "^", "D", "v", "P"]
+
+
 def metric_vs_param(table: pd.DataFrame, key: str, metrics: list[str], path: Path, by: str = "trace",
-                    relative: bool = False, legend_title: str | None = None):
+                    relative: bool = False, legend_title: str | None = None, split: str | None = None):
     """Each metric against one swept key: every design point as a dot, the median over the other
-    keys as a line, one colour per ``by`` value (at most 12, the rest grey)."""
+    keys as a line, one colour per ``by`` value (at most 12, the rest grey). ``split``: another
+    swept key with at most len(SPLIT_STYLES) values; one line per value of it (its own line style)
+    instead of the median, so that a T x sparsity grid reads as curves, not as a median of both."""
+    def split_of(col: pd.Series) -> pd.Series:     # null (the trace's own value) as a value of its own
+        return col.map(lambda v: "null" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+    splits = sorted(split_of(table[split]).unique(), key=lambda v: (isinstance(v, str), v)) if split else [None]
+    if len(splits) > len(SPLIT_STYLES):
+        raise ValueError(f"split key {split!r} has {len(splits)} values; at most {len(SPLIT_STYLES)}")
     ncols = 2 if len(metrics) == 4 else min(3, len(metrics))
     nrows = math.ceil(len(metrics) / ncols)
     fig = _figure(min(MAX_WIDTH_IN, 4.6 * ncols), 3.4 * nrows + 0.8)
@@ -336,15 +347,22 @@ def metric_vs_param(table: pd.DataFrame, key: str, metrics: list[str], path: Pat
     handles, labels = [], []
     for i, (ax, metric) in enumerate(zip(axes, metrics)):
         mult, ylabel = metric_label(metric, table[metric], relative)
-        for name, g, color in groups:
-            xs = g[key].to_numpy(float) if numeric else np.array([cats.index(str(v)) for v in g[key]])
-            ys = g[metric].to_numpy(float) * mult
-            ax.scatter(xs, ys, s=12, alpha=0.35, color=color)
-            med = pd.Series(ys).groupby(xs).median()
-            (line,) = ax.plot(med.index, med.to_numpy(), "-o", ms=3, color=color)
-            if i == 0:
-                handles.append(line)
-                labels.append(name)
+        for name, whole, color in groups:
+            for j, value in enumerate(splits):
+                g = whole if split is None else whole[split_of(whole[split]) == value]
+                if not len(g):
+                    continue
+                xs = g[key].to_numpy(float) if numeric else np.array([cats.index(str(v)) for v in g[key]])
+                ys = g[metric].to_numpy(float) * mult
+                ax.scatter(xs, ys, s=12, alpha=0.35, color=color)
+                med = pd.Series(ys).groupby(xs).median()
+                (line,) = ax.plot(med.index, med.to_numpy(), linestyle=SPLIT_STYLES[j], marker=SPLIT_MARKERS[j], ms=3,
+                                  color=color)
+                if i == 0:
+                    handles.append(line)
+                    short = split.rsplit(".", 1)[-1] if split else ""
+                    labels.append(name if split is None else f"{name}, {short} = {value:g}"
+                                  if isinstance(value, (int, float)) else f"{name}, {short} = {value}")
         if numeric:
             _axis_scale(ax, table[key].to_numpy(float), "x")
         else:

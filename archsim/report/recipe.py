@@ -50,6 +50,9 @@ whole-network run can be checked layer by layer.
 one bar per run, stacked by the kinds in ``stack``), with the published per-layer values beside
 them where a source gives them (:class:`LayerFigure`, :mod:`archsim.report.layers`).
 
+``sweeps:`` runs sweep specs (``{name, title, spec}``, :class:`SweepRef`) into
+``OUT/<recipe>/sweeps/<name>/``; the recipe page shows each one as ``archsim report`` does.
+
 ``check_function: true`` on a run (a ``loas`` design) also computes every stored spike layer through
 the FTP join and compares it with the dense product (``archsim simulate --check-function``); its
 figures land in the run's summary as ``function_check.*`` (``passed`` is 1 or 0), for checks of kind
@@ -178,6 +181,14 @@ class TableRef(Strict):
     command: str
 
 
+class SweepRef(Strict):
+    """A sweep the recipe runs (``archsim sweep SPEC``) into ``OUT/<recipe>/sweeps/<name>/``; its
+    page (table, plots against each swept key, Pareto fronts) is part of the recipe's page."""
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    title: str = Field(min_length=1)
+    spec: str = Field(min_length=1)      # the sweep spec, relative to the recipe
+
+
 class Recipe(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     title: str = ""
@@ -189,6 +200,7 @@ class Recipe(Strict):
     checks: list[Check] = Field(default_factory=list)
     tables: list[TableRef] = Field(default_factory=list)
     layer_figures: list[LayerFigure] = Field(default_factory=list)
+    sweeps: list[SweepRef] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _names(self):
@@ -210,6 +222,9 @@ class Recipe(Strict):
                     raise ValueError(f"check '{c.name}': held_out names unknown check '{held}'")
                 if kinds[held] == "calibration" or held == c.name:
                     raise ValueError(f"check '{c.name}': held-out check '{held}' is itself a calibration")
+        sweeps = [w.name for w in self.sweeps]
+        if len(set(sweeps)) != len(sweeps):
+            raise ValueError(f"duplicate sweep names {sorted({n for n in sweeps if sweeps.count(n) > 1})}")
         figures = [f.name for f in self.layer_figures]
         if len(set(figures)) != len(figures):
             raise ValueError(f"duplicate layer figure names {sorted({n for n in figures if figures.count(n) > 1})}")
@@ -374,7 +389,7 @@ def select_checks(recipe: Recipe, pattern: str, where: str = "recipe") -> Recipe
     figures = [f for f in recipe.layer_figures if set(f.runs.values()) | {f.normalize or next(iter(f.runs.values()))}
                <= needed]    # a figure stays when every run it draws is run
     return recipe.model_copy(update={"checks": checks, "runs": [r for r in recipe.runs if r.name in needed],
-                                     "layer_figures": figures})
+                                     "layer_figures": figures, "sweeps": []})
 
 
 def simulate_run(run: Run, base: Path, where: str, *, progress: bool = False, details: bool = True):
@@ -411,6 +426,9 @@ def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False,
         ops[run.name] = result.ops
     checks = evaluate_checks(recipe, summaries, ops)
     (out / "checks.json").write_text(json.dumps(checks, indent=2))
+    for sweep in recipe.sweeps:      # resumable: a second reproduce runs only what is missing
+        from archsim.sweep.runner import run_sweep
+        run_sweep(base / sweep.spec, out / "sweeps" / sweep.name, jobs=1, progress=progress)
     # the recipe itself, so that `archsim report` can rebuild the page from the files alone
     (out / "recipe.json").write_text(recipe.model_dump_json(indent=2))
     return {"recipe": recipe, "summaries": summaries, "checks": checks, "out": out}

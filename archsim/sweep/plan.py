@@ -45,11 +45,22 @@ class DesignPoint:
 
 
 @dataclass
-class TraceRef:
+class Member:
+    """A trace of a family and the workload it was recorded at."""
     file: str                    # as written in the spec
     path: Path
+    digest: str
+    timesteps: int
+    weight_sparsity: float | None
+
+
+@dataclass
+class TraceRef:
+    file: str                    # as written in the spec (a family: its name)
+    path: Path
     name: str
-    digest: str                  # of the file's content
+    digest: str                  # of the file's content (a family: of its members')
+    members: list[Member] = field(default_factory=list)    # a family's traces; empty for one trace
 
 
 @dataclass
@@ -61,6 +72,7 @@ class Plan:
     expanded: int                            # points before constraints
     rows: list[dict[str, Any]] = field(default_factory=list)   # one per (point, trace): spec columns
     tasks: list[Task] = field(default_factory=list)            # unique row_ids, grouped by count_key
+    family_gaps: dict[str, list[dict]] = field(default_factory=dict)   # family -> workloads it has no member for
 
     @property
     def name(self) -> str:
@@ -77,6 +89,9 @@ class Plan:
         if self.skipped:
             text += f" ({self.skipped} of {self.expanded} points skipped by constraints)"
         counted = len({p.count_key for p in self.points})
+        for family, gaps in self.family_gaps.items():
+            text += (f"; trace family '{family}' has no member recorded at "
+                     f"{', '.join(_workload_label(g) for g in gaps)}: those runs are not planned")
         if counted < len(self.points):
             text += (f"; {len(self.points) - counted} points differ from another only in prices: "
                      f"{counted} designs are simulated, the rest re-priced")
@@ -146,16 +161,31 @@ def make_plan(spec: str | Path | LoadedSpec, *, progress: bool = False) -> Plan:
     for p in points:
         workload = workload_values(p.values)
         for t in traces:
-            row_id = _digest([p.digest, t.digest, s.seed] + ([workload] if workload else []) + _accuracy_key(s))[:20]
+            file, path, digest, knobs = t.file, t.path, t.digest, workload
+            if t.members:    # a family: the member recorded at this workload, run as it is
+                member = select_member(t, workload)
+                if member is None:
+                    gaps = plan.family_gaps.setdefault(t.name, [])
+                    if workload not in gaps:
+                        gaps.append(workload)
+                    continue
+                file, path, digest, knobs = member.file, member.path, member.digest, {}
+            row_id = _digest([p.digest, digest, s.seed] + ([workload] if workload else []) + _accuracy_key(s))[:20]
             plan.rows.append({"point": p.index, "trace": t.name, "hardware": p.hardware,
                               "architecture": p.architecture, "hardware_file": s.hardware_files[p.base],
-                              "trace_file": t.file, **p.values, "row_id": row_id})
+                              "trace_file": file, **p.values, "row_id": row_id})
             if row_id not in seen:
                 seen.add(row_id)
                 plan.tasks.append(Task(row_id=row_id, hardware=str(bases[p.base]), overrides=hardware_values(p.values),
-                                       trace=str(t.path), trace_digest=t.digest, seed=s.seed, workload=workload,
+                                       trace=str(path), trace_digest=digest, seed=s.seed, workload=knobs,
                                        accuracy=s.accuracy.model_dump() if s.accuracy else None,
                                        count_key=p.count_key))
+    for t in traces:
+        if t.members and not any(r["trace"] == t.name for r in plan.rows):
+            i = s.trace_files.index(next(f for f in s.trace_files if not isinstance(f, str) and f.family == t.name))
+            have = ", ".join(_workload_label(_member_workload(m)) for m in t.members)
+            raise ConfigError(f"{loaded.where('traces', i)}: traces: family '{t.name}' has no member at any design "
+                              f"point's workload (its members: {have})")
     # points that differ only in prices next to each other, so that a worker counts once and re-prices
     first: dict[tuple[str, str, str], int] = {}
     for i, task in enumerate(plan.tasks):
@@ -210,19 +240,49 @@ def check_workload_values(values: dict[str, Any], label: str, path) -> None:
 
 def check_workloads_apply(points: list[DesignPoint], traces: list[TraceRef]) -> None:
     """Apply every distinct workload to every trace once, so that a trace that cannot express it
-    (stored tensors of a fixed T or sparsity) fails before anything runs."""
+    (stored tensors of a fixed T or sparsity) fails before anything runs. A family's members are
+    picked, not moved."""
     combos = {json.dumps(w, sort_keys=True): w for w in (workload_values(p.values) for p in points) if w}
     if not combos:
         return
     from archsim.cli.common import load_any_trace
     from archsim.generators.stats.knobs import apply_workload
     for t in traces:
+        if t.members:
+            continue
         trace = load_any_trace(t.path)
         for w in combos.values():
             try:
                 apply_workload(trace, **w)
             except ArchsimError as exc:
                 raise ConfigError(f"traces: {t.file}: workload {w}: {exc}") from None
+
+
+SPARSITY_MATCH = 0.005    # a family member matches a weight sparsity within this (absolute)
+
+
+def select_member(family: TraceRef, workload: dict[str, Any]) -> Member | None:
+    """The member of ``family`` recorded at ``workload``'s T and weight sparsity (an axis left out
+    or null: the first member's value), or None. Weight sparsities match within SPARSITY_MATCH."""
+    first = family.members[0]
+    T = workload.get("timesteps", first.timesteps)
+    ws = workload.get("weight_sparsity", first.weight_sparsity)
+    for m in family.members:
+        if m.timesteps != T:
+            continue
+        if (ws is None and m.weight_sparsity is None) or (
+                ws is not None and m.weight_sparsity is not None and abs(m.weight_sparsity - ws) <= SPARSITY_MATCH):
+            return m
+    return None
+
+
+def _member_workload(m: Member) -> dict[str, Any]:
+    return {"timesteps": m.timesteps, "weight_sparsity": None if m.weight_sparsity is None
+            else round(m.weight_sparsity, 4)}
+
+
+def _workload_label(w: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}={v}" for k, v in w.items()) + "}" if w else "{the first member's}"
 
 
 def _label(values: dict[str, Any], base: str | None) -> str:
@@ -238,19 +298,37 @@ def _base_file(loaded: LoadedSpec, i: int, name: str) -> Path:
     return path
 
 
-def _trace_ref(loaded: LoadedSpec, i: int, name: str) -> TraceRef:
+def _trace_ref(loaded: LoadedSpec, i: int, entry) -> TraceRef:
+    from archsim.generators.stats.knobs import recorded_weight_sparsity
+    from archsim.sweep.spec import TraceFamily
     from archsim.trace.load import load_trace as load_any_trace
 
-    path = (loaded.base / name).resolve()
-    if not path.is_file():
-        key = ("traces", i) if isinstance(loaded.spec.traces, list) else ("traces",)
-        raise ConfigError(f"{loaded.where(*key)}: traces: file not found: {loaded.base / name}")
-    trace = load_any_trace(path)   # validates it now, so that a bad trace fails before any point runs
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return TraceRef(file=name, path=path, name=trace.name, digest=h.hexdigest())
+    def load(name: str, key: tuple):
+        path = (loaded.base / name).resolve()
+        if not path.is_file():
+            raise ConfigError(f"{loaded.where(*key)}: traces: file not found: {loaded.base / name}")
+        trace = load_any_trace(path)   # validates it now, so that a bad trace fails before any point runs
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return path, trace, h.hexdigest()
+
+    key = ("traces", i) if isinstance(loaded.spec.traces, list) else ("traces",)
+    if not isinstance(entry, TraceFamily):
+        path, trace, digest = load(entry, key)
+        return TraceRef(file=entry, path=path, name=trace.name, digest=digest)
+    members: list[Member] = []
+    for j, name in enumerate(entry.members):
+        path, trace, digest = load(name, (*key, "members", j))
+        m = Member(name, path, digest, trace.header.timesteps, recorded_weight_sparsity(trace))
+        twin = next((o for o in members if select_member(TraceRef("", o.path, "", "", [o]), _member_workload(m))), None)
+        if twin is not None:
+            raise ConfigError(f"{loaded.where(*key, 'members', j)}: traces: family '{entry.family}': {name} and "
+                              f"{twin.file} are both recorded at {_workload_label(_member_workload(m))}")
+        members.append(m)
+    digest = _digest([m.digest for m in members])
+    return TraceRef(file=entry.family, path=members[0].path, name=entry.family, digest=digest, members=members)
 
 
 def _digest(obj: Any) -> str:

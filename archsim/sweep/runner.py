@@ -112,7 +112,8 @@ def run_sweep(spec, out_dir: str | Path, *, executor: str | Any = "local", jobs:
         store.manifest.update(
             spec=str(plan.loaded.path.resolve()), spec_text=plan.loaded.path.read_text(),
             description=plan.loaded.spec.description, keys=plan.keys, rows=len(plan.rows),
-            hardware_files=plan.loaded.spec.hardware_files, trace_files=plan.loaded.spec.trace_files)
+            hardware_files=plan.loaded.spec.hardware_files, trace_files=plan.loaded.spec.trace_files_json(),
+            family_gaps=plan.family_gaps)
         store.manifest.setdefault("runs", []).append(run_info)
         store.write_manifest()
         by_id = {r["row_id"]: r for r in plan.rows}

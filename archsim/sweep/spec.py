@@ -52,11 +52,19 @@ class SweepBlock(Strict):
     random: RandomBlock | None = None
 
 
+class TraceFamily(Strict):
+    """One workload recorded at several timesteps and weight sparsities (a trace that stores real
+    tensors cannot be moved to another T or sparsity): the workload axes pick, per design point,
+    the member recorded at the point's values (archsim.sweep.plan.select_member)."""
+    family: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="the name the runs carry as their trace")
+    members: list[str] = Field(min_length=2, description="trace files of the same network at other T / sparsity")
+
+
 class SweepSpec(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     hardware: str | list[str]
-    traces: str | list[str]
+    traces: str | list[str | TraceFamily]
     seed: int | None = None             # seed of synthetic tensors (default: each trace's own)
     sweep: SweepBlock = Field(default_factory=SweepBlock)
     constraints: list[str] = Field(default_factory=list)
@@ -67,8 +75,11 @@ class SweepSpec(Strict):
         return [self.hardware] if isinstance(self.hardware, str) else list(self.hardware)
 
     @property
-    def trace_files(self) -> list[str]:
+    def trace_files(self) -> list["str | TraceFamily"]:
         return [self.traces] if isinstance(self.traces, str) else list(self.traces)
+
+    def trace_files_json(self) -> list:
+        return [t if isinstance(t, str) else t.model_dump() for t in self.trace_files]
 
 
 @dataclass

@@ -173,3 +173,29 @@ def test_colours_never_repeat_and_more_series_than_colours_is_an_error():
         plots.colors(names + ["one more"])
     kept, rest = plots.top_series({f"s{i}": i for i in range(60)})
     assert len(kept) == plots.MAX_SERIES - 1 and len(rest) == 49 and kept[-1] == "s59"
+
+
+def test_metric_vs_param_split_draws_one_line_per_value_of_the_other_key(tmp_path):
+    """A T x sparsity grid: one line per sparsity (null included) and trace, each the exact values,
+    not a median over the sparsities; a family present only at some points draws what it has."""
+    rows = []
+    for T in (4, 6, 8):
+        for ws in (None, 0.5, 0.9):
+            rows.append({"trace": "stats", "workload.timesteps": T, "workload.weight_sparsity": ws,
+                         "latency_s": T * (2.0 - (ws or 0.98)), "energy_j": 1e-9 * T})
+    rows.append({"trace": "real", "workload.timesteps": 8, "workload.weight_sparsity": 0.9,
+                 "latency_s": 5.0, "energy_j": 2e-9})
+    table = pd.DataFrame(rows)
+    fig = plots.metric_vs_param(table, "workload.timesteps", ["latency_s", "energy_j"], tmp_path / "s.png",
+                                split="workload.weight_sparsity")
+    ax = fig.axes[0]
+    lines = {tuple(l.get_xdata()): list(l.get_ydata()) for l in ax.get_lines()}
+    assert len(ax.get_lines()) == 4                  # stats x (null, 0.5, 0.9) + real x 0.9
+    assert lines[(4.0, 6.0, 8.0)] in ([4 * 1.02, 6 * 1.02, 8 * 1.02], [4 * 1.5, 6 * 1.5, 8 * 1.5],
+                                      [4 * 1.1, 6 * 1.1, 8 * 1.1])
+    assert lines[(8.0,)] == [5.0]
+    legend = [" ".join(t.get_text().split()) for t in fig.legends[0].get_texts()] if fig.legends else []
+    assert "stats, weight_sparsity = null" in legend and "real, weight_sparsity = 0.9" in legend
+    with pytest.raises(ValueError, match="at most"):
+        many = pd.DataFrame([{"trace": "t", "a": a, "b": b, "latency_s": 1.0} for a in range(2) for b in range(9)])
+        plots.metric_vs_param(many, "a", ["latency_s"], tmp_path / "m.png", split="b")

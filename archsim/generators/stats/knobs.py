@@ -163,3 +163,28 @@ def _rescale_rows(rows: list[int], cols: int, total: int) -> list[int]:
             nnz[j] += 1
         i += 1
     return [int(v) for v in nnz]
+
+
+def recorded_weight_sparsity(trace: Trace) -> float | None:
+    """The weight sparsity a trace was recorded at: the trainer's figure over the pruned layers
+    (header metric ``weight_sparsity_pruned_layers``; the first and last layers stay dense) when
+    it is there, else the zeros of every GEMM's stored static weights, else their statistics'
+    density; None when the trace has no static weights."""
+    recorded = trace.header.metrics.get("weight_sparsity_pruned_layers")
+    if recorded is not None:
+        return float(recorded)
+    zeros = total = 0
+    for op in trace.ops:
+        if op.kind not in GEMM_KINDS:
+            continue
+        for operand in op.operands:
+            if operand.role != Role.static_weight:
+                continue
+            if operand.tensor is not None:
+                zeros += operand.numel - int(np.count_nonzero(trace.tensor(operand.tensor)))
+            elif operand.sparsity is not None and operand.sparsity.density is not None:
+                zeros += operand.numel * (1.0 - operand.sparsity.density)
+            else:
+                continue
+            total += operand.numel
+    return zeros / total if total else None
