@@ -267,13 +267,11 @@ def select_member(family: TraceRef, workload: dict[str, Any]) -> Member | None:
     first = family.members[0]
     T = workload.get("timesteps", first.timesteps)
     ws = workload.get("weight_sparsity", first.weight_sparsity)
-    for m in family.members:
-        if m.timesteps != T:
-            continue
-        if (ws is None and m.weight_sparsity is None) or (
-                ws is not None and m.weight_sparsity is not None and abs(m.weight_sparsity - ws) <= SPARSITY_MATCH):
-            return m
-    return None
+    return next((m for m in family.members if m.timesteps == T and _same_sparsity(m.weight_sparsity, ws)), None)
+
+
+def _same_sparsity(a: float | None, b: float | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= SPARSITY_MATCH)
 
 
 def _member_workload(m: Member) -> dict[str, Any]:
@@ -322,7 +320,8 @@ def _trace_ref(loaded: LoadedSpec, i: int, entry) -> TraceRef:
     for j, name in enumerate(entry.members):
         path, trace, digest = load(name, (*key, "members", j))
         m = Member(name, path, digest, trace.header.timesteps, recorded_weight_sparsity(trace))
-        twin = next((o for o in members if select_member(TraceRef("", o.path, "", "", [o]), _member_workload(m))), None)
+        twin = next((o for o in members if o.timesteps == m.timesteps
+                     and _same_sparsity(o.weight_sparsity, m.weight_sparsity)), None)
         if twin is not None:
             raise ConfigError(f"{loaded.where(*key, 'members', j)}: traces: family '{entry.family}': {name} and "
                               f"{twin.file} are both recorded at {_workload_label(_member_workload(m))}")

@@ -13,7 +13,8 @@ be SpikeSim's to 1e-9 wherever SpikeSim's accounting and our physical one agree.
 (SpikeSim charges a whole crossbar for a narrow layer, counts (X/8)^2 conversions per PE cycle and
 X/8 shift-add units per tile) the case is a known miss: the test lists them and fails on any miss
 outside those reasons. With ``params.accounting: spikesim`` (archsim.arch.imc.spikesim_accounting)
-the preset is SpikeSim's on every RRAM case.
+the preset is SpikeSim's on every RRAM case, and the SRAM preset (hw_configs/spikesim_sram_65nm.yaml:
+the script's device='sram' crossbar prices) on every SRAM case.
 """
 import json
 from pathlib import Path
@@ -29,6 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 DOC = json.loads((REPO / "tools/spikesim_golden/ela_goldens.json").read_text())
 NETWORKS = DOC["header"]["networks"]
 RRAM = [c for c in DOC["cases"] if c["device"] == "rram"]
+SRAM = [c for c in DOC["cases"] if c["device"] == "sram"]
+PRESETS = {"rram": "hw_configs/spikesim_rram_65nm.yaml", "sram": "hw_configs/spikesim_sram_65nm.yaml"}
 
 
 def layer_list(net: str, T: int, path: Path) -> Path:
@@ -64,7 +67,7 @@ def known_miss(case) -> str | None:
 
 def ours(case, tmp_path, accounting="physical"):
     trace = load_layer_list(layer_list(case["network"], case["timesteps"], tmp_path / "net.yaml"))
-    hw = load_hardware(REPO / "hw_configs/spikesim_rram_65nm.yaml",
+    hw = load_hardware(REPO / PRESETS[case["device"]],
                        overrides={"variables.XBAR": case["xbar"], "params.tile.pes": case["pe_per_tile"],
                                   "clock_mhz": case["clock_mhz"], "params.accounting": accounting})
     return simulate(trace, hw)
@@ -103,19 +106,20 @@ def test_preset_against_spikesim(tmp_path):
 
 @pytest.mark.slow
 def test_spikesim_accounting_is_exact_on_every_case(tmp_path):
-    bad = [c for c in RRAM if not same_as_spikesim(ours(c, tmp_path, "spikesim"), c)]
+    """Both devices: the RRAM preset on the RRAM cases, the SRAM preset on the SRAM ones."""
+    bad = [c for c in RRAM + SRAM if not same_as_spikesim(ours(c, tmp_path, "spikesim"), c)]
     assert not bad, bad[:3]
 
 
 def test_spikesim_accounting_on_a_few_cases(tmp_path):
-    """Fast subset: every crossbar size, a narrow-layer net and uneven PEs per tile."""
+    """Fast subset: every crossbar size, a narrow-layer net and uneven PEs per tile, on both devices."""
     picks, seen = [], set()
-    for c in RRAM:
-        key = (c["xbar"], narrow(c), c["pe_per_tile"] != 8)
+    for c in RRAM + SRAM:
+        key = (c["device"], c["xbar"], narrow(c), c["pe_per_tile"] != 8)
         if key not in seen:
             seen.add(key)
             picks.append(c)
-    assert {c["xbar"] for c in picks} == {32, 64, 128, 256}
+    assert {(c["device"], c["xbar"]) for c in picks} == {(d, x) for d in ("rram", "sram") for x in (32, 64, 128, 256)}
     for c in picks:
         assert same_as_spikesim(ours(c, tmp_path, "spikesim"), c), c
 
