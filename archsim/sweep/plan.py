@@ -88,7 +88,8 @@ class Plan:
                 f"{len(self.rows)} runs")
         if self.skipped:
             text += f" ({self.skipped} of {self.expanded} points skipped by constraints)"
-        counted = len({p.count_key for p in self.points})
+        # points that count the same: same counted design and the same workload (a workload axis changes the counts)
+        counted = len({(p.count_key, json.dumps(workload_values(p.values), sort_keys=True)) for p in self.points})
         for family, gaps in self.family_gaps.items():
             text += (f"; trace family '{family}' has no member recorded at "
                      f"{', '.join(_workload_label(g) for g in gaps)}: those runs are not planned")

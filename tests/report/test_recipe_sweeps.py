@@ -70,3 +70,18 @@ def test_duplicate_sweep_names_are_refused(tmp_path, repo):
     recipe.write_text(recipe.read_text() + '  - {name: rows, title: "again", spec: rows.yaml}\n')
     with pytest.raises(ArchsimError, match="duplicate sweep names"):
         load_recipe(recipe)
+
+
+def test_every_recipe_sweep_spec_is_valid(repo):
+    """The sweeps the shipped recipes run parse (their traces may be main-job outputs, so the full
+    plan is checked where the main job runs; here the specs and their keys)."""
+    from archsim.sweep.spec import expand, load_spec
+    found = 0
+    for path in sorted((repo / "reports").glob("*.yaml")):
+        recipe, base = load_recipe(path)
+        for sweep in recipe.sweeps:
+            loaded = load_spec(base / sweep.spec)
+            points, _ = expand(loaded)
+            assert points, (path.name, sweep.name)
+            found += 1
+    assert found >= 4
