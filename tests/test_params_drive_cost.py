@@ -45,6 +45,7 @@ DECLARED: dict[str, dict[str, str]] = {
         "neuron.membrane_memory_layers": "counts layers from the first; changes nothing once above the trace's layer count",
     },
     "imc@spikesim_rram_65nm": {"write.verify_clocks": VERIFY_OFF},
+    "imc@spikesim_sram_65nm": {"write.verify_clocks": VERIFY_OFF},
     "imc@clipformer_rram_32nm": {"write.verify_clocks": VERIFY_OFF},
     "hetero@respike_hetero": {
         "link.bandwidth_gbps": "only data crossing engines pays the link; the example traces (no branch tags) run on one engine",

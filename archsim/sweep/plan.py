@@ -246,8 +246,8 @@ def check_workloads_apply(points: list[DesignPoint], traces: list[TraceRef]) -> 
     combos = {json.dumps(w, sort_keys=True): w for w in (workload_values(p.values) for p in points) if w}
     if not combos:
         return
-    from archsim.cli.common import load_any_trace
     from archsim.generators.stats.knobs import apply_workload
+    from archsim.trace.load import load_trace as load_any_trace
     for t in traces:
         if t.members:
             continue
