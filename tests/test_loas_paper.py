@@ -17,9 +17,44 @@ def test_committed_traces_are_regenerated_identically(repo, network):
         assert built.manifest == stored.manifest
 
 
-def test_committed_scaling_traces_are_regenerated_identically(repo):
+def test_committed_sparsity_trace_is_regenerated_identically(repo):
     for name, built in lp.scaling_traces().items():
-        assert built.manifest == load_trace(repo / f"examples/loas_paper/{name}").manifest
+        if name.startswith("vgg16_ws"):
+            assert built.manifest == load_trace(repo / f"examples/loas_paper/{name}").manifest
+
+
+@pytest.mark.parametrize("T", lp.SCALING_T)
+def test_committed_t_traces_are_the_base_moved_by_the_real_network(repo, T):
+    """vgg16_T6/T8 are vgg16.trace moved to T layer by layer (knobs.transfer_timesteps): the same ops
+    and neurons, histograms over T, their provenance naming the real network; and not what the
+    mixture alone gives (the real layers moved differently)."""
+    from archsim.generators.stats.knobs import apply_workload
+    base = load_trace(repo / "examples/loas_paper/vgg16.trace")
+    stored = load_trace(repo / f"examples/loas_paper/vgg16_T{T}.trace")
+    assert stored.header.timesteps == T and "as the same layers of the real network loas-vgg16" in \
+        stored.header.provenance.notes
+    mixture = apply_workload(base, timesteps=T)
+    assert [op.id for op in stored.ops] == [op.id for op in base.ops]
+    differ = 0
+    for a, b, m in zip(base.ops, stored.ops, mixture.ops):
+        h, h0 = b.operand("input").sparsity.spike_count_histogram, a.operand("input").sparsity.spike_count_histogram
+        assert len(h) == T + 1 and sum(h) == sum(h0)
+        differ += h != m.operand("input").sparsity.spike_count_histogram
+    assert differ >= len(base.ops) // 2
+
+
+@pytest.mark.slow
+def test_committed_t_traces_regenerate_from_the_real_family(repo, tmp_path):
+    """The main job's real VGG16 family, exported again from the committed checkpoints, regenerates
+    the committed T traces exactly (examples/loas_paper/make_traces.py --real)."""
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+    for m in ("loas-vgg16", "loas-vgg16-t6", "loas-vgg16-t8"):
+        subprocess.run([sys.executable, "-m", "workloads.cli", "export", m, "-q", "--device", "cpu", "--cache-dir",
+                        str(tmp_path / "ckpt"), "-o", str(tmp_path / f"{m}.trace")], check=True, cwd=repo)
+    for name, built in lp.scaling_traces(real=tmp_path).items():
+        assert built.manifest == load_trace(repo / f"examples/loas_paper/{name}").manifest, name
 
 
 @pytest.mark.parametrize("network", list(lp.NETWORKS))

@@ -131,3 +131,41 @@ def test_sweep_workload_errors(repo, tmp_path):
     stored_trace().save(trace)
     with pytest.raises(ArchsimError, match="stored.trace: workload .*--timesteps"):
         make_plan(spec(tmp_path, repo, {"workload.timesteps": "[8]"}, trace))
+
+
+def hist_trace(hists: dict[str, list[int]], T: int, name: str = "net"):
+    """A statistics trace: one linear op per entry whose spike input has that histogram."""
+    b = builder(T=T, model=name)
+    for op_id, h in hists.items():
+        x = b.operand("input", Role.spike, shape=[sum(h), 1], sparsity={"spike_count_histogram": h,
+                                                                         "density": stats(h)[1]})
+        w = b.operand("weight", Role.static_weight, shape=[2, 1], bits=8)
+        b.add("linear", op_id, operands=[x, w], tokens=sum(h), in_features=1, out_features=2)
+    return b.build()
+
+
+def test_transfer_timesteps_moves_each_layer_as_the_reference_moved():
+    """Derivation check of knobs.transfer_timesteps: a reference layer that does not change its
+    mixture from T0 to T leaves the plain mixture's answer; one whose firing probability halves
+    (and dead fraction rises by 0.1) moves the trace's layer the same way; unpaired ops use the
+    mixture alone."""
+    from archsim.generators.stats.knobs import mixture_histogram, transfer_timesteps
+    ours = hist_trace({"a": [500, 200, 150, 100, 50], "b": [300, 300, 200, 150, 50], "c": [600, 200, 100, 60, 40]}, 4)
+    ref4 = hist_trace({"r1": mixture_histogram(10000, 0.3, 0.4, 4), "r2": mixture_histogram(10000, 0.3, 0.4, 4)}, 4)
+    ref8 = hist_trace({"r1": mixture_histogram(10000, 0.3, 0.4, 8), "r2": mixture_histogram(10000, 0.4, 0.2, 8)}, 8)
+    moved = transfer_timesteps(ours, 8, ref4, ref8, [("a", "r1"), ("b", "r2")])
+    plain = apply_workload(ours, timesteps=8)
+    h = lambda t, op: t.op(op).operand("input").sparsity.spike_count_histogram  # noqa: E731
+    assert moved.header.timesteps == 8 and all(len(h(moved, o)) == 9 for o in "abc")
+    assert h(moved, "a") == pytest.approx(h(plain, "a"), abs=2)          # the reference did not move
+    assert h(moved, "c") == h(plain, "c")                                   # not paired: the mixture
+    z, q = mixture_fit(ours.op("b").operand("input").sparsity.spike_count_histogram)
+    zb, qb = mixture_fit(h(moved, "b"))
+    assert zb == pytest.approx(z + 0.1, abs=0.01) and qb == pytest.approx(q / 2, rel=0.02)
+    assert "re-derived at T = 8" in moved.header.provenance.notes
+    with pytest.raises(TraceError, match="recorded at T = 4, expected T = 8"):
+        transfer_timesteps(ours, 8, ref4, ref4, [("a", "r1")])
+    with pytest.raises(TraceError, match="no op 'zz'"):
+        transfer_timesteps(ours, 8, ref4, ref8, [("a", "zz")])
+    with pytest.raises(TraceError, match="no op 'zz' to move"):
+        transfer_timesteps(ours, 8, ref4, ref8, [("zz", "r1")])

@@ -2,7 +2,13 @@
 see archsim/generators/stats/loas_paper.py):
 
     .venv/bin/python examples/loas_paper/make_traces.py              # write the traces
+    .venv/bin/python examples/loas_paper/make_traces.py --real reports/traces   # the committed ones
     .venv/bin/python examples/loas_paper/make_traces.py --calibrate  # re-derive COLUMN_SPREAD
+
+``--real DIR``: the folder of the real VGG16 family the main job exports (loas-vgg16.trace,
+loas-vgg16-t6.trace, loas-vgg16-t8.trace): vgg16_T6/T8.trace then move each layer's spike
+statistics from T = 4 as the trained network's same layer moved (our derivation, in the traces'
+provenance); without it, by archsim's dead-neuron + Bernoulli mixture.
 
 ``--calibrate`` bisects, per network, the lognormal spread of the output-channel weight densities
 until SparTen-S (hw_configs/sparten_s_paper.yaml) reaches the authors' network cycles, and prints
@@ -35,5 +41,6 @@ if __name__ == "__main__":
         found = {n: calibrate(n) for n in NETWORKS}
         print(f"COLUMN_SPREAD = {found}")
     else:
-        for path in write_traces(HERE):
+        real = sys.argv[sys.argv.index("--real") + 1] if "--real" in sys.argv else None
+        for path in write_traces(HERE, real=real):
             print(f"wrote {path}")

@@ -67,14 +67,70 @@ def retime_histogram(hist: list[int], T: int) -> list[int]:
     """The spike-count histogram of the same neurons at ``T`` timesteps (identity at T0)."""
     if len(hist) - 1 == T:
         return list(hist)
-    n = int(sum(hist))
-    z, q = mixture_fit(hist)
+    return mixture_histogram(int(sum(hist)), *mixture_fit(hist), T)
+
+
+def mixture_histogram(n: int, z: float, q: float, T: int) -> list[int]:
+    """``n`` neurons' spike counts over ``T`` timesteps under the mixture ``(z, q)``, rounded to
+    integers that sum to ``n`` (largest remainders)."""
     frac = np.array([(1 - z) * comb(T, c) * q ** c * (1 - q) ** (T - c) for c in range(T + 1)])
     frac[0] += z
     exact = frac / frac.sum() * n
     counts = np.floor(exact).astype(np.int64)
     counts[np.argsort(-(exact - counts), kind="stable")[:n - counts.sum()]] += 1
     return [int(c) for c in counts]
+
+
+def transfer_timesteps(trace: Trace, timesteps: int, reference: Trace, reference_t: Trace,
+                       pairs: list[tuple[str, str]]) -> Trace:
+    """``trace`` (statistics) moved to ``timesteps`` the way a real network moved: ``reference``
+    and ``reference_t`` are one network's traces at the trace's T0 and at ``timesteps``; ``pairs``
+    maps each of ``trace``'s ops to the reference op it stands for. Per pair, the mixture (z, q) of
+    the trace's spike input and of the reference's at both T are fitted; the trace's dead fraction
+    moves by the reference's change and its firing probability scales by the reference's ratio:
+    ``z' = z + (z_T - z_T0)``, ``q' = q (q_T / q_T0)`` (clamped to [0, 1]), and the histogram at T
+    is the mixture's. Ops not in ``pairs`` move by :func:`apply_workload`'s model."""
+    T0 = trace.header.timesteps
+    for ref, T in ((reference, T0), (reference_t, timesteps)):
+        if ref.header.timesteps != T:
+            raise TraceError(f"{ref.path or ref.name}: recorded at T = {ref.header.timesteps}, expected T = {T}")
+    moved = apply_workload(trace, timesteps=timesteps)
+    if timesteps == T0:
+        return moved
+    data = moved.manifest.model_dump(mode="python")
+    ops = {op["id"]: op for op in data["ops"]}
+    for ours, theirs in pairs:
+        if ours not in ops:
+            raise TraceError(f"{trace.name}: no op {ours!r} to move")
+        hists = []
+        for ref in (reference, reference_t):
+            try:
+                sp = ref.op(theirs).operands[0].sparsity
+            except (KeyError, IndexError, TraceError):
+                raise TraceError(f"{ref.path or ref.name}: no op {theirs!r} with an input operand") from None
+            if sp is None or sp.spike_count_histogram is None:
+                raise TraceError(f"{ref.path or ref.name}: op {theirs!r}: its input has no spike-count histogram")
+            hists.append(sp.spike_count_histogram)
+        hist = trace.op(ours).operands[0].sparsity.spike_count_histogram
+        if hist is None or len(hist) != T0 + 1:
+            raise TraceError(f"{trace.name}: op {ours!r}: its input has no spike-count histogram at T = {T0}")
+        (z0, q0), (zt, qt) = (mixture_fit(h) for h in hists)
+        z, q = mixture_fit(hist)
+        z = min(max(z + zt - z0, 0.0), 1.0)
+        q = min(max(q * (qt / q0 if q0 > 0 else 1.0), 0.0), 1.0)
+        new = mixture_histogram(int(sum(hist)), z, q, timesteps)
+        sp = ops[ours]["operands"][0]["sparsity"]
+        n = sum(new)
+        sp["spike_count_histogram"] = new
+        sp["density"] = sum(c * k for c, k in enumerate(new)) / (timesteps * n) if n else 0.0
+        if sp.get("density_per_timestep") is not None:
+            sp["density_per_timestep"] = [sp["density"]] * timesteps
+    header = data["header"]
+    header["provenance"]["notes"] = (header["provenance"].get("notes") or "") + (
+        f"; then the spike statistics of {len(pairs)} of its ops re-derived at T = {timesteps} as the same layers "
+        f"of the real network {reference.name} moved from T = {T0} to T = {timesteps}, instead of by the mixture "
+        "alone (archsim.generators.stats.knobs.transfer_timesteps; our derivation, not published statistics)")
+    return Trace(Manifest.model_validate(data), arrays=moved._arrays, path=moved.path)
 
 
 def _refuse(trace: Trace, op, operand, knob: str, why: str) -> TraceError:
