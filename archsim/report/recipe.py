@@ -418,6 +418,9 @@ def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False,
     if select is not None:
         recipe = select_checks(recipe, select, str(path))
     out = Path(out_dir) / recipe.name
+    # the sweeps' plans first: a bad spec or a missing trace stops the recipe before anything runs
+    from archsim.sweep.plan import make_plan
+    plans = [make_plan(base / sweep.spec) for sweep in recipe.sweeps]
     summaries, ops = {}, {}
     for run in recipe.runs:
         result = simulate_run(run, base, str(path), progress=progress)
@@ -426,9 +429,9 @@ def run_recipe(path: str | Path, out_dir: str | Path, *, progress: bool = False,
         ops[run.name] = result.ops
     checks = evaluate_checks(recipe, summaries, ops)
     (out / "checks.json").write_text(json.dumps(checks, indent=2))
-    for sweep in recipe.sweeps:      # resumable: a second reproduce runs only what is missing
+    for sweep, plan in zip(recipe.sweeps, plans):     # resumable: a second reproduce runs only what is missing
         from archsim.sweep.runner import run_sweep
-        run_sweep(base / sweep.spec, out / "sweeps" / sweep.name, jobs=1, progress=progress)
+        run_sweep(None, out / "sweeps" / sweep.name, jobs=1, progress=progress, plan=plan)
     # the recipe itself, so that `archsim report` can rebuild the page from the files alone
     (out / "recipe.json").write_text(recipe.model_dump_json(indent=2))
     return {"recipe": recipe, "summaries": summaries, "checks": checks, "out": out}

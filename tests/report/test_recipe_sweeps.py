@@ -85,3 +85,11 @@ def test_every_recipe_sweep_spec_is_valid(repo):
             assert points, (path.name, sweep.name)
             found += 1
     assert found >= 4
+
+
+def test_a_bad_sweep_stops_the_recipe_before_its_runs(tmp_path, repo):
+    recipe = _write(tmp_path, repo)
+    recipe.write_text(recipe.read_text().replace("spec: rows.yaml", "spec: missing.yaml"))
+    with pytest.raises(ArchsimError, match="missing.yaml: file not found"):
+        run_recipe(recipe, tmp_path / "out")
+    assert not (tmp_path / "out" / "study" / "tiny").exists()
