@@ -35,6 +35,8 @@ def register(sub) -> None:
                     "SpikeSim preset with accounting: spikesim, its energy table copied beside it).")
     k.add_argument("network", help="SpikeSim script (.py) or YAML/JSON with the network lists")
     k.add_argument("-o", "--out", default=".", metavar="DIR", help="output folder (default: current)")
+    k.add_argument("--device", choices=("rram", "sram"), default="rram",
+                   help="SpikeSim's device (the argument of its ELA energy and area functions; default: rram)")
     k.set_defaults(func=run_spikesim)
     o = isub.add_parser("onnx", help="ONNX model -> trace (shapes by ONNX shape inference, weights from initialisers)",
                         description="Convert an ONNX model into an archsim trace (conv, gemm/matmul, attention "
@@ -129,10 +131,15 @@ def run_spikesim(args) -> int:
     net, notes = spikesim.read_network(args.network)
     name = Path(args.network).stem
     layers = spikesim.network_to_layer_list(net, name=f"spikesim-{name}")
-    preset = Path(archsim.__file__).resolve().parents[1] / "hw_configs" / "spikesim_rram_65nm.yaml"
+    preset = Path(archsim.__file__).resolve().parents[1] / "hw_configs" / spikesim.DEVICES[args.device]
     hw = spikesim.hardware_yaml(net, preset)
     out = Path(args.out)
-    tables = [(preset.parent / "energy" / t, out / t) for t in hw["energy"]["tables"]]
+    names = list(hw["energy"]["tables"])
+    for t in list(names):         # a table that extends another needs that one beside it too
+        base = (yaml.safe_load((preset.parent / "energy" / t).read_text()) or {}).get("extends")
+        if base and base not in names:
+            names.append(base)
+    tables = [(preset.parent / "energy" / t, out / t) for t in names]
     marker = "# Imported by `archsim import spikesim`"
 
     def previous(path: Path) -> bool:   # a file a previous import wrote
@@ -151,7 +158,7 @@ def run_spikesim(args) -> int:
             stack.enter_context(atomic_path(dst)).write_bytes(src.read_bytes())
     print(f"wrote {out / f'{name}.yaml'} ({len(net['out_ch_list'])} conv layers, T = {net['time_steps']})")
     print(f"wrote {out / f'{name}_hw.yaml'} (crossbar {net['xbar_size']}, {net['pe_per_tile']} PEs/tile, "
-          f"{net['clk_freq']} MHz, accounting spikesim) and its energy table")
+          f"{net['clk_freq']} MHz, {args.device}, accounting spikesim) and its energy table(s)")
     for n in notes:
         print(f"note: {n}")
     return 0

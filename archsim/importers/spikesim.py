@@ -17,9 +17,11 @@ The importer reads those assignments from such a script (parsed, never executed:
 values of these names are taken) or from a YAML / JSON file with the same keys. Each layer becomes
 a ``kernel_size`` x ``kernel_size`` conv at SpikeSim's post-pooling sizes (a halved resolution is a
 stride-2 conv), padding ``kernel_size // 2``, 4-bit weights (SpikeSim's ELA), spiking inputs, each
-followed by a LIF layer. The hardware YAML is hw_configs/spikesim_rram_65nm.yaml with the
+followed by a LIF layer. The hardware YAML is the SpikeSim preset of the chosen device
+(hw_configs/spikesim_rram_65nm.yaml or spikesim_sram_65nm.yaml: SpikeSim's ELA script takes the
+device as an argument of its energy and area functions, not as a network variable) with the
 crossbar size, PEs per tile and clock set, and ``accounting: spikesim`` (SpikeSim's bookkeeping,
-docs/models/imc.md); its energy table is copied beside it.
+docs/models/imc.md); its energy table (and the table that one extends) is copied beside it.
 """
 from __future__ import annotations
 
@@ -103,9 +105,15 @@ def network_to_layer_list(net: dict, name: str = "spikesim-network") -> dict:
             "layers": layers}
 
 
+DEVICES = {"rram": "spikesim_rram_65nm.yaml", "sram": "spikesim_sram_65nm.yaml"}   # SpikeSim's two devices
+
+
 def hardware_yaml(net: dict, preset: Path) -> dict:
-    """The SpikeSim preset with the network file's crossbar size, PEs per tile and clock."""
-    doc = yaml.safe_load(preset.read_text())
+    """The SpikeSim preset (its ``extends`` merged in) with the network file's crossbar size, PEs
+    per tile and clock."""
+    from archsim.config.yaml_loader import load_yaml_unresolved
+
+    doc = load_yaml_unresolved(preset).data
     doc.setdefault("variables", {})["XBAR"] = int(net["xbar_size"])
     doc["params"]["tile"]["pes"] = int(net["pe_per_tile"])
     doc["params"]["accounting"] = "spikesim"

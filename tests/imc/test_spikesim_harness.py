@@ -124,11 +124,12 @@ def test_spikesim_accounting_on_a_few_cases(tmp_path):
         assert same_as_spikesim(ours(c, tmp_path, "spikesim"), c), c
 
 
-def test_import_spikesim_network_lists(tmp_path, capsys):
+@pytest.mark.parametrize("device", ["rram", "sram"])
+def test_import_spikesim_network_lists(tmp_path, capsys, device):
     """`archsim import spikesim` on a script written like SpikeSim's ELA example (parsed, not run):
-    the imported layer list and hardware give SpikeSim's numbers for a golden case."""
+    the imported layer list and hardware (``--device``) give SpikeSim's numbers for a golden case."""
     from archsim.cli import main
-    case = next(c for c in RRAM if c["xbar"] == 128 and c["pe_per_tile"] != 8)
+    case = next(c for c in (RRAM if device == "rram" else SRAM) if c["xbar"] == 128 and c["pe_per_tile"] != 8)
     n = NETWORKS[case["network"]]
     script = tmp_path / "ela_like.py"
     script.write_text("import numpy as np\n\ndef unused():\n    return 1\n\n"
@@ -137,8 +138,8 @@ def test_import_spikesim_network_lists(tmp_path, capsys):
                       f"pe_per_tile = {case['pe_per_tile']}\ntime_steps = {case['timesteps']}\n"
                       f"clk_freq = {case['clock_mhz']}  # MHz\nPE_cycle = 26 * (1000 / clk_freq)\n")
     out = tmp_path / "imported"
-    assert main(["import", "spikesim", str(script), "-o", str(out)]) == 0
-    assert "accounting spikesim" in capsys.readouterr().out
+    assert main(["import", "spikesim", str(script), "-o", str(out), "--device", device]) == 0
+    assert f"{device}, accounting spikesim" in capsys.readouterr().out
     moved = tmp_path / "moved"
     out.rename(moved)                                     # the folder is self-contained
     r = simulate(load_layer_list(moved / "ela_like.yaml"), load_hardware(moved / "ela_like_hw.yaml"))
