@@ -73,15 +73,15 @@ def timed(cmd, env=None) -> float:
     return time.perf_counter() - t0
 
 
-def load_cases(which: str, n: int) -> list[dict]:
-    """``random``: the first ``n`` harness cases; ``networks``: the fixed cases of NETWORKS, in the
-    harness cases' form (seed = the case's name)."""
+def load_cases(which: str, n: int, topologies=NETWORKS) -> list[dict]:
+    """``random``: the first ``n`` harness cases; ``networks``: the fixed cases of ``topologies``
+    (of NETWORKS), in the harness cases' form (seed = the case's name)."""
     if which == "random":
         return json.loads(GOLDEN.read_text())["cases"][:n]
     cases = []
     for path in sorted(FIXED.glob("*.json")):
         h = json.loads(path.read_text())["header"]
-        if h["topology"] not in NETWORKS:
+        if h["topology"] not in topologies:
             continue
         cases.append({"seed": h["case"], "cfg_text": h["cfg_text"], "topology_text": h["topology_csv_text"],
                       "gemm": h["input_type_gemm"], "cfg": {"mode": "CALC", "dataflow": h["dataflow"],
@@ -100,8 +100,13 @@ def main(argv=None) -> int:
                     help="random: small harness configurations; networks: the fixed small-network cases")
     ap.add_argument("--scalesim-cli", action="store_true",
                     help="run SCALE-Sim through its command line (writes its per-cycle traces) instead of the API")
+    ap.add_argument("--topologies", default=",".join(NETWORKS),
+                    help=f"with --set networks: which of {', '.join(NETWORKS)} (comma-separated)")
     a = ap.parse_args(argv)
-    cases = load_cases(a.set, a.cases)
+    topologies = tuple(a.topologies.split(","))
+    if not set(topologies) <= set(NETWORKS):
+        ap.error(f"--topologies: choose from {', '.join(NETWORKS)}")
+    cases = load_cases(a.set, a.cases, topologies)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     work = Path(tempfile.mkdtemp(prefix="bench_proc_"))
     runs = []
