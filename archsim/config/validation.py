@@ -136,6 +136,11 @@ def _walk(model: Any, loc: KeyPath) -> tuple[KeyPath, Any]:
     i = 0
     while i < len(loc):
         part = loc[i]
+        tagged = _tagged_member(tp, part)
+        if tagged is not None:          # pydantic's tag of a tagged-union member: not a key
+            tp = tagged
+            i += 1
+            continue
         members = _union_models(tp)
         if members is not None:
             match = _pick_member(members, part)
@@ -175,6 +180,19 @@ def _strip(tp: Any) -> Any:
             tp = members[0]
         else:
             return tp
+
+
+def _tagged_member(tp: Any, tag: Any) -> Any:
+    """The member of a tagged union (``Annotated[X, Tag("...")]`` members) whose tag is ``tag``."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return None
+    for member in typing.get_args(tp):
+        if typing.get_origin(member) is typing.Annotated and any(
+                isinstance(m, pydantic.Tag) and m.tag == tag for m in typing.get_args(member)[1:]):
+            return typing.get_args(member)[0]
+    return None
 
 
 def _union_models(tp: Any) -> list[type] | None:

@@ -26,9 +26,9 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
 from archsim.config.validation import Strict, validate
 from archsim.config.yaml_loader import Document, load_yaml
@@ -60,11 +60,21 @@ class TraceFamily(Strict):
     members: list[str] = Field(min_length=2, description="trace files of the same network at other T / sparsity")
 
 
+def _trace_entry_kind(value: Any) -> str:
+    return "family" if isinstance(value, dict) or isinstance(value, TraceFamily) else "file"
+
+
+# one trace entry: a file, or a family (a mapping); the discriminator gives one error per bad entry
+TraceEntry = Annotated[Union[Annotated[str, Tag("file")], Annotated[TraceFamily, Tag("family")]],
+                       Discriminator(_trace_entry_kind)]
+
+
 class SweepSpec(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     hardware: str | list[str]
-    traces: str | list[str | TraceFamily]
+    traces: Annotated[Union[Annotated[str, Tag("file")], Annotated[list[TraceEntry], Tag("list")]],
+                      Discriminator(lambda v: "list" if isinstance(v, list) else "file")]
     seed: int | None = None             # seed of synthetic tensors (default: each trace's own)
     sweep: SweepBlock = Field(default_factory=SweepBlock)
     constraints: list[str] = Field(default_factory=list)

@@ -89,3 +89,18 @@ def test_family_errors(repo, tmp_path, family):
         make_plan(spec(tmp_path, repo, "    workload.timesteps: [4]\n", [*family, str(tmp_path / "missing.trace")]))
     with pytest.raises(ArchsimError, match="members"):
         make_plan(spec(tmp_path, repo, "    workload.timesteps: [4]\n", family[:1]))
+
+
+def test_a_bad_family_entry_is_one_error_line(repo, tmp_path, family):
+    from archsim.errors import ConfigError
+    path = spec(tmp_path, repo, "    workload.timesteps: [4]\n", family)
+    path.write_text(path.read_text().replace("members: [", "membres: [", 1))
+    with pytest.raises(ConfigError) as err:
+        make_plan(path)
+    lines = [line for line in str(err.value).splitlines() if "traces" in line]
+    assert len(lines) == 2, lines       # the misspelt key, and the required one it leaves missing
+    assert "traces[0].membres: unknown key (did you mean 'members'?); allowed keys: family, members" in lines[0] \
+        or "traces[0].membres: unknown key (did you mean 'members'?); allowed keys: family, members" in lines[1]
+    path.write_text(path.read_text().replace("membres: [", "members: 5\n    x: [", 1).replace("\n    x: [", "\n#", 1))
+    with pytest.raises(ConfigError, match=r"traces\[0\]\.members: input should be a valid list, got 5$"):
+        make_plan(path)
