@@ -27,6 +27,7 @@ from numba import prange
 from archsim.kernels._jit import check_backend, kernel
 from archsim.kernels.crossbar import (_GOLDEN, _INV_2_53, _L1, _L255, _S8, _S11, ZIG_X, _mix, _normal,
                                       normal_reference)
+from archsim.kernels.vexp import exp_array
 
 G_REL_FLOOR = 1e-7   # aihwkit's _ZERO_CLIP: log of a zero conductance
 
@@ -49,21 +50,29 @@ LEVEL_SLOTS = 64      # direct-mapped cache of (target -> mu, sig): programmed t
 
 
 @kernel(reference=drift_reference, parallel=True)
-def _drift(G, target, target_bits, g_max, mu_coef, sig_coef, log_ratio, key):
+def _drift(G, target, target_bits, g_max, mu_coef, sig_coef, log_ratio, key, out):
     """Per chunk: the ziggurat's fast path for every cell in one branch-free loop (vectorised), the
-    rare slow draws redone by ``_normal``, then the drift. A cell's ``mu`` and ``sig`` depend only
-    on its target conductance, which takes a few programmed levels: they are computed once per
-    level (a small cache keyed by the target's bits) instead of a log per cell. Same numbers as
-    computing them per cell."""
+    rare slow draws redone by ``_normal``, each cell's exponent ``-nu log_ratio``, then the
+    vectorised exp (:mod:`archsim.kernels.vexp`). A cell's ``mu`` and ``sig`` depend only on its
+    target conductance, which takes a few programmed levels: they are computed once per level (a
+    small cache keyed by the target's bits) instead of a log per cell, and once for all cells when
+    nu does not depend on the conductance. Same numbers as computing them per cell. ``out`` is
+    allocated by the caller: numpy's large allocations get transparent huge pages, Numba's do not
+    (its page faults cost more than the drift)."""
     n = G.shape[0]
-    out = np.empty(n)
     key0 = _mix(key)
     inv_g = 1.0 / g_max
     chunks = (n + CHUNK - 1) // CHUNK
+    constant = mu_coef[0] == 0.0 and sig_coef[0] == 0.0
+    mu_c = min(max(mu_coef[1], mu_coef[2]), mu_coef[3])
+    sig_c = min(max(sig_coef[1], sig_coef[2]), sig_coef[3])
     for c in prange(chunks):
         i0, i1 = c * CHUNK, min(n, c * CHUNK + CHUNK)
-        z = np.empty(i1 - i0)
-        fast = np.empty(i1 - i0, dtype=np.bool_)
+        w = i1 - i0
+        z = np.empty(w)
+        e = np.empty(w)
+        bits = np.empty(w, dtype=np.int64)
+        fast = np.empty(w, dtype=np.bool_)
         for i in range(i0, i1):
             h = _mix(key0 + np.uint64(i) * _GOLDEN)
             li = np.int64(h & _L255)
@@ -73,21 +82,28 @@ def _drift(G, target, target_bits, g_max, mu_coef, sig_coef, log_ratio, key):
         for i in range(i0, i1):
             if not fast[i - i0]:
                 z[i - i0] = _normal(key, np.uint64(i))
-        slot_bits = np.zeros(LEVEL_SLOTS, dtype=np.uint64)
-        slot_used = np.zeros(LEVEL_SLOTS, dtype=np.bool_)
-        slot_mu = np.empty(LEVEL_SLOTS)
-        slot_sig = np.empty(LEVEL_SLOTS)
-        for i in range(i0, i1):
-            tb = target_bits[i]
-            slot = np.int64((tb * _GOLDEN) >> np.uint64(58))
-            if slot_used[slot] and slot_bits[slot] == tb:
-                mu, sig = slot_mu[slot], slot_sig[slot]
-            else:
-                lg = math.log(max(abs(target[i]) * inv_g, G_REL_FLOOR))
-                mu = min(max(mu_coef[0] * lg + mu_coef[1], mu_coef[2]), mu_coef[3])
-                sig = min(max(sig_coef[0] * lg + sig_coef[1], sig_coef[2]), sig_coef[3])
-                slot_used[slot], slot_bits[slot], slot_mu[slot], slot_sig[slot] = True, tb, mu, sig
-            out[i] = G[i] * math.exp(-abs(mu + sig * z[i - i0]) * log_ratio)
+        if constant:
+            for jj in range(w):
+                e[jj] = -abs(mu_c + sig_c * z[jj]) * log_ratio
+        else:
+            slot_bits = np.zeros(LEVEL_SLOTS, dtype=np.uint64)
+            slot_used = np.zeros(LEVEL_SLOTS, dtype=np.bool_)
+            slot_mu = np.empty(LEVEL_SLOTS)
+            slot_sig = np.empty(LEVEL_SLOTS)
+            for i in range(i0, i1):
+                tb = target_bits[i]
+                slot = np.int64((tb * _GOLDEN) >> np.uint64(58))
+                if slot_used[slot] and slot_bits[slot] == tb:
+                    mu, sig = slot_mu[slot], slot_sig[slot]
+                else:
+                    lg = math.log(max(abs(target[i]) * inv_g, G_REL_FLOOR))
+                    mu = min(max(mu_coef[0] * lg + mu_coef[1], mu_coef[2]), mu_coef[3])
+                    sig = min(max(sig_coef[0] * lg + sig_coef[1], sig_coef[2]), sig_coef[3])
+                    slot_used[slot], slot_bits[slot], slot_mu[slot], slot_sig[slot] = True, tb, mu, sig
+                e[i - i0] = -abs(mu + sig * z[i - i0]) * log_ratio
+        exp_array(e, z, bits)
+        for jj in range(w):
+            out[i0 + jj] = G[i0 + jj] * z[jj]
     return out
 
 
@@ -114,5 +130,5 @@ def drift(G, target, g_max: float, mu_coef, sig_coef, log_ratio: float, key, bac
         return G.copy()
     t = np.ascontiguousarray(target.reshape(-1))
     out = _drift(np.ascontiguousarray(G.reshape(-1)), t, t.view(np.uint64), float(g_max), mu, sig, float(log_ratio),
-                 key)
+                 key, np.empty(G.size))
     return out.reshape(G.shape)
