@@ -19,7 +19,7 @@ EXP_LO, EXP_HI = -708.0, 709.0     # 2^k stays a normal double for k in [-1021, 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01   # ln 2 split in two (fdlibm's constants): k * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
-_C = tuple(1.0 / math.factorial(n) for n in range(14))   # Taylor coefficients of exp, 1/n!
+_C_DESC = tuple(1.0 / math.factorial(n) for n in range(13, -1, -1))   # Taylor coefficients of exp, 1/n!, n = 13..0
 
 
 def exp_array_reference(x, out, bits):
@@ -41,20 +41,10 @@ def exp_array(x, out, bits):
         v = v if v <= EXP_HI else EXP_HI
         k = math.floor(v * _LOG2E + 0.5)
         r = (v - k * _LN2_HI) - k * _LN2_LO
-        p = _C[13]
-        p = p * r + _C[12]
-        p = p * r + _C[11]
-        p = p * r + _C[10]
-        p = p * r + _C[9]
-        p = p * r + _C[8]
-        p = p * r + _C[7]
-        p = p * r + _C[6]
-        p = p * r + _C[5]
-        p = p * r + _C[4]
-        p = p * r + _C[3]
-        p = p * r + _C[2]
-        p = p * r + _C[1]
-        out[i] = p * r + _C[0]
+        p = _C_DESC[0]
+        for c in _C_DESC[1:]:     # Horner; a constant-length tuple, unrolled by LLVM
+            p = p * r + c
+        out[i] = p
         bits[i] = (np.int64(k) + 1023) << 52
     scale = bits[:n].view(np.float64)
     for i in range(n):
